@@ -1,0 +1,186 @@
+//! The one system configuration file (TOML), a section per concern, serde defaults for every
+//! field, unknown keys refused, and [`SystemConfig::validate`] naming the bad key and the
+//! allowed range.
+
+mod error;
+mod logging;
+mod runtime;
+mod transport;
+
+pub use error::ConfigError;
+pub use logging::{LogFormat, LoggingConfig};
+pub use runtime::RuntimeConfig;
+pub use transport::{Endpoints, TransportConfig};
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The whole system's configuration. Every process reads the same file and uses its sections.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SystemConfig {
+    pub runtime: RuntimeConfig,
+    pub logging: LoggingConfig,
+    pub transport: TransportConfig,
+}
+
+impl SystemConfig {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<SystemConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let cfg = Self::from_toml_str(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: Some(path.to_path_buf()),
+                message,
+            },
+            other => other,
+        })?;
+        Ok(cfg)
+    }
+
+    /// Loads `path` if given, else the defaults; validates either way.
+    pub fn load_or_default(path: Option<&Path>) -> Result<SystemConfig, ConfigError> {
+        match path {
+            Some(p) => Self::load(p),
+            None => {
+                let cfg = SystemConfig::default();
+                cfg.validate()?;
+                Ok(cfg)
+            }
+        }
+    }
+
+    /// Parses and validates TOML text.
+    pub fn from_toml_str(text: &str) -> Result<SystemConfig, ConfigError> {
+        let cfg: SystemConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: None,
+            message: e.to_string(),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every value; the error names the first bad key and what is allowed.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.runtime.validate()?;
+        self.logging.validate()?;
+        self.transport.validate()?;
+        Ok(())
+    }
+
+    /// The endpoints every process uses, resolved against the runtime directory.
+    pub fn endpoints(&self) -> Endpoints {
+        self.transport.resolve(&self.runtime.dir())
+    }
+
+    /// The config as TOML (for `--print-config` and docs).
+    pub fn to_toml_string(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Checks `lo <= value <= hi`, naming `key` otherwise.
+pub(crate) fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
+    key: &str,
+    value: T,
+    lo: T,
+    hi: T,
+) -> Result<(), ConfigError> {
+    // `!(a <= b)` also catches NaN for floats.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    if !(lo <= value && value <= hi) {
+        return Err(ConfigError::invalid(
+            key,
+            format!("must be between {lo} and {hi}, got {value}"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_round_trip() {
+        let cfg = SystemConfig::default();
+        cfg.validate().unwrap();
+        let text = cfg.to_toml_string();
+        assert_eq!(SystemConfig::from_toml_str(&text).unwrap(), cfg);
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        assert_eq!(
+            SystemConfig::from_toml_str("").unwrap(),
+            SystemConfig::default()
+        );
+    }
+
+    #[test]
+    fn out_of_range_names_key_and_range() {
+        let e = SystemConfig::from_toml_str("[transport]\nheartbeat_interval_ms = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("transport.heartbeat_interval_ms"), "{e}");
+        assert!(e.contains("between 100 and 10000"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_is_refused_by_name() {
+        let e = SystemConfig::from_toml_str("[transport]\nheartbeat_ms = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("heartbeat_ms"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_is_a_parse_error() {
+        let e = SystemConfig::from_toml_str("[logging]\nformat = 3\n").unwrap_err();
+        assert!(matches!(e, ConfigError::Parse { .. }), "{e}");
+    }
+
+    #[test]
+    fn bad_endpoint_names_key() {
+        let e = SystemConfig::from_toml_str("[transport]\ncapture_pub = \"udp://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("transport.capture_pub"), "{e}");
+    }
+
+    #[test]
+    fn non_loopback_tcp_needs_opt_in() {
+        let t = "[transport]\ncapture_pub = \"tcp://10.1.2.3:5000\"\n";
+        let e = SystemConfig::from_toml_str(t).unwrap_err().to_string();
+        assert!(e.contains("allow_non_loopback"), "{e}");
+        let ok = format!("{t}allow_non_loopback = true\n");
+        SystemConfig::from_toml_str(&ok).unwrap();
+    }
+
+    #[test]
+    fn duplicate_endpoints_are_refused() {
+        let t = "[transport]\ncapture_pub = \"tcp://127.0.0.1:5000\"\nanalyzer_pub = \"tcp://127.0.0.1:5000\"\n";
+        let e = SystemConfig::from_toml_str(t).unwrap_err().to_string();
+        assert!(e.contains("transport.analyzer_pub"), "{e}");
+    }
+
+    #[test]
+    fn missing_file_names_path() {
+        let e = SystemConfig::load(Path::new("/nonexistent/touchline.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/nonexistent/touchline.toml"), "{e}");
+    }
+
+    #[test]
+    fn endpoints_default_to_ipc_in_runtime_dir() {
+        let cfg = SystemConfig::from_toml_str("[runtime]\ndir = \"/tmp/tl-x\"\n").unwrap();
+        assert_eq!(
+            cfg.endpoints().capture_pub.to_string(),
+            "ipc:///tmp/tl-x/capture-pub.sock"
+        );
+    }
+}

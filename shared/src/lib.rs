@@ -1,0 +1,18 @@
+//! Touchline shared crate: everything the processes agree on.
+//!
+//! - [`messages`]: the wire message types and their versioned MessagePack codec;
+//! - [`transport`]: ZeroMQ sockets behind our own API (bounded queues, counters, heartbeats);
+//! - [`config`]: the one system configuration file, with defaults and validation;
+//! - [`recording`]: the recording file format (header + length-prefixed records);
+//! - [`time`]: presentation timestamps, frame rates and clocks;
+//! - [`telemetry`]: tracing setup; [`shutdown`]: SIGINT/SIGTERM handling;
+//! - [`cli`]: command-line arguments common to every binary.
+
+pub mod cli;
+pub mod config;
+pub mod messages;
+pub mod recording;
+pub mod shutdown;
+pub mod telemetry;
+pub mod time;
+pub mod transport;

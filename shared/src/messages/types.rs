@@ -1,0 +1,174 @@
+//! The payload structs of every message kind. Field names are the wire names (MessagePack maps
+//! with named fields), so other languages decode them by name. Angles are degrees, positions on
+//! the pitch are metres (origin at a corner, x along the touchline), positions in the panorama
+//! are pixels.
+
+use serde::{Deserialize, Serialize};
+
+/// One stitched panorama frame exists (published by capture for every frame).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameTick {
+    /// Presentation time of the panorama frame (capture's running time), the join key.
+    pub pts_ns: u64,
+    /// Frame sequence number since capture started.
+    pub seq: u64,
+    /// Panorama size in pixels.
+    pub width: u32,
+    pub height: u32,
+}
+
+/// One detection in panorama pixels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    /// Box centre and size in panorama pixels.
+    pub cx: f32,
+    pub cy: f32,
+    pub w: f32,
+    pub h: f32,
+    /// Class index into the detector's configured class list.
+    pub class_id: u16,
+    /// Class score in [0, 1].
+    pub score: f32,
+    /// Index of the tile the detection came from.
+    pub tile: u16,
+}
+
+/// All detections of one analysed frame (sent also when there are none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawDetections {
+    pub pts_ns: u64,
+    pub seq: u64,
+    /// Class names, indexed by `Detection::class_id`.
+    pub classes: Vec<String>,
+    pub detections: Vec<Detection>,
+    /// Time the detector spent on this frame, microseconds.
+    pub inference_us: u32,
+}
+
+/// Tracking status of the ball.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackStatus {
+    /// Measured in this frame.
+    Tracked,
+    /// Not measured; position predicted by the motion model.
+    Predicted,
+    /// No usable estimate.
+    Lost,
+}
+
+/// Ball state estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BallState {
+    /// Position on the pitch in metres; `z_m` is height above the ground.
+    pub x_m: f32,
+    pub y_m: f32,
+    pub z_m: f32,
+    /// Velocity in metres per second.
+    pub vx_mps: f32,
+    pub vy_mps: f32,
+    pub vz_mps: f32,
+    /// The same position in panorama pixels.
+    pub px: f32,
+    pub py: f32,
+    /// Confidence in [0, 1].
+    pub confidence: f32,
+    pub status: TrackStatus,
+}
+
+/// Summary of the players seen in a frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlayersSummary {
+    pub count: u16,
+    /// Robust centre of mass on the pitch (metres).
+    pub cx_m: f32,
+    pub cy_m: f32,
+    /// Robust spread (metres) along x and y.
+    pub spread_x_m: f32,
+    pub spread_y_m: f32,
+}
+
+/// Analyzer output for one analysed frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tracks {
+    pub pts_ns: u64,
+    pub ball: Option<BallState>,
+    pub players: Option<PlayersSummary>,
+}
+
+/// One pose of the virtual camera at a frame time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Keyframe {
+    pub pts_ns: u64,
+    /// Pan, degrees (panorama longitude of the view centre).
+    pub yaw: f32,
+    /// Tilt, degrees (panorama latitude of the view centre, positive up).
+    pub pitch: f32,
+    /// Horizontal field of view, degrees.
+    pub fov: f32,
+}
+
+/// A planned camera path. Replaces every not-yet-shown keyframe from its first pts on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CameraPath {
+    /// Increasing number per director run, for logs and replacement diagnostics.
+    pub path_id: u64,
+    pub keyframes: Vec<Keyframe>,
+}
+
+/// Capture's playout figures, published once per second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlayoutStatus {
+    /// Newest stitched frame.
+    pub live_pts: u64,
+    /// Frame being shown.
+    pub playout_pts: u64,
+    /// Frames held in the delay ring, and its capacity.
+    pub ring_depth: u32,
+    pub ring_capacity: u32,
+    /// True while playout has no path for the frames it shows.
+    pub fallback_active: bool,
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub frames_dropped: u64,
+    pub frames_late: u64,
+}
+
+/// Liveness signal, sent once per second on every publisher.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// Process name (`capture`, `analyzer`, `director`, ...).
+    pub process: String,
+    pub pid: u32,
+    /// Heartbeat counter since the process started.
+    pub seq: u64,
+    pub uptime_ms: u64,
+}
+
+/// What a snapshot request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotKind {
+    /// The analyzer's recent tracks.
+    Tracks,
+    /// Capture's current playout status.
+    Playout,
+}
+
+/// Request for recent state (restart recovery, GUIDE section 4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotRequest {
+    pub kind: SnapshotKind,
+    /// Only tracks with `pts_ns >= since_pts_ns`.
+    pub since_pts_ns: u64,
+}
+
+/// Reply to a [`SnapshotRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotReply {
+    pub kind: SnapshotKind,
+    pub tracks: Vec<Tracks>,
+    pub playout: Option<PlayoutStatus>,
+    /// True when the reply was cut to stay under the message size limit (oldest dropped).
+    pub truncated: bool,
+}
