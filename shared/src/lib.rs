@@ -11,6 +11,8 @@
 pub mod cli;
 pub mod config;
 pub mod messages;
+pub mod peers;
+pub mod process;
 pub mod recording;
 pub mod shutdown;
 pub mod telemetry;

@@ -37,7 +37,10 @@ async fn python_client_reads_ours_and_we_read_theirs() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seq = 0u64;
     let path = loop {
-        assert!(Instant::now() < deadline, "no CameraPath from the Python client");
+        assert!(
+            Instant::now() < deadline,
+            "no CameraPath from the Python client"
+        );
         publisher
             .publish(&Message::FrameTick(FrameTick {
                 pts_ns: seq * 40_000_000,

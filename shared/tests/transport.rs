@@ -85,7 +85,11 @@ async fn pubsub_over_tcp() {
 async fn subscriber_started_before_publisher_receives() {
     let dir = tempfile::tempdir().unwrap();
     let ep = Endpoint::ipc_in(dir.path(), "late.sock");
-    let mut sub = Subscriber::connect("early-sub", &[ep.clone()], SubscriberOptions::default());
+    let mut sub = Subscriber::connect(
+        "early-sub",
+        std::slice::from_ref(&ep),
+        SubscriberOptions::default(),
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let publisher = Publisher::bind("late-pub", &ep, PublisherOptions::default())
         .await
@@ -174,7 +178,10 @@ async fn oversize_message_is_refused_and_counted() {
         ],
     });
     assert!(publisher.publish(&big).is_err());
-    assert_eq!(publisher.counters().encode_errors.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        publisher.counters().encode_errors.load(Ordering::Relaxed),
+        1
+    );
     assert_eq!(publisher.queued(), 0);
 }
 
@@ -282,7 +289,10 @@ async fn request_without_replier_fails_cleanly_then_recovers() {
         since_pts_ns: 0,
     });
     let err = req.request(&msg).await.unwrap_err();
-    assert!(matches!(err, RequestError::NoReply { attempts: 2, .. }), "{err}");
+    assert!(
+        matches!(err, RequestError::NoReply { attempts: 2, .. }),
+        "{err}"
+    );
     // The replier appears: the same requester works (a fresh socket per attempt).
     let mut rep = Replier::bind("rep", &ep, Duration::from_secs(1))
         .await
@@ -354,7 +364,11 @@ async fn next_tick(sub: &mut Subscriber, within: Duration) -> Option<FrameTick> 
 
 async fn publisher_process_restart(ep: Endpoint) {
     let first = WirePublisher::start(&ep);
-    let mut sub = Subscriber::connect("restart-sub", &[ep.clone()], SubscriberOptions::default());
+    let mut sub = Subscriber::connect(
+        "restart-sub",
+        std::slice::from_ref(&ep),
+        SubscriberOptions::default(),
+    );
     next_tick(&mut sub, Duration::from_secs(10))
         .await
         .expect("first publisher reaches the subscriber");
@@ -373,7 +387,11 @@ async fn publisher_process_restart(ep: Endpoint) {
         .await
         .expect("restarted publisher reaches the subscriber");
     let took = restart.elapsed();
-    assert!(t.seq < 200, "ticks come from the new process (seq {})", t.seq);
+    assert!(
+        t.seq < 200,
+        "ticks come from the new process (seq {})",
+        t.seq
+    );
     assert!(
         took < Duration::from_secs(1),
         "subscriber received again {took:?} after the restart; the requirement is under 1 s"

@@ -14,7 +14,11 @@ use shared::transport::{
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "touchline-wire", version, about = "Listen to or publish on the Touchline message bus")]
+#[command(
+    name = "touchline-wire",
+    version,
+    about = "Listen to or publish on the Touchline message bus"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

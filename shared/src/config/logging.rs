@@ -26,7 +26,7 @@ impl Default for LoggingConfig {
     fn default() -> Self {
         Self {
             format: LogFormat::Human,
-            filter: "info".into(),
+            filter: "info,zeromq=warn".into(),
         }
     }
 }

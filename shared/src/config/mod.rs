@@ -3,11 +3,13 @@
 //! allowed range.
 
 mod error;
+mod launch;
 mod logging;
 mod runtime;
 mod transport;
 
 pub use error::ConfigError;
+pub use launch::{LaunchConfig, ProcessSpec};
 pub use logging::{LogFormat, LoggingConfig};
 pub use runtime::RuntimeConfig;
 pub use transport::{Endpoints, TransportConfig};
@@ -22,6 +24,7 @@ pub struct SystemConfig {
     pub runtime: RuntimeConfig,
     pub logging: LoggingConfig,
     pub transport: TransportConfig,
+    pub launch: LaunchConfig,
 }
 
 impl SystemConfig {
@@ -68,6 +71,7 @@ impl SystemConfig {
         self.runtime.validate()?;
         self.logging.validate()?;
         self.transport.validate()?;
+        self.launch.validate()?;
         Ok(())
     }
 
@@ -165,6 +169,13 @@ mod tests {
         let t = "[transport]\ncapture_pub = \"tcp://127.0.0.1:5000\"\nanalyzer_pub = \"tcp://127.0.0.1:5000\"\n";
         let e = SystemConfig::from_toml_str(t).unwrap_err().to_string();
         assert!(e.contains("transport.analyzer_pub"), "{e}");
+    }
+
+    #[test]
+    fn launch_process_errors_name_the_index() {
+        let t = "[launch]\nprocesses = [{ name = \"a\", program = \"x\" }, { name = \"a\", program = \"y\" }]\n";
+        let e = SystemConfig::from_toml_str(t).unwrap_err().to_string();
+        assert!(e.contains("launch.processes[1].name"), "{e}");
     }
 
     #[test]

@@ -28,7 +28,10 @@ impl RuntimeConfig {
         if !d.is_absolute() {
             return Err(ConfigError::invalid(
                 "runtime.dir",
-                format!("must be an absolute path, got {:?}", d.display().to_string()),
+                format!(
+                    "must be an absolute path, got {:?}",
+                    d.display().to_string()
+                ),
             ));
         }
         // ipc paths are limited to 107 bytes; leave room for the socket names.

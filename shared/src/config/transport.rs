@@ -65,11 +65,31 @@ pub struct Endpoints {
 impl TransportConfig {
     fn entries(&self) -> [(&'static str, &str, &'static str); 5] {
         [
-            ("transport.capture_pub", &self.capture_pub, "capture-pub.sock"),
-            ("transport.capture_paths", &self.capture_paths, "capture-paths.sock"),
-            ("transport.capture_rep", &self.capture_rep, "capture-rep.sock"),
-            ("transport.analyzer_pub", &self.analyzer_pub, "analyzer-pub.sock"),
-            ("transport.analyzer_rep", &self.analyzer_rep, "analyzer-rep.sock"),
+            (
+                "transport.capture_pub",
+                &self.capture_pub,
+                "capture-pub.sock",
+            ),
+            (
+                "transport.capture_paths",
+                &self.capture_paths,
+                "capture-paths.sock",
+            ),
+            (
+                "transport.capture_rep",
+                &self.capture_rep,
+                "capture-rep.sock",
+            ),
+            (
+                "transport.analyzer_pub",
+                &self.analyzer_pub,
+                "analyzer-pub.sock",
+            ),
+            (
+                "transport.analyzer_rep",
+                &self.analyzer_rep,
+                "analyzer-rep.sock",
+            ),
         ]
     }
 
@@ -88,7 +108,12 @@ impl TransportConfig {
             100,
             10_000,
         )?;
-        check_range("transport.publisher_queue", self.publisher_queue, 1, 100_000)?;
+        check_range(
+            "transport.publisher_queue",
+            self.publisher_queue,
+            1,
+            100_000,
+        )?;
         check_range(
             "transport.subscriber_queue",
             self.subscriber_queue,
@@ -123,7 +148,8 @@ impl TransportConfig {
     /// Resolves every endpoint (call after [`validate`](Self::validate)).
     pub fn resolve(&self, runtime_dir: &Path) -> Endpoints {
         let e = |value: &str, name: &str| {
-            Self::endpoint(value, name, runtime_dir).unwrap_or_else(|_| Endpoint::ipc_in(runtime_dir, name))
+            Self::endpoint(value, name, runtime_dir)
+                .unwrap_or_else(|_| Endpoint::ipc_in(runtime_dir, name))
         };
         Endpoints {
             capture_pub: e(&self.capture_pub, "capture-pub.sock"),

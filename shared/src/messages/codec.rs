@@ -220,7 +220,10 @@ mod tests {
     fn every_kind_round_trips() {
         let msgs = samples();
         for kind in MessageKind::ALL {
-            assert!(msgs.iter().any(|m| m.kind() == kind), "no sample for {kind}");
+            assert!(
+                msgs.iter().any(|m| m.kind() == kind),
+                "no sample for {kind}"
+            );
         }
         for m in msgs {
             let bytes = encode(&m).unwrap();

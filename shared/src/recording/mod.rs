@@ -70,7 +70,9 @@ pub enum RecordingError {
     },
     #[error("{path} is not a Touchline recording (bad magic bytes)")]
     BadMagic { path: PathBuf },
-    #[error("{path} is a recording of format version {found}; this build reads version {supported}")]
+    #[error(
+        "{path} is a recording of format version {found}; this build reads version {supported}"
+    )]
     UnsupportedFormat {
         path: PathBuf,
         found: u8,

@@ -161,7 +161,14 @@ mod tests {
         assert!(tcp.is_loopback());
         assert_eq!(tcp.to_string(), "tcp://127.0.0.1:5555");
         assert!(!Endpoint::parse("tcp://10.0.0.1:1").unwrap().is_loopback());
-        for bad in ["", "udp://x", "tcp://nohost", "tcp://:5", "tcp://h:99999", "ipc://"] {
+        for bad in [
+            "",
+            "udp://x",
+            "tcp://nohost",
+            "tcp://:5",
+            "tcp://h:99999",
+            "ipc://",
+        ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
     }
@@ -173,7 +180,10 @@ mod tests {
         std::fs::create_dir(&d).unwrap();
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
         prepare_runtime_dir(&d).unwrap();
-        assert_eq!(std::fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
     }
 
     #[test]
@@ -182,7 +192,10 @@ mod tests {
         let p = t.path().join("s.sock");
         let listener = std::os::unix::net::UnixListener::bind(&p).unwrap();
         let ep = Endpoint::Ipc(p.clone());
-        assert!(matches!(ep.prepare_bind(), Err(EndpointError::InUse { .. })));
+        assert!(matches!(
+            ep.prepare_bind(),
+            Err(EndpointError::InUse { .. })
+        ));
         drop(listener); // the file stays, nobody listens: stale
         assert!(p.exists());
         ep.prepare_bind().unwrap();

@@ -1,0 +1,213 @@
+//! Every process binary: real `--help`, a clear error for a bad config, a clean stop on
+//! SIGTERM/SIGINT within 2 s; and the demo of the whole system end to end.
+//!
+//! The process binaries are siblings of `launch` in the target folder (`cargo test
+//! --workspace` builds them all).
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin(name: &str) -> PathBuf {
+    let launch = PathBuf::from(env!("CARGO_BIN_EXE_launch"));
+    let p = launch.parent().unwrap().join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: build the workspace first (cargo build --workspace)",
+        p.display()
+    );
+    p
+}
+
+const PROCESSES: [&str; 3] = ["capture", "analyzer", "director"];
+
+#[test]
+fn every_binary_has_real_help() {
+    for name in PROCESSES.iter().chain(["launch"].iter()) {
+        let out = Command::new(bin(name)).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{name} --help failed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("--config"),
+            "{name} --help lacks --config:\n{text}"
+        );
+        assert!(
+            text.contains("Touchline"),
+            "{name} --help lacks a description:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn bad_config_is_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[transport]\nheartbeat_interval_ms = 5\n").unwrap();
+    for name in PROCESSES {
+        let out = Command::new(bin(name))
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{name} accepted a bad config");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("transport.heartbeat_interval_ms")
+                && err.contains("between 100 and 10000"),
+            "{name} error does not name the key and range:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn missing_config_file_is_named() {
+    let out = Command::new(bin("capture"))
+        .args(["--config", "/nonexistent/touchline.toml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/touchline.toml"), "{err}");
+}
+
+fn config_in(dir: &std::path::Path) -> PathBuf {
+    let cfg = dir.join("t.toml");
+    std::fs::write(
+        &cfg,
+        format!("[runtime]\ndir = \"{}\"\n", dir.join("rt").display()),
+    )
+    .unwrap();
+    cfg
+}
+
+#[test]
+fn every_process_stops_cleanly_within_two_seconds() {
+    for signal in [Signal::SIGTERM, Signal::SIGINT] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config_in(dir.path());
+        for name in PROCESSES {
+            let mut child = Command::new(bin(name))
+                .arg("--config")
+                .arg(&cfg)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(500));
+            assert!(child.try_wait().unwrap().is_none(), "{name} exited early");
+            kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+            let t = Instant::now();
+            let status = loop {
+                if let Some(s) = child.try_wait().unwrap() {
+                    break s;
+                }
+                if t.elapsed() > Duration::from_secs(2) {
+                    let _ = child.kill();
+                    panic!("{name} did not stop within 2 s of {signal}");
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            };
+            assert!(
+                status.success(),
+                "{name} exited with {status} after {signal}"
+            );
+        }
+    }
+}
+
+#[test]
+fn capture_restart_after_sigkill_reuses_the_stale_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(dir.path());
+    let mut first = Command::new(bin("capture"))
+        .arg("--config")
+        .arg(&cfg)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let sock = dir.path().join("rt/capture-pub.sock");
+    let t = Instant::now();
+    while !sock.exists() && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(sock.exists());
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(sock.exists(), "SIGKILL leaves the socket file");
+    let mut second = Command::new(bin("capture"))
+        .arg("--config")
+        .arg(&cfg)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        second.try_wait().unwrap().is_none(),
+        "capture did not survive a stale socket file"
+    );
+    kill(Pid::from_raw(second.id() as i32), Signal::SIGTERM).unwrap();
+    assert!(second.wait().unwrap().success());
+}
+
+#[test]
+fn demo_runs_all_processes_and_writes_report_and_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let status = Command::new(bin("launch"))
+        .args(["demo", "--seconds", "3", "--out"])
+        .arg(&out)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let procs = report["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), 3);
+    for p in procs {
+        assert_eq!(p["ended"], "terminated", "{p}");
+        assert_eq!(p["exit_code"], 0, "{p}");
+    }
+    for name in ["capture", "analyzer"] {
+        let p = procs.iter().find(|p| p["name"] == name).unwrap();
+        assert!(p["heartbeats_seen"].as_u64().unwrap() >= 2, "{p}");
+    }
+    let n = report["messages_recorded"].as_u64().unwrap();
+    let rec = shared::recording::RecordingReader::open(&out.join("messages.tlrec")).unwrap();
+    let records: Vec<_> = rec.map(|r| r.unwrap()).collect();
+    assert_eq!(records.len() as u64, n);
+    assert!(records.iter().all(|r| r.message().is_ok()));
+}
+
+#[test]
+fn demo_with_missing_program_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[runtime]\ndir = \"{}\"\n[launch]\nprocesses = [{{ name = \"capture\", program = \"capture\" }}, {{ name = \"ghost\", program = \"no-such-program\" }}]\n",
+            dir.path().join("rt").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(bin("launch"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["demo", "--seconds", "1", "--out"])
+        .arg(dir.path().join("o"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no-such-program") && err.contains("ghost"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("Started process"),
+        "something was started:\n{err}"
+    );
+}

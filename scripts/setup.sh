@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what Touchline needs on a Debian 12 machine (idempotent; quick when all is there).
+# Needs root (or sudo) for apt. Rust (cargo) must already be installed.
+set -euo pipefail
+
+APT_PACKAGES=(
+  pkg-config
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-plugins-base-apps
+  python3 python3-pip
+)
+PIP_PACKAGES=(pyzmq msgpack)
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo is not installed; install Rust (https://rustup.rs) and run again" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c "import zmq, msgpack" 2>/dev/null; then
+  echo "setup: installing Python packages ${PIP_PACKAGES[*]}"
+  python3 -m pip install --quiet "${PIP_PACKAGES[@]}" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "${PIP_PACKAGES[@]}"
+fi
