@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod geometry;
 pub mod messages;
 pub mod peers;
 pub mod process;

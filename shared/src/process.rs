@@ -4,8 +4,36 @@
 use crate::cli::CommonArgs;
 use crate::config::SystemConfig;
 use crate::shutdown::Shutdown;
+use crate::transport::{Endpoint, HeartbeatSource, Publisher, PublisherOptions};
 use anyhow::{Context, Result};
 use std::future::Future;
+use std::time::Duration;
+
+/// Environment variable through which a supervisor (`launch`) gives its children the
+/// endpoint of its heartbeat subscriber.
+pub const SUPERVISOR_ENV: &str = "TOUCHLINE_SUPERVISOR";
+
+/// Connects a heartbeat-only publisher to the supervisor named in [`SUPERVISOR_ENV`], if any.
+fn supervisor_heartbeats(process: &str, interval: Duration) -> Option<Publisher> {
+    let value = std::env::var(SUPERVISOR_ENV).ok()?;
+    match Endpoint::parse(&value) {
+        Ok(ep) => Some(Publisher::connect(
+            "supervisor-hb",
+            &ep,
+            PublisherOptions {
+                queue_capacity: 4,
+                heartbeat: Some(HeartbeatSource {
+                    process: process.to_string(),
+                    interval,
+                }),
+            },
+        )),
+        Err(e) => {
+            tracing::warn!(message = "Ignoring a bad supervisor endpoint.", variable = SUPERVISOR_ENV, error = %e);
+            None
+        }
+    }
+}
 
 /// Runs `body` inside an actix System. `body` gets the validated config and the shutdown
 /// signal, and should return once shutdown was requested (within 2 s of it).
@@ -40,7 +68,14 @@ where
         config = ?common.config,
     );
     let system = actix::System::new();
-    let result = system.block_on(body(config, shutdown.clone()));
+    let heartbeat_interval = config.transport.heartbeat_interval();
+    let body_shutdown = shutdown.clone();
+    let result = system.block_on(async move {
+        // Under a supervisor: heartbeats to it on their own socket, so that a process whose
+        // event loop is stuck is seen as hung.
+        let _supervisor = supervisor_heartbeats(process, heartbeat_interval);
+        body(config, body_shutdown).await
+    });
     match (&result, shutdown.reason()) {
         (Ok(()), Some(reason)) => {
             tracing::info!(message = "Stopped.", process, reason = ?reason)

@@ -2,15 +2,23 @@
 //! field, unknown keys refused, and [`SystemConfig::validate`] naming the bad key and the
 //! allowed range.
 
+mod analyzer;
+mod capture;
+mod director;
 mod error;
 mod launch;
 mod logging;
+mod playout;
 mod runtime;
 mod transport;
 
+pub use analyzer::AnalyzerConfig;
+pub use capture::CaptureConfig;
+pub use director::DirectorConfig;
 pub use error::ConfigError;
 pub use launch::{LaunchConfig, ProcessSpec};
 pub use logging::{LogFormat, LoggingConfig};
+pub use playout::PlayoutConfig;
 pub use runtime::RuntimeConfig;
 pub use transport::{Endpoints, TransportConfig};
 
@@ -24,6 +32,10 @@ pub struct SystemConfig {
     pub runtime: RuntimeConfig,
     pub logging: LoggingConfig,
     pub transport: TransportConfig,
+    pub capture: CaptureConfig,
+    pub playout: PlayoutConfig,
+    pub analyzer: AnalyzerConfig,
+    pub director: DirectorConfig,
     pub launch: LaunchConfig,
 }
 
@@ -71,6 +83,10 @@ impl SystemConfig {
         self.runtime.validate()?;
         self.logging.validate()?;
         self.transport.validate()?;
+        self.capture.validate()?;
+        self.playout.validate()?;
+        self.analyzer.validate()?;
+        self.director.validate()?;
         self.launch.validate()?;
         Ok(())
     }
