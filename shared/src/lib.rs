@@ -15,6 +15,7 @@ pub mod messages;
 pub mod peers;
 pub mod process;
 pub mod recording;
+pub mod scene;
 pub mod shutdown;
 pub mod telemetry;
 pub mod time;
