@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod config;
 pub mod geometry;
+pub mod image;
 pub mod messages;
 pub mod peers;
 pub mod process;

@@ -138,7 +138,14 @@ impl Calibration {
         )
     }
 
-    fn rig_origin(&self) -> Vector3<f64> {
+    /// A rig-frame direction expressed in the pitch frame.
+    pub fn rig_dir_to_pitch_dir(&self, d: &Vector3<f64>) -> Vector3<f64> {
+        let (r, f, u) = self.rig_axes();
+        r * d.x + f * d.y + u * d.z
+    }
+
+    /// The optical centre in pitch metres.
+    pub fn rig_origin(&self) -> Vector3<f64> {
         Vector3::new(self.rig.x_m, self.rig.y_m, self.rig.height_m)
     }
 
