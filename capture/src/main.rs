@@ -3,6 +3,8 @@
 
 mod node;
 
+use capture as _;
+
 use anyhow::Result;
 use clap::Parser;
 use shared::cli::CommonArgs;

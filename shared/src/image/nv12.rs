@@ -35,7 +35,10 @@ pub struct Nv12Image {
 impl Nv12Image {
     /// A black image (Y 16, U/V 128). Odd sizes are refused.
     pub fn new(width: usize, height: usize) -> Nv12Image {
-        assert!(width % 2 == 0 && height % 2 == 0, "NV12 needs even sizes");
+        assert!(
+            width.is_multiple_of(2) && height.is_multiple_of(2),
+            "NV12 needs even sizes"
+        );
         let mut data = vec![16u8; width * height * 3 / 2];
         data[width * height..].fill(128);
         Nv12Image {

@@ -61,7 +61,7 @@ const FORMATION: [(f64, f64); 11] = [
 
 /// Everyone in position for a kick-off.
 pub fn kick_off(pitch: &PitchSpec, _bx: f64, _by: f64, seed: u64) -> Vec<Person> {
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x0e0b_1e5);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x00e0_b1e5);
     let mut people = Vec::new();
     let mut id = 0u16;
     for team in [Team::Home, Team::Away] {
