@@ -1,31 +1,62 @@
-//! `capture`: the long-lived process. Binds the system's publisher (frame ticks, raw
-//! detections, playout status, heartbeats) and the subscriber for camera paths.
+//! `capture`: the long-lived process. Ingests both cameras, stitches the panorama, publishes
+//! frame ticks, and hosts playout. Binds the system's publisher and the camera-path
+//! subscriber.
 
 mod node;
-
-use capture as _;
+mod panorama_cmd;
+mod running;
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use shared::cli::CommonArgs;
 use shared::shutdown::Shutdown;
+use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "capture",
     version,
     about = "Touchline capture: ingest, stitching and detector stage; hosts playout",
-    long_about = "Touchline capture: the long-lived process of the system. It binds the publisher \
-that carries frame ticks, raw detections, playout status and heartbeats, and the subscriber that \
-receives camera paths from the director. Stop it with SIGINT or SIGTERM."
+    long_about = "Touchline capture: the long-lived process of the system. It ingests both cameras \
+(or the synthetic pitch), stitches them into the panorama, and binds the publisher that carries \
+frame ticks, raw detections, playout status and heartbeats, and the subscriber that receives \
+camera paths from the director. Stop it with SIGINT or SIGTERM."
 )]
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run capture (the default when no subcommand is given).
+    Run,
+    /// Stitch the configured source and write the panorama to a video file (.mp4 or .mkv),
+    /// as fast as possible, so a person can look at it.
+    Panorama {
+        /// Output file (.mp4 or .mkv).
+        #[arg(long)]
+        out: PathBuf,
+        /// Seconds of video to write.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
 }
 
 fn main() -> Result<()> {
     let shutdown = Shutdown::install()?;
     let cli = Cli::parse();
-    shared::process::run_process("capture", &cli.common, shutdown, node::run)
+    gst::init()?;
+    match cli.command {
+        None | Some(Command::Run) => {
+            shared::process::run_process("capture", &cli.common, shutdown, node::run)
+        }
+        Some(Command::Panorama { out, seconds }) => {
+            shared::process::run_process("capture", &cli.common, shutdown, move |cfg, sd| {
+                panorama_cmd::run(cfg, sd, out, seconds)
+            })
+        }
+    }
 }

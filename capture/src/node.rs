@@ -17,13 +17,15 @@ use tokio_stream::wrappers::ReceiverStream;
 /// Control-plane state of capture.
 pub struct CaptureNode {
     /// System publisher; kept here so it lives as long as the node.
-    publisher: Publisher,
+    publisher: std::sync::Arc<Publisher>,
     /// Keeps the camera-path socket open.
     _paths: SubscriberGuard,
     peers: PeerTable,
     clock: MonotonicClock,
     /// Newest camera path id received, for the summary.
     last_path_id: Option<u64>,
+    /// The engine's live counters.
+    engine_stats: std::sync::Arc<std::sync::Mutex<capture::engine::EngineStats>>,
 }
 
 impl Actor for CaptureNode {
@@ -32,8 +34,13 @@ impl Actor for CaptureNode {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.run_interval(Duration::from_secs(10), |me, _| {
             let c = me.publisher.counters().snapshot();
+            let e = me.engine_stats.lock().map(|s| *s).unwrap_or_default();
             tracing::info!(
                 message = "Capture summary.",
+                panoramas = e.panoramas,
+                camera_frames = ?e.camera_frames,
+                partner_missing = ?e.partner_missing,
+                pool_exhausted = e.pool_exhausted,
                 received = %me.peers.summary(),
                 last_path_id = ?me.last_path_id,
                 pub_sent = c.sent,
@@ -86,6 +93,9 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
     .await
     .context("binding capture's camera path subscriber (transport.capture_paths)")?;
     let (rx, guard) = paths.split();
+    let publisher = std::sync::Arc::new(publisher);
+    let engine = crate::running::start(&cfg, publisher.clone())?;
+    let engine_stats = engine.stats.clone();
     let _node = CaptureNode::create(|ctx| {
         ctx.add_stream(ReceiverStream::new(rx));
         CaptureNode {
@@ -94,8 +104,10 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
             peers: PeerTable::default(),
             clock: MonotonicClock::new(),
             last_path_id: None,
+            engine_stats,
         }
     });
     shutdown.wait().await;
+    engine.stop().await;
     Ok(())
 }

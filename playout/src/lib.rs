@@ -1,2 +1,5 @@
-//! Playout: the delay ring of frame references, the pose store, the virtual camera and the
-//! outputs. Hosted by `capture`. Parts arrive with their issue; nothing here yet is a stand-in.
+//! Playout: what happens to the panorama after stitching. Hosted by `capture`.
+//!
+//! - [`outputs`]: encoders and sinks (files now; streams and displays with the playout work).
+
+pub mod outputs;

@@ -56,6 +56,9 @@ pub struct AnalyzerConfig {
     pub confirm_window: u32,
     /// Seconds a track is predicted without a measurement before it is reported lost.
     pub predict_max_s: f32,
+    /// The same for a ball that was at rest when last seen (hidden by players gathered round
+    /// a free kick, it does not go anywhere).
+    pub predict_still_max_s: f32,
     /// A `pts_ns` that goes back by more than this is a capture restart (tracker reset);
     /// smaller steps back are dropped as out of order.
     pub restart_backwards_ms: u64,
@@ -95,6 +98,7 @@ impl Default for AnalyzerConfig {
             confirm_hits: 3,
             confirm_window: 5,
             predict_max_s: 2.5,
+            predict_still_max_s: 8.0,
             restart_backwards_ms: 1000,
             history_s: 15.0,
             max_candidates: 64,
@@ -173,6 +177,12 @@ impl AnalyzerConfig {
             self.confirm_window,
         )?;
         check_range("analyzer.predict_max_s", self.predict_max_s, 0.0, 30.0)?;
+        check_range(
+            "analyzer.predict_still_max_s",
+            self.predict_still_max_s,
+            0.0,
+            60.0,
+        )?;
         check_range(
             "analyzer.restart_backwards_ms",
             self.restart_backwards_ms,

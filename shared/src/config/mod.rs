@@ -13,7 +13,7 @@ mod runtime;
 mod transport;
 
 pub use analyzer::AnalyzerConfig;
-pub use capture::CaptureConfig;
+pub use capture::{CaptureConfig, SourceKind};
 pub use director::DirectorConfig;
 pub use error::ConfigError;
 pub use launch::{LaunchConfig, ProcessSpec};

@@ -1,0 +1,60 @@
+//! Counters of everything the analyzer receives, drops or decides: exposed by the pipeline,
+//! logged once per interval by the node and printed by `replay`.
+
+use serde::{Deserialize, Serialize};
+
+/// Running totals since the analyzer started (or since a replay began).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// `RawDetections` messages handed to the pipeline.
+    pub frames_in: u64,
+    /// Frames analysed (a `Tracks` was produced).
+    pub frames_analysed: u64,
+    /// Frames dropped because their `pts_ns` equalled the previous one.
+    pub duplicate_frames: u64,
+    /// Frames dropped because their `pts_ns` went back a little (out of order).
+    pub out_of_order_frames: u64,
+    /// Times `pts_ns` went back by more than `restart_backwards_ms`: a capture restart;
+    /// the tracker was reset.
+    pub capture_restarts: u64,
+    /// Detections with non-finite or impossible values (NaN, negative size, score outside
+    /// [0, 1]) or a class index outside the class list.
+    pub malformed_detections: u64,
+    /// Detections of classes the analyzer does not use (e.g. referees).
+    pub other_class_detections: u64,
+    /// Detections beyond `max_candidates` per class and frame (lowest scores dropped).
+    pub candidates_capped: u64,
+    /// Detections removed by cross-tile non-maximum suppression.
+    pub nms_suppressed: u64,
+    /// Ball candidates below `ball_min_score`; players below `player_min_score`.
+    pub below_score: u64,
+    /// Candidates whose box shape is not a ball's (aspect ratio).
+    pub aspect_rejected: u64,
+    /// Candidates whose size in metres fits no position along their viewing ray.
+    pub size_rejected: u64,
+    /// Candidates outside the field mask.
+    pub outside_field: u64,
+    /// Ball candidates in a cell learnt as a static false positive.
+    pub static_suppressed: u64,
+    /// Ball candidates accepted by the gates.
+    pub ball_candidates: u64,
+    /// Frames whose ball status was tracked / predicted / lost.
+    pub ball_tracked: u64,
+    pub ball_predicted: u64,
+    pub ball_lost: u64,
+    /// Times the reported ball track changed to another track.
+    pub track_switches: u64,
+    /// New tracks started from unexplained candidates.
+    pub tracks_started: u64,
+    /// Tracks dropped (lost too long, never confirmed, or pruned for room).
+    pub tracks_ended: u64,
+    /// Tracks dropped from the snapshot history because they were too old.
+    pub history_evicted: u64,
+}
+
+impl Counters {
+    /// Drops of any kind, for one-line summaries.
+    pub fn dropped_frames(&self) -> u64 {
+        self.duplicate_frames + self.out_of_order_frames
+    }
+}

@@ -1,0 +1,133 @@
+//! Hypotheses and tracks ("lineages").
+//!
+//! A **lineage** is one physical object the tracker believes in (the match ball, a spare
+//! ball, a false positive). It holds a few **hypotheses**: alternative explanations of its
+//! recent measurements (this candidate or that one, missed, kicked along the ground or up in
+//! the air). Each hypothesis carries a score: an exponential moving average (time constant
+//! [`SCORE_TAU_S`]) of its per-frame log-likelihood ratio against clutter, so old evidence
+//! fades and scores stay bounded.
+
+use super::filter::BallFilter;
+
+/// Time constant of the score average, seconds.
+pub const SCORE_TAU_S: f64 = 1.0;
+
+/// One explanation of a lineage's measurements.
+#[derive(Debug, Clone)]
+pub struct Hypothesis {
+    pub filter: BallFilter,
+    /// Moving average of the per-frame log-likelihood ratio.
+    pub score: f64,
+    /// Hit history, newest frame in bit 0.
+    pub hits: u32,
+    /// Frame time of the last measurement used.
+    pub last_hit_ns: u64,
+    /// Candidate used in the current frame, if any.
+    pub candidate: Option<usize>,
+    /// Horizontal speed after the last measurement, m/s.
+    pub speed_at_hit: f64,
+}
+
+impl Hypothesis {
+    /// A child after one more frame: `delta` is that frame's log-likelihood ratio.
+    pub fn child(
+        &self,
+        filter: BallFilter,
+        delta: f64,
+        gamma: f64,
+        hit: Option<(usize, u64)>,
+    ) -> Hypothesis {
+        let speed_at_hit = if hit.is_some() {
+            (filter.s[3].powi(2) + filter.s[4].powi(2)).sqrt()
+        } else {
+            self.speed_at_hit
+        };
+        Hypothesis {
+            speed_at_hit,
+            filter,
+            score: gamma * self.score + (1.0 - gamma) * delta,
+            hits: (self.hits << 1) | hit.is_some() as u32,
+            last_hit_ns: hit.map(|h| h.1).unwrap_or(self.last_hit_ns),
+            candidate: hit.map(|h| h.0),
+        }
+    }
+
+    /// Hits among the last `window` frames.
+    pub fn recent_hits(&self, window: u32) -> u32 {
+        let mask = if window >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << window) - 1
+        };
+        (self.hits & mask).count_ones()
+    }
+}
+
+/// One tracked object and its hypotheses (best first).
+#[derive(Debug, Clone)]
+pub struct Lineage {
+    pub id: u64,
+    pub hyps: Vec<Hypothesis>,
+    /// Frames since birth.
+    pub age: u32,
+    /// Where it was when confirmed (until then: where it is), metres. Jumps before
+    /// confirmation (a false positive's branch grabbing another one) do not count as travel.
+    pub anchor: (f64, f64),
+    /// Has moved at least [`TRAVEL_M`] from its anchor: the match ball, not a fixed false
+    /// positive. Static suppression never learns from a travelled lineage.
+    pub travelled: bool,
+    /// Has met the confirmation rule once (M of N hits).
+    pub confirmed: bool,
+    /// Reference point and frame time of the last move of at least [`MOVE_M`].
+    pub move_anchor: (f64, f64),
+    pub last_moved_ns: u64,
+}
+
+/// Distance from the anchor that makes a lineage "travelled", metres.
+pub const TRAVEL_M: f64 = 3.0;
+/// A move of this much counts as "moving recently", metres.
+pub const MOVE_M: f64 = 1.0;
+
+impl Lineage {
+    pub fn best(&self) -> &Hypothesis {
+        &self.hyps[0]
+    }
+
+    /// Keeps the best `keep` hypotheses, dropping near-duplicates (same candidate and model,
+    /// or both missed with the same model): they would only crowd out real alternatives.
+    pub fn prune(&mut self, keep: usize) {
+        self.hyps.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let mut kept: Vec<Hypothesis> = Vec::with_capacity(keep);
+        for h in self.hyps.drain(..) {
+            let dup = kept
+                .iter()
+                .any(|k| k.candidate == h.candidate && k.filter.mode == h.filter.mode);
+            if !dup {
+                kept.push(h);
+                if kept.len() == keep {
+                    break;
+                }
+            }
+        }
+        self.hyps = kept;
+    }
+
+    /// Updates the travel and recent-motion marks after a frame.
+    pub fn note_travel(&mut self, now_ns: u64) {
+        let b = &self.best().filter.s;
+        let p = (b[0], b[1]);
+        if !self.confirmed {
+            self.anchor = p;
+            self.move_anchor = p;
+            return;
+        }
+        let d = |a: (f64, f64)| ((p.0 - a.0).powi(2) + (p.1 - a.1).powi(2)).sqrt();
+        if d(self.anchor) >= TRAVEL_M {
+            self.travelled = true;
+        }
+        if d(self.move_anchor) >= MOVE_M {
+            self.move_anchor = p;
+            self.last_moved_ns = now_ns;
+        }
+    }
+}

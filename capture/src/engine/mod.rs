@@ -1,0 +1,215 @@
+//! The capture engine: takes camera frames from the ingest pipelines, pairs them, stitches
+//! each pair into a pooled panorama buffer, and hands a reference to every panorama sink
+//! (playout's delay ring, the detector, frame ticks, a panorama file).
+
+mod pool;
+
+pub use pool::{PanoramaPool, PoolError};
+
+use crate::ingest::{IngestEvent, Pairer};
+use crate::stitch::CpuStitcher;
+use gst_video::prelude::*;
+use shared::image::{Nv12Mut, Nv12Ref};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A stitched panorama, as handed to sinks. `buffer` is a reference into the pool.
+#[derive(Clone)]
+pub struct PanoramaFrame {
+    pub buffer: gst::Buffer,
+    pub pts_ns: u64,
+    pub seq: u64,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Something that takes panoramas. Must not block for long: the engine calls every sink for
+/// every frame on its own thread.
+pub trait PanoramaSink: Send {
+    fn name(&self) -> &str;
+    fn frame(&mut self, frame: &PanoramaFrame);
+    /// End of input or shutdown.
+    fn finish(&mut self) {}
+}
+
+/// Counters of the engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EngineStats {
+    /// Camera frames received per camera.
+    pub camera_frames: [u64; 2],
+    /// Panoramas stitched and handed on.
+    pub panoramas: u64,
+    /// Pairs dropped because every pool buffer was in use.
+    pub pool_exhausted: u64,
+    /// Pairs made with a repeated frame because a camera was late or missing.
+    pub partner_missing: [u64; 2],
+    /// Camera frames that were unusable (wrong size or layout).
+    pub bad_frames: u64,
+    /// Camera pipeline failures.
+    pub camera_errors: u64,
+}
+
+/// Why the engine stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineEnd {
+    Stopped,
+    EndOfInput,
+    FrameLimit,
+}
+
+fn map_camera<'a>(
+    buf: &'a gst::Buffer,
+    info: &gst_video::VideoInfo,
+) -> Option<gst_video::VideoFrameRef<&'a gst::BufferRef>> {
+    gst_video::VideoFrameRef::from_buffer_ref_readable(buf.as_ref(), info).ok()
+}
+
+fn nv12_ref<'a>(f: &'a gst_video::VideoFrameRef<&gst::BufferRef>) -> Option<Nv12Ref<'a>> {
+    Some(Nv12Ref {
+        width: f.width() as usize,
+        height: f.height() as usize,
+        y: f.plane_data(0).ok()?,
+        y_stride: f.plane_stride()[0] as usize,
+        uv: f.plane_data(1).ok()?,
+        uv_stride: f.plane_stride()[1] as usize,
+    })
+}
+
+/// The engine loop. Runs until `stop`, end of input from both cameras, or `max_frames`.
+pub struct Engine {
+    pub stitcher: CpuStitcher,
+    pub pool: PanoramaPool,
+    pub sinks: Vec<Box<dyn PanoramaSink>>,
+    pub frame_ns: u64,
+    pub max_frames: Option<u64>,
+    pub stats: EngineStats,
+    /// Shared live copy of the stats for status reports.
+    pub live_stats: Arc<std::sync::Mutex<EngineStats>>,
+}
+
+impl Engine {
+    pub fn run(&mut self, events: Receiver<IngestEvent>, stop: Arc<AtomicBool>) -> EngineEnd {
+        let origin = Instant::now();
+        let now = || origin.elapsed().as_nanos() as u64;
+        let mut pairer: Pairer<(gst::Buffer, gst_video::VideoInfo)> = Pairer::new(self.frame_ns);
+        let mut ended = [false, false];
+        let mut seq = 0u64;
+        let end = loop {
+            if stop.load(Ordering::Relaxed) {
+                break EngineEnd::Stopped;
+            }
+            match events.recv_timeout(Duration::from_nanos(self.frame_ns / 4)) {
+                Ok(IngestEvent::Frame {
+                    cam,
+                    pts_ns,
+                    buffer,
+                    info,
+                }) => {
+                    self.stats.camera_frames[cam] += 1;
+                    pairer.push(cam, pts_ns, now(), (buffer, info));
+                }
+                Ok(IngestEvent::Eos { cam }) => ended[cam] = true,
+                Ok(IngestEvent::Error { cam, message }) => {
+                    self.stats.camera_errors += 1;
+                    tracing::error!(message = "Camera failed; the panorama continues with the other camera.", camera = cam, error = %message);
+                    ended[cam] = true;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => ended = [true, true],
+            }
+            let all_ended = ended[0] && ended[1];
+            let pairs = if all_ended {
+                pairer.flush()
+            } else {
+                pairer.poll(now())
+            };
+            for pair in pairs {
+                if self.max_frames.is_some_and(|m| seq >= m) {
+                    break;
+                }
+                if self.process(&pair.frames, pair.pts_ns, seq) {
+                    seq += 1;
+                }
+            }
+            self.stats.partner_missing = pairer.stats().partner_missing;
+            if let Ok(mut s) = self.live_stats.lock() {
+                *s = self.stats;
+            }
+            if self.max_frames.is_some_and(|m| seq >= m) {
+                break EngineEnd::FrameLimit;
+            }
+            if all_ended {
+                break EngineEnd::EndOfInput;
+            }
+        };
+        for s in self.sinks.iter_mut() {
+            s.finish();
+        }
+        end
+    }
+
+    /// Stitches one pair; returns true when a panorama went out.
+    fn process(
+        &mut self,
+        frames: &[Option<(gst::Buffer, gst_video::VideoInfo)>; 2],
+        pts_ns: u64,
+        seq: u64,
+    ) -> bool {
+        let Some(mut pano) = self.pool.acquire() else {
+            self.stats.pool_exhausted += 1;
+            tracing::warn!(
+                message = "Panorama pool exhausted; frame dropped.",
+                pts_ns,
+                capacity = self.pool.capacity
+            );
+            return false;
+        };
+        let mapped: Vec<Option<_>> = frames
+            .iter()
+            .map(|f| f.as_ref().and_then(|(b, i)| map_camera(b, i)))
+            .collect();
+        let refs: Vec<Option<Nv12Ref<'_>>> = mapped
+            .iter()
+            .map(|m| m.as_ref().and_then(nv12_ref))
+            .collect();
+        let info = self.pool.info.clone();
+        let (w, h) = (info.width() as usize, info.height() as usize);
+        let result = {
+            let b = pano.get_mut().expect("a fresh pool buffer is writable");
+            b.set_pts(gst::ClockTime::from_nseconds(pts_ns));
+            b.set_duration(gst::ClockTime::from_nseconds(self.frame_ns));
+            let mut map = b.map_writable().expect("map panorama");
+            let data = map.as_mut_slice();
+            let (y, uv) = data.split_at_mut(info.offset()[1]);
+            let mut out = Nv12Mut {
+                width: w,
+                height: h,
+                y,
+                y_stride: info.stride()[0] as usize,
+                uv,
+                uv_stride: info.stride()[1] as usize,
+            };
+            self.stitcher
+                .stitch([refs[0].as_ref(), refs[1].as_ref()], &mut out)
+        };
+        if let Err(e) = result {
+            self.stats.bad_frames += 1;
+            tracing::warn!(message = "Cannot stitch this pair.", error = %e);
+            return false;
+        }
+        let frame = PanoramaFrame {
+            buffer: pano,
+            pts_ns,
+            seq,
+            width: w as u32,
+            height: h as u32,
+        };
+        for s in self.sinks.iter_mut() {
+            s.frame(&frame);
+        }
+        self.stats.panoramas += 1;
+        true
+    }
+}

@@ -1,0 +1,197 @@
+//! Pairing the two cameras' frames by timestamp, without ever stalling on a late camera:
+//! a frame whose partner has not arrived within one frame interval goes out with the other
+//! camera's last frame (counted). Pure logic with time passed in.
+
+use std::collections::VecDeque;
+
+/// A pair ready to stitch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair<T> {
+    /// Presentation time of the panorama (the earlier of the two frames).
+    pub pts_ns: u64,
+    /// Frames of the left and right camera; `None` if that camera has never delivered.
+    pub frames: [Option<T>; 2],
+    /// True for a camera whose frame is a repeat of its last one (partner missing).
+    pub repeated: [bool; 2],
+}
+
+/// Counters of the pairer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PairStats {
+    pub pairs: u64,
+    /// Pairs made with a repeated frame because the partner was late or missing.
+    pub partner_missing: [u64; 2],
+    /// Frames dropped because they were older than a pair already made.
+    pub late_dropped: [u64; 2],
+}
+
+struct Pending<T> {
+    pts: u64,
+    arrival: u64,
+    item: T,
+}
+
+/// Pairs frames of two cameras.
+pub struct Pairer<T: Clone> {
+    frame_ns: u64,
+    queues: [VecDeque<Pending<T>>; 2],
+    last: [Option<T>; 2],
+    last_pts: Option<u64>,
+    stats: PairStats,
+}
+
+impl<T: Clone> Pairer<T> {
+    /// `frame_ns`: nominal frame interval; frames closer than half of it are partners.
+    pub fn new(frame_ns: u64) -> Pairer<T> {
+        Pairer {
+            frame_ns,
+            queues: [VecDeque::new(), VecDeque::new()],
+            last: [None, None],
+            last_pts: None,
+            stats: PairStats::default(),
+        }
+    }
+
+    /// A frame of camera `cam` (0 left, 1 right) with its pts, arriving at `now_ns`.
+    pub fn push(&mut self, cam: usize, pts_ns: u64, now_ns: u64, item: T) {
+        if self.last_pts.is_some_and(|l| pts_ns <= l) {
+            self.stats.late_dropped[cam] += 1;
+            return;
+        }
+        self.queues[cam].push_back(Pending {
+            pts: pts_ns,
+            arrival: now_ns,
+            item,
+        });
+    }
+
+    fn emit(&mut self, pts: u64, a: Option<T>, b: Option<T>) -> Pair<T> {
+        let repeated = [a.is_none(), b.is_none()];
+        if let Some(x) = &a {
+            self.last[0] = Some(x.clone());
+        }
+        if let Some(x) = &b {
+            self.last[1] = Some(x.clone());
+        }
+        for (i, r) in repeated.iter().enumerate() {
+            if *r {
+                self.stats.partner_missing[i] += 1;
+            }
+        }
+        self.stats.pairs += 1;
+        self.last_pts = Some(pts);
+        Pair {
+            pts_ns: pts,
+            frames: [
+                a.or_else(|| self.last[0].clone()),
+                b.or_else(|| self.last[1].clone()),
+            ],
+            repeated,
+        }
+    }
+
+    /// Pairs that are ready at `now_ns`.
+    pub fn poll(&mut self, now_ns: u64) -> Vec<Pair<T>> {
+        let mut out = Vec::new();
+        let tol = self.frame_ns / 2;
+        loop {
+            let (fa, fb) = (self.queues[0].front(), self.queues[1].front());
+            match (fa, fb) {
+                (Some(a), Some(b)) => {
+                    if a.pts.abs_diff(b.pts) <= tol {
+                        let pts = a.pts.min(b.pts);
+                        let a = self.queues[0].pop_front().unwrap().item;
+                        let b = self.queues[1].pop_front().unwrap().item;
+                        out.push(self.emit(pts, Some(a), Some(b)));
+                    } else if a.pts < b.pts {
+                        let a = self.queues[0].pop_front().unwrap();
+                        out.push(self.emit(a.pts, Some(a.item), None));
+                    } else {
+                        let b = self.queues[1].pop_front().unwrap();
+                        out.push(self.emit(b.pts, None, Some(b.item)));
+                    }
+                }
+                (Some(a), None) if now_ns.saturating_sub(a.arrival) >= self.frame_ns => {
+                    let a = self.queues[0].pop_front().unwrap();
+                    out.push(self.emit(a.pts, Some(a.item), None));
+                }
+                (None, Some(b)) if now_ns.saturating_sub(b.arrival) >= self.frame_ns => {
+                    let b = self.queues[1].pop_front().unwrap();
+                    out.push(self.emit(b.pts, None, Some(b.item)));
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+
+    /// Everything still queued, paired as well as possible (end of input).
+    pub fn flush(&mut self) -> Vec<Pair<T>> {
+        self.poll(u64::MAX)
+    }
+
+    pub fn stats(&self) -> PairStats {
+        self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const F: u64 = 40_000_000;
+
+    #[test]
+    fn pairs_by_timestamp() {
+        let mut p = Pairer::new(F);
+        p.push(0, 0, 0, "a0");
+        assert!(p.poll(0).is_empty(), "waits for the partner");
+        p.push(1, 1_000_000, 1, "b0");
+        let out = p.poll(1);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].frames, [Some("a0"), Some("b0")]);
+        assert_eq!(out[0].pts_ns, 0);
+    }
+
+    #[test]
+    fn late_camera_does_not_stall_more_than_one_frame() {
+        let mut p = Pairer::new(F);
+        p.push(0, 0, 0, 0);
+        p.push(1, 0, 0, 100);
+        assert_eq!(p.poll(0).len(), 1);
+        // The right camera stops delivering.
+        p.push(0, F, F, 1);
+        assert!(p.poll(F + F / 2).is_empty());
+        let out = p.poll(2 * F);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0].frames,
+            [Some(1), Some(100)],
+            "repeats the right camera's last frame"
+        );
+        assert_eq!(out[0].repeated, [false, true]);
+        assert_eq!(p.stats().partner_missing, [0, 1]);
+    }
+
+    #[test]
+    fn unmatched_older_frame_goes_out_alone() {
+        let mut p = Pairer::new(F);
+        p.push(0, 0, 0, 0);
+        p.push(1, 2 * F, 0, 100);
+        let out = p.poll(0);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].pts_ns, 0);
+        assert_eq!(out[0].frames, [Some(0), None]);
+    }
+
+    #[test]
+    fn frames_older_than_the_last_pair_are_dropped() {
+        let mut p = Pairer::new(F);
+        p.push(0, F, 0, 1);
+        p.push(1, F, 0, 1);
+        p.poll(0);
+        p.push(1, 0, 0, 9);
+        assert_eq!(p.stats().late_dropped, [0, 1]);
+        assert!(p.flush().is_empty());
+    }
+}

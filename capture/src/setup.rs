@@ -1,0 +1,187 @@
+//! Building capture from the config: calibration, stitch tables, stitcher, camera pipelines
+//! and (for the synthetic source) the feeder thread.
+
+use crate::ingest::{camera_sources, feeder, CameraPipeline, CameraSource, IngestEvent};
+use crate::stitch::{CpuStitcher, GainSettings};
+use crate::synthetic::{Exposure, SyntheticWorld};
+use anyhow::{bail, Context, Result};
+use shared::config::{CaptureConfig, SourceKind};
+use shared::geometry::{Calibration, LutSource, StitchLut};
+use shared::scene::{BallScript, BallSource, Scenario, Trajectory};
+use shared::time::FrameRate;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// The rig calibration of the config (file or built-in synthetic rig), validated.
+pub fn calibration(cfg: &CaptureConfig) -> Result<Calibration> {
+    if cfg.calibration.is_empty() {
+        let c = Calibration::synthetic(cfg.panorama_width, cfg.camera_width, cfg.camera_height);
+        c.validate().context("built-in synthetic calibration")?;
+        return Ok(c);
+    }
+    let c = Calibration::load(Path::new(&cfg.calibration))
+        .with_context(|| format!("capture.calibration = {:?}", cfg.calibration))?;
+    Ok(c)
+}
+
+fn cache_dir(cfg: &CaptureConfig) -> Option<PathBuf> {
+    if !cfg.table_cache.is_empty() {
+        return Some(PathBuf::from(&cfg.table_cache));
+    }
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
+        return Some(PathBuf::from(x).join("touchline"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/touchline"))
+}
+
+/// The stitcher for the calibration: legacy tables if configured, else computed (cached).
+pub fn stitcher(cfg: &CaptureConfig, cal: &Calibration) -> Result<CpuStitcher> {
+    let sizes = [0, 1].map(|i| {
+        (
+            cal.cameras[i].width as usize,
+            cal.cameras[i].height as usize,
+        )
+    });
+    let lut = if !cfg.legacy_tables.is_empty() {
+        let l = StitchLut::import_legacy(
+            Path::new(&cfg.legacy_tables),
+            cal.panorama.width,
+            cal.panorama.height,
+            [0, 1].map(|i| (cal.cameras[i].width, cal.cameras[i].height)),
+        )
+        .with_context(|| format!("capture.legacy_tables = {:?}", cfg.legacy_tables))?;
+        tracing::info!(message = "Imported legacy stitch tables.", folder = %cfg.legacy_tables);
+        l
+    } else {
+        let t = std::time::Instant::now();
+        let (l, src) = StitchLut::load_or_compute(cal, cache_dir(cfg).as_deref());
+        match src {
+            LutSource::Cache(p) => {
+                tracing::info!(message = "Stitch tables loaded from cache.", path = %p.display())
+            }
+            LutSource::Computed { saved } => {
+                tracing::info!(message = "Stitch tables computed.", ms = t.elapsed().as_millis() as u64, cached = ?saved)
+            }
+        }
+        l
+    };
+    let coverage = lut.coverage();
+    if coverage < 0.5 {
+        bail!(
+            "the stitch tables cover only {:.0}% of the panorama; check the calibration",
+            coverage * 100.0
+        );
+    }
+    Ok(CpuStitcher::new(
+        &lut,
+        sizes,
+        GainSettings {
+            smoothing: cfg.gain_smoothing,
+            max_gain: cfg.max_gain,
+        },
+    ))
+}
+
+/// The synthetic match of the config.
+pub fn synthetic_world(
+    cfg: &CaptureConfig,
+    cal: &Calibration,
+    duration_s: f64,
+) -> Result<SyntheticWorld> {
+    let ball = if cfg.trajectory.is_empty() {
+        let sc = Scenario::parse(&cfg.scenario).expect("validated");
+        BallSource::Script(BallScript::generate(
+            sc,
+            duration_s.max(60.0),
+            cfg.seed,
+            &cal.pitch,
+        ))
+    } else {
+        let t = Trajectory::load(Path::new(&cfg.trajectory), &cal.pitch, false)
+            .with_context(|| format!("capture.trajectory = {:?}", cfg.trajectory))?;
+        BallSource::File(t)
+    };
+    let exposure = [0, 1].map(|i| Exposure {
+        gain: cfg.exposure[i],
+        noise: cfg.noise,
+    });
+    Ok(SyntheticWorld::new(
+        cal,
+        ball,
+        cfg.seed,
+        FrameRate::new(cfg.fps, 1),
+        exposure,
+    ))
+}
+
+/// Running camera pipelines and the synthetic feeder.
+pub struct Ingest {
+    pub events: Receiver<IngestEvent>,
+    pub cameras: Vec<CameraPipeline>,
+    pub feeder: Option<JoinHandle<u64>>,
+}
+
+impl Ingest {
+    /// Stops the cameras and waits for the feeder.
+    pub fn stop(mut self) {
+        for c in self.cameras.iter_mut() {
+            c.stop();
+        }
+        if let Some(f) = self.feeder.take() {
+            let _ = f.join();
+        }
+    }
+}
+
+/// Starts both camera pipelines (and the feeder for the synthetic source).
+pub fn start_ingest(
+    cfg: &CaptureConfig,
+    cal: &Calibration,
+    realtime: bool,
+    max_frames: Option<u64>,
+    stop: Arc<AtomicBool>,
+) -> Result<Ingest> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sources = camera_sources(cfg);
+    let mut cameras = Vec::new();
+    for (i, src) in sources.iter().enumerate() {
+        let c = &cal.cameras[i];
+        cameras.push(
+            CameraPipeline::start(i, &c.name, src, (c.width, c.height), cfg.fps, tx.clone())
+                .with_context(|| format!("starting camera {i} ({})", c.name))?,
+        );
+    }
+    let feeder = if cfg.source == SourceKind::Synthetic {
+        debug_assert!(sources.iter().all(|s| *s == CameraSource::Synthetic));
+        let duration = max_frames
+            .map(|f| f as f64 / cfg.fps as f64)
+            .unwrap_or(3.0 * 3600.0);
+        let world = synthetic_world(cfg, cal, duration)?;
+        let appsrcs = [0, 1].map(|i| {
+            cameras[i]
+                .appsrc
+                .clone()
+                .expect("synthetic cameras have an appsrc")
+        });
+        let settings = feeder::FeederSettings {
+            realtime,
+            max_frames,
+            truth_log: (!cfg.truth_log.is_empty()).then(|| PathBuf::from(&cfg.truth_log)),
+        };
+        Some(
+            std::thread::Builder::new()
+                .name("synthetic".into())
+                .spawn(move || feeder::run(world, appsrcs, settings, stop))?,
+        )
+    } else {
+        None
+    };
+    Ok(Ingest {
+        events: rx,
+        cameras,
+        feeder,
+    })
+}
