@@ -73,9 +73,7 @@ async fn run_async(
 ) -> Result<()> {
     let eps = cfg.endpoints();
     // Every check happens before anything starts: a missing program starts nothing.
-    for p in &cfg.launch.processes {
-        children::resolve_program(&p.program).with_context(|| format!("process {:?}", p.name))?;
-    }
+    children::resolve_all(&cfg.launch.processes)?;
     let rec_path = out.join("messages.tlrec");
     let mut rec =
         RecordingWriter::create(&rec_path, "launch demo", "capture and analyzer publishers")?;
@@ -87,7 +85,7 @@ async fn run_async(
 
     let mut running: Vec<ChildProcess> = Vec::new();
     for spec in &cfg.launch.processes {
-        match children::spawn(spec, config_path) {
+        match children::spawn(spec, config_path, None) {
             Ok(c) => running.push(c),
             Err(e) => {
                 stop_all(&mut running, cfg);

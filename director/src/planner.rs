@@ -1,0 +1,595 @@
+//! The camera path planner: pure logic, time passed in.
+//!
+//! Every replan covers the look-ahead window from the last frame that may no longer change
+//! (`playout_pts + commit_guard`) to `live_pts`:
+//!
+//! 1. framing wishes per frame ([`crate::framing`]): subject, direction of play, zoom need;
+//! 2. zoom: the widest need within `zoom_hold_s` before and after each frame, a tube
+//!    `[need, need + zoom_tolerance]`, the minimal-motion path through it, smoothed, then
+//!    tracked under the zoom bounds;
+//! 3. tilt, then pan: a tube around the ball (the dead zone about the target with lead room,
+//!    inside the safe zone of the planned zoom, inside the pose limits), the minimal-motion
+//!    path through it, smoothed, tracked under the angular bounds;
+//! 4. a final clamp to the pose limits (counted; the tracker brakes before them).
+//!
+//! The tracking of every axis starts from the state (position, velocity, acceleration) of
+//! the last frozen frame of the previous plan, so a replan never makes a step, and frozen
+//! frames are never changed.
+
+use crate::framing::{frame_targets, FrameTarget, Mode};
+use crate::rig::Rig;
+use crate::smoother::{running_max, taut_string, triangle_smooth};
+use crate::tracker::{track, AxisBounds, AxisState, Gains};
+use crate::view::{half_tangents, Pose};
+use crate::window::{TrackWindow, WindowCounters};
+use serde::Serialize;
+use shared::config::DirectorConfig;
+use shared::messages::{CameraPath, Keyframe, Tracks};
+use shared::time::{NS_PER_MS, NS_PER_SEC};
+use std::collections::VecDeque;
+
+/// Most keyframes in one published path (a 64 KiB message holds about 1400); longer plans
+/// are decimated, playout interpolates.
+pub const MAX_KEYFRAMES: usize = 1000;
+/// Part of the safe zone kept free for the smoothing's corner cutting and tracking lag.
+const SAFE_MARGIN: f64 = 0.15;
+/// Tube half-width about the wide shot, degrees.
+const WIDE_TUBE_DEG: f64 = 0.5;
+/// Tubes are kept this far inside the pose limits, degrees, so that tracking overshoot
+/// stays inside them.
+const TUBE_MARGIN_DEG: f64 = 0.4;
+/// The tracker brakes before limits this far inside the real ones, degrees.
+const TRACK_MARGIN_DEG: f64 = 0.15;
+/// Each frame's limits are the tightest of the coming this many seconds, so the tracker
+/// brakes before limits that close in (a widening zoom narrows the pan and tilt ranges).
+const LIMIT_LOOKAHEAD_S: f64 = 1.0;
+
+/// One planned frame: the state of each axis and what it was framed on.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PlanFrame {
+    /// Frame index: the frame is at `k * plan_step`.
+    pub k: u64,
+    pub yaw: AxisState,
+    pub pitch: AxisState,
+    pub fov: AxisState,
+    pub mode: Mode,
+}
+
+impl PlanFrame {
+    pub fn pose(&self) -> Pose {
+        Pose {
+            yaw: self.yaw.p,
+            pitch: self.pitch.p,
+            fov: self.fov.p,
+        }
+    }
+
+    fn at_rest(k: u64, pose: Pose, mode: Mode) -> PlanFrame {
+        PlanFrame {
+            k,
+            yaw: AxisState::at(pose.yaw),
+            pitch: AxisState::at(pose.pitch),
+            fov: AxisState::at(pose.fov),
+            mode,
+        }
+    }
+}
+
+/// What the planner did (never reset).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PlannerCounters {
+    /// Replans that produced a path.
+    pub replans: u64,
+    /// Replans with nothing to plan (live not ahead of the frozen frames).
+    pub idle_replans: u64,
+    /// Plans started from the framing target at rest (first plan, restart without history).
+    pub cold_starts: u64,
+    /// Plans started from the last planned pose at rest after the plan had run out.
+    pub resumed_after_gap: u64,
+    /// Playout time went backwards (capture restarted): plan and window were reset.
+    pub timeline_resets: u64,
+    /// Frames whose pose had to be clamped into the pose limits after tracking.
+    pub limit_clamps: u64,
+    /// Frames where the tracker had to force the speed bound.
+    pub bound_forced: u64,
+    /// Published paths decimated to stay under the message size limit.
+    pub decimated_paths: u64,
+    /// Plans taken over from a previous run's checkpoint.
+    pub resumed_from_checkpoint: u64,
+}
+
+/// The planner of one director run.
+#[derive(Debug, Clone)]
+pub struct Planner {
+    cfg: DirectorConfig,
+    rig: Rig,
+    step_ns: u64,
+    dt: f64,
+    window: TrackWindow,
+    /// Planned frames, contiguous in `k`, from a little history to the plan's end.
+    plan: VecDeque<PlanFrame>,
+    path_id: u64,
+    counters: PlannerCounters,
+}
+
+impl Planner {
+    pub fn new(cfg: &DirectorConfig, rig: Rig) -> Planner {
+        let step_ns = cfg.plan_step_ns().max(NS_PER_MS);
+        Planner {
+            cfg: cfg.clone(),
+            rig,
+            step_ns,
+            dt: step_ns as f64 / NS_PER_SEC as f64,
+            window: TrackWindow::default(),
+            plan: VecDeque::new(),
+            path_id: 0,
+            counters: PlannerCounters::default(),
+        }
+    }
+
+    pub fn config(&self) -> &DirectorConfig {
+        &self.cfg
+    }
+
+    pub fn rig(&self) -> &Rig {
+        &self.rig
+    }
+
+    pub fn step_ns(&self) -> u64 {
+        self.step_ns
+    }
+
+    pub fn counters(&self) -> PlannerCounters {
+        self.counters
+    }
+
+    pub fn window_counters(&self) -> WindowCounters {
+        self.window.counters()
+    }
+
+    /// Newest frame time of any track taken.
+    pub fn latest_track_pts(&self) -> Option<u64> {
+        self.window.latest_pts()
+    }
+
+    /// Takes an analyzer message into the look-ahead window.
+    pub fn push_tracks(&mut self, t: &Tracks) {
+        self.window.push(t, &self.rig, self.cfg.min_confidence);
+    }
+
+    /// The planned frames held (a little history, the frozen frame, the unshown rest).
+    pub fn frames(&self) -> impl Iterator<Item = &PlanFrame> {
+        self.plan.iter()
+    }
+
+    /// The planned frame `k`, if held.
+    pub fn frame(&self, k: u64) -> Option<&PlanFrame> {
+        let first = self.plan.front()?.k;
+        self.plan.get(k.checked_sub(first)? as usize)
+    }
+
+    /// Index of the last frame a replan at `playout_pts` may not change.
+    pub fn frozen_frame(&self, playout_pts: u64) -> u64 {
+        (playout_pts + self.cfg.commit_guard_ms * NS_PER_MS) / self.step_ns
+    }
+
+    fn frames_of(&self, secs: f64) -> usize {
+        (secs.max(0.0) / self.dt).round() as usize
+    }
+
+    /// Frames of history the smoothing looks back over.
+    fn history_frames(&self) -> usize {
+        self.frames_of(self.cfg.smoothing_s) + 2
+    }
+
+    /// Rebuilds the path a previous director was following, after a restart: replays the
+    /// window's tracks (e.g. an analyzer snapshot) through the planner on the replan grid, as
+    /// they were seen live, up to `playout_pts`. The planner is deterministic, so this lands
+    /// on (nearly) the path the old run had planned, instead of a cold start.
+    pub fn rebuild(&mut self, playout_pts: u64) {
+        let Some(oldest) = self.window.oldest_pts() else {
+            return;
+        };
+        let period = (self.cfg.replan_period_ms * NS_PER_MS).max(1);
+        let delay = self.cfg.delay_ms * NS_PER_MS;
+        let mut t = oldest.div_ceil(period) * period;
+        while t + period <= playout_pts {
+            self.replan(t, t + delay);
+            t += period;
+        }
+    }
+
+    /// Takes over a plan saved by a previous run ([`crate::checkpoint`]) if it holds the
+    /// frame frozen at `playout_pts` (with the same keyframe spacing): the path then goes on
+    /// exactly where the old run left it. Returns whether it was taken.
+    pub fn resume(&mut self, frames: &[PlanFrame], step_ns: u64, playout_pts: u64) -> bool {
+        let k = self.frozen_frame(playout_pts);
+        let contiguous = frames.windows(2).all(|w| w[1].k == w[0].k + 1);
+        let covers =
+            frames.first().is_some_and(|f| f.k <= k) && frames.last().is_some_and(|f| f.k > k);
+        if step_ns != self.step_ns || !contiguous || !covers {
+            return false;
+        }
+        self.plan = frames.iter().copied().collect();
+        self.counters.resumed_from_checkpoint += 1;
+        true
+    }
+
+    /// Plans `(playout_pts + guard, live_pts]` and returns the path to publish: the last
+    /// frozen keyframe (unchanged, as an anchor) and every later one.
+    pub fn replan(&mut self, playout_pts: u64, live_pts: u64) -> Option<CameraPath> {
+        let k_c = self.frozen_frame(playout_pts);
+        let k_end = live_pts / self.step_ns;
+        if let Some(front) = self.plan.front() {
+            if k_c < front.k {
+                // Playout time went backwards: capture restarted with a new timeline.
+                self.counters.timeline_resets += 1;
+                self.plan.clear();
+                self.window = TrackWindow::default();
+            }
+        }
+        if k_end <= k_c {
+            self.counters.idle_replans += 1;
+            return None;
+        }
+        let hold = self.frames_of(self.cfg.zoom_hold_s) as u64;
+        let k_first = k_c.saturating_sub(hold);
+        let targets = frame_targets(
+            &self.window,
+            &self.rig,
+            &self.cfg,
+            k_first,
+            k_end,
+            self.step_ns,
+            live_pts,
+        );
+        let off = (k_c - k_first) as usize; // index of frame k_c in `targets`
+        let start = match self.frame(k_c) {
+            Some(f) => *f,
+            None => match self.plan.back() {
+                Some(last) if last.k < k_c => {
+                    self.counters.resumed_after_gap += 1;
+                    PlanFrame::at_rest(k_c, last.pose(), last.mode)
+                }
+                _ => {
+                    self.counters.cold_starts += 1;
+                    let t = &targets[off];
+                    let pose = self.rig.limits.clamp(Pose {
+                        yaw: t.lon,
+                        pitch: t.lat,
+                        fov: t.fov,
+                    });
+                    PlanFrame::at_rest(k_c, pose, t.mode)
+                }
+            },
+        };
+        // Frozen history before k_c (for the smoothing), contiguous and ending at k_c - 1.
+        let hist: Vec<PlanFrame> = {
+            let want = self.history_frames() as u64;
+            let from = k_c.saturating_sub(want);
+            let mut h: Vec<PlanFrame> = self
+                .plan
+                .iter()
+                .filter(|f| f.k >= from && f.k < k_c)
+                .copied()
+                .collect();
+            if h.last().is_some_and(|f| f.k + 1 != k_c) {
+                h.clear();
+            }
+            h
+        };
+        let new = self.plan_axes(&start, &hist, &targets[off..]);
+        // Keep the frozen frames, replace the rest.
+        while self.plan.back().is_some_and(|f| f.k >= k_c) {
+            self.plan.pop_back();
+        }
+        if self.plan.back().is_some_and(|f| f.k + 1 != k_c) {
+            self.plan.clear();
+        }
+        self.plan.push_back(start);
+        self.plan.extend(new);
+        let keep_from = k_c.saturating_sub(self.history_frames() as u64 + 2);
+        while self.plan.front().is_some_and(|f| f.k < keep_from) {
+            self.plan.pop_front();
+        }
+        // Tracks needed again: from the zoom hold before the next frozen frame, less the
+        // gap bridging reach.
+        let reach = self
+            .cfg
+            .gap_fill_s
+            .max(self.cfg.ball_hold_s)
+            .max(self.cfg.players_hold_s);
+        let keep_pts = (k_first * self.step_ns)
+            .saturating_sub((reach * NS_PER_SEC as f64) as u64 + NS_PER_SEC);
+        self.window.prune_before(keep_pts);
+        self.counters.replans += 1;
+        Some(self.path_from(k_c))
+    }
+
+    /// The keyframes from frame `k` to the plan's end, decimated below [`MAX_KEYFRAMES`].
+    fn path_from(&mut self, k: u64) -> CameraPath {
+        let frames: Vec<&PlanFrame> = self.plan.iter().filter(|f| f.k >= k).collect();
+        let stride = frames.len().div_ceil(MAX_KEYFRAMES).max(1);
+        if stride > 1 {
+            self.counters.decimated_paths += 1;
+        }
+        let mut keyframes: Vec<Keyframe> = frames
+            .iter()
+            .step_by(stride)
+            .map(|f| self.keyframe(f))
+            .collect();
+        if let Some(last) = frames.last() {
+            if keyframes.last().map(|kf| kf.pts_ns) != Some(last.k * self.step_ns) {
+                keyframes.push(self.keyframe(last));
+            }
+        }
+        self.path_id += 1;
+        CameraPath {
+            path_id: self.path_id,
+            keyframes,
+        }
+    }
+
+    /// The wire form of a planned frame.
+    pub fn keyframe(&self, f: &PlanFrame) -> Keyframe {
+        Keyframe {
+            pts_ns: f.k * self.step_ns,
+            yaw: f.yaw.p as f32,
+            pitch: f.pitch.p as f32,
+            fov: f.fov.p as f32,
+        }
+    }
+
+    /// Plans frames after `start` for `targets` (`targets[0]` is the frame of `start`).
+    fn plan_axes(
+        &mut self,
+        start: &PlanFrame,
+        hist: &[PlanFrame],
+        targets: &[FrameTarget],
+    ) -> Vec<PlanFrame> {
+        let n = targets.len();
+        let cfg = &self.cfg;
+        let dt = self.dt;
+        let limits = &self.rig.limits;
+        let (fov_lo, fov_hi) = limits.fov_range();
+        let half = self.frames_of(cfg.smoothing_s) / 2;
+        let h = hist.len();
+        let gains = Gains::default();
+        // Arrays over [history.., start, targets[1..]]: index h is the frame of `start`.
+        let forced = |get: &dyn Fn(&PlanFrame) -> f64| -> Vec<f64> {
+            hist.iter()
+                .map(get)
+                .chain(std::iter::once(get(start)))
+                .collect()
+        };
+
+        // How far ahead each axis looks at its limits: they move (a wider zoom narrows the
+        // pan and tilt ranges), and braking takes about this long.
+        let ahead = self.frames_of(LIMIT_LOOKAHEAD_S);
+
+        // --- Zoom.
+        let hold = self.frames_of(cfg.zoom_hold_s);
+        let (zlo, zhi) = (fov_lo + TUBE_MARGIN_DEG, fov_hi - TUBE_MARGIN_DEG);
+        let wants: Vec<f64> = targets.iter().map(|t| t.fov.clamp(zlo, zhi)).collect();
+        // Widen early and tighten late (the widest need around each frame), but never wider
+        // than what keeps the ball reachable near the panorama's edges.
+        let need: Vec<f64> = running_max(&wants, hold, hold)
+            .iter()
+            .zip(targets)
+            .map(|(w, t)| w.min(t.fov_cap - TUBE_MARGIN_DEG).max(zlo))
+            .collect();
+        // Pan and tilt are moving: where they will come to rest at the earliest bounds the
+        // zoom for the next frames, so that widening never pushes the view's edge out of
+        // the panorama under a camera that cannot stop in time.
+        let (cap, cap_frames) = {
+            let b = AxisBounds {
+                speed: cfg.max_speed_deg_s,
+                accel: cfg.max_accel_deg_s2,
+                jerk: cfg.max_jerk_deg_s3,
+            };
+            let stop = |s: &AxisState| {
+                let t = b.accel / (2.0 * b.jerk);
+                s.p + s.v * t + s.v * s.v.abs() / (2.0 * b.accel) + s.a * t * t
+            };
+            let f = limits.widest_fov_at(stop(&start.yaw), stop(&start.pitch));
+            let secs = cfg.max_speed_deg_s / cfg.max_accel_deg_s2
+                + 2.0 * cfg.max_accel_deg_s2 / cfg.max_jerk_deg_s3;
+            (f - TUBE_MARGIN_DEG, self.frames_of(secs) + 1)
+        };
+        let mut lo = forced(&|f| f.fov.p);
+        let mut hi = lo.clone();
+        for (i, v) in need.iter().enumerate().skip(1) {
+            let top = if i <= cap_frames { zhi.min(cap) } else { zhi };
+            lo.push(v.min(top));
+            hi.push((v + cfg.zoom_tolerance_deg).min(top));
+        }
+        let fov_ref = smooth_string(&lo, &hi, half);
+        let fov_lim = shrink(&vec![(fov_lo, fov_hi); n], TRACK_MARGIN_DEG);
+        let (fov_states, f1) = track(
+            start.fov,
+            &fov_ref[h..],
+            &fov_lim,
+            AxisBounds {
+                speed: cfg.max_zoom_speed_deg_s,
+                accel: cfg.max_zoom_accel_deg_s2,
+                jerk: cfg.max_zoom_jerk_deg_s3,
+            },
+            gains,
+            dt,
+        );
+        let fov_at = |i: usize| {
+            if i == 0 {
+                start.fov.p
+            } else {
+                fov_states[i - 1].p
+            }
+        };
+        let bounds = AxisBounds {
+            speed: cfg.max_speed_deg_s,
+            accel: cfg.max_accel_deg_s2,
+            jerk: cfg.max_jerk_deg_s3,
+        };
+
+        // --- Tilt.
+        let raw: Vec<(f64, f64)> = (0..n).map(|i| limits.pitch_range(fov_at(i))).collect();
+        let pitch_lim = anticipate(&raw, ahead);
+        let mut lo = forced(&|f| f.pitch.p);
+        let mut hi = lo.clone();
+        for (i, t) in targets.iter().enumerate().skip(1) {
+            let safe = half_tangents(fov_at(i)).1 * cfg.safe_zone_height;
+            let s = safe.atan().to_degrees();
+            let (l, u) = tube(t, t.lat, t.ahead_lat, s, cfg);
+            let (plo, phi) = pitch_lim[i];
+            let (l, u) = fit(l, u, plo + TUBE_MARGIN_DEG, phi - TUBE_MARGIN_DEG);
+            lo.push(l);
+            hi.push(u);
+        }
+        let pitch_ref = smooth_string(&lo, &hi, half);
+        let (pitch_states, f2) = track(
+            start.pitch,
+            &pitch_ref[h..],
+            &shrink(&pitch_lim, TRACK_MARGIN_DEG),
+            bounds,
+            gains,
+            dt,
+        );
+        let pitch_at = |i: usize| {
+            if i == 0 {
+                start.pitch.p
+            } else {
+                pitch_states[i - 1].p
+            }
+        };
+
+        // --- Pan.
+        let raw: Vec<(f64, f64)> = (0..n)
+            .map(|i| limits.yaw_range(pitch_at(i), fov_at(i)))
+            .collect();
+        let yaw_lim = anticipate(&raw, ahead);
+        let mut lo = forced(&|f| f.yaw.p);
+        let mut hi = lo.clone();
+        for (i, t) in targets.iter().enumerate().skip(1) {
+            // A longitude step near latitude `lat` moves the image by about cos(lat) of it.
+            let safe = half_tangents(fov_at(i)).0 * cfg.safe_zone_width;
+            let s = safe.atan().to_degrees() / t.lat.to_radians().cos().max(0.5);
+            let (l, u) = tube(t, t.lon, t.ahead_lon, s, cfg);
+            let (ylo, yhi) = yaw_lim[i];
+            let (l, u) = fit(l, u, ylo + TUBE_MARGIN_DEG, yhi - TUBE_MARGIN_DEG);
+            lo.push(l);
+            hi.push(u);
+        }
+        let yaw_ref = smooth_string(&lo, &hi, half);
+        let (yaw_states, f3) = track(
+            start.yaw,
+            &yaw_ref[h..],
+            &shrink(&yaw_lim, TRACK_MARGIN_DEG),
+            bounds,
+            gains,
+            dt,
+        );
+        self.counters.bound_forced += f1 + f2 + f3;
+
+        let mut out: Vec<PlanFrame> = Vec::with_capacity(n.saturating_sub(1));
+        for i in 1..n {
+            let mut f = PlanFrame {
+                k: start.k + i as u64,
+                yaw: yaw_states[i - 1],
+                pitch: pitch_states[i - 1],
+                fov: fov_states[i - 1],
+                mode: targets[i].mode,
+            };
+            let pose = f.pose();
+            let c = limits.clamp(pose);
+            if c != pose {
+                // The last resort (the tracker brakes before the limits): the position is
+                // clamped and velocity and acceleration restated from it, so that a later
+                // replan starting here continues what is shown.
+                self.counters.limit_clamps += 1;
+                let prev = out.last().copied().unwrap_or(*start);
+                let restate = |s: &mut AxisState, p: f64, before: &AxisState| {
+                    if s.p != p {
+                        s.p = p;
+                        s.v = (p - before.p) / dt;
+                        s.a = (s.v - before.v) / dt;
+                    }
+                };
+                restate(&mut f.yaw, c.yaw, &prev.yaw);
+                restate(&mut f.pitch, c.pitch, &prev.pitch);
+                restate(&mut f.fov, c.fov, &prev.fov);
+            }
+            out.push(f);
+        }
+        out
+    }
+}
+
+/// The allowed band of one axis for a frame: the dead zone about the target (subject plus
+/// lead room towards where play is heading), kept inside the safe zone about the subject.
+/// `s` is the safe zone's half-size on this axis, degrees.
+fn tube(t: &FrameTarget, subject: f64, ahead: f64, s: f64, cfg: &DirectorConfig) -> (f64, f64) {
+    match t.mode {
+        Mode::Ball => {
+            let lead = (ahead - subject).clamp(-cfg.lead * s, cfg.lead * s);
+            let target = subject + lead;
+            let dz = cfg.dead_zone * s;
+            let hard = (1.0 - SAFE_MARGIN) * s;
+            let (l, u) = (
+                (target - dz).max(subject - hard),
+                (target + dz).min(subject + hard),
+            );
+            if l <= u {
+                (l, u)
+            } else {
+                (subject - hard, subject + hard)
+            }
+        }
+        // The same dead zone about the players' centre, without lead (their centre moves
+        // slowly and its direction says little).
+        Mode::Players => (subject - cfg.dead_zone * s, subject + cfg.dead_zone * s),
+        Mode::Wide => (subject - WIDE_TUBE_DEG, subject + WIDE_TUBE_DEG),
+    }
+}
+
+/// Per-frame limits replaced by the tightest of the frame and the `ahead` frames after it.
+fn anticipate(lims: &[(f64, f64)], ahead: usize) -> Vec<(f64, f64)> {
+    let lo: Vec<f64> = lims.iter().map(|l| l.0).collect();
+    let neg_hi: Vec<f64> = lims.iter().map(|l| -l.1).collect();
+    let lo = running_max(&lo, 0, ahead);
+    let hi = running_max(&neg_hi, 0, ahead);
+    lo.iter().zip(hi).map(|(l, h)| (*l, -h)).collect()
+}
+
+/// Limits moved `m` inwards (to their midpoint when narrower than `2 m`).
+fn shrink(lims: &[(f64, f64)], m: f64) -> Vec<(f64, f64)> {
+    lims.iter()
+        .map(|&(l, h)| {
+            if h - l >= 2.0 * m {
+                (l + m, h - m)
+            } else {
+                let c = 0.5 * (l + h);
+                (c, c)
+            }
+        })
+        .collect()
+}
+
+/// `[l, u]` moved inside `[lo, hi]` (collapsed onto the nearer end when it cannot fit).
+fn fit(l: f64, u: f64, lo: f64, hi: f64) -> (f64, f64) {
+    if lo > hi {
+        let m = 0.5 * (lo + hi);
+        return (m, m);
+    }
+    let (l2, u2) = (l.max(lo), u.min(hi));
+    if l2 <= u2 {
+        (l2, u2)
+    } else {
+        let v = (0.5 * (l + u)).clamp(lo, hi);
+        (v, v)
+    }
+}
+
+/// The taut string through `[lo, hi]` from `lo[0]`, smoothed with a triangle of `2 half`.
+fn smooth_string(lo: &[f64], hi: &[f64], half: usize) -> Vec<f64> {
+    let s = taut_string(lo, hi, lo[0]);
+    triangle_smooth(&s, half)
+}

@@ -1,0 +1,342 @@
+//! `launch run`: the glue around [`Supervisor`]. It spawns and signals the children, takes
+//! their heartbeats from a bound SUB socket, answers the control socket and follows capture's
+//! playout status; every decision is the supervisor's.
+//!
+//! Everything runs on the main thread (a current-thread runtime): the children's
+//! parent-death signal fires when the thread that spawned them exits, and the main thread
+//! lives exactly as long as launch.
+
+use crate::children::{self, ChildProcess};
+use crate::control::{ControlCommand, ControlRequest, ControlServer, CONTROL_SOCKET};
+use crate::status::{PlayoutView, ProcessStatus, SystemStatus, STATUS_VERSION};
+use crate::supervisor::{Command, GiveUp, Supervisor};
+use crate::watch::{Action, WatchConfig};
+use anyhow::{anyhow, bail, Context, Result};
+use nix::sys::signal::Signal;
+use shared::cli::CommonArgs;
+use shared::config::SystemConfig;
+use shared::messages::{Message, PlayoutStatus};
+use shared::shutdown::Shutdown;
+use shared::transport::{Endpoint, Subscriber, SubscriberOptions};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// File name of the heartbeat socket in the runtime directory.
+pub const HEARTBEAT_SOCKET: &str = "launch-hb.sock";
+/// How often exits are collected and timers checked.
+const TICK: Duration = Duration::from_millis(50);
+/// How long to wait for a dead child's last stderr lines.
+const STDERR_WAIT: Duration = Duration::from_millis(500);
+
+pub fn run(common: &CommonArgs, shutdown: Shutdown) -> Result<()> {
+    let cfg = common.load_config().context("loading the configuration")?;
+    shared::telemetry::init("launch", &cfg.logging, common.log_format);
+    check_heartbeat_timing(&cfg)?;
+    // Every program is found before anything starts: a missing one starts nothing.
+    children::resolve_all(&cfg.launch.processes)?;
+    let rt_dir = cfg.runtime.dir();
+    shared::transport::prepare_runtime_dir(&rt_dir)?;
+    let config_path = child_config_path(common, &cfg, &rt_dir)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(supervise(&cfg, &config_path, &rt_dir, shutdown))
+}
+
+/// Heartbeats come every `transport.heartbeat_interval_ms`; a hung timeout shorter than two
+/// of them would call healthy processes hung.
+fn check_heartbeat_timing(cfg: &SystemConfig) -> Result<()> {
+    let hb = cfg.transport.heartbeat_interval_ms;
+    let hung = cfg.launch.hung_timeout_ms;
+    if hung < 2 * hb {
+        bail!("config key `launch.hung_timeout_ms` must be at least twice `transport.heartbeat_interval_ms` ({hb}), got {hung}");
+    }
+    if cfg.launch.startup_grace_ms < 2 * hb {
+        bail!(
+            "config key `launch.startup_grace_ms` must be at least twice `transport.heartbeat_interval_ms` ({hb}), got {}",
+            cfg.launch.startup_grace_ms
+        );
+    }
+    Ok(())
+}
+
+/// The config file the children get: the one launch was given (absolute, as children may
+/// resolve it from elsewhere), or the built-in defaults written to the runtime directory.
+fn child_config_path(common: &CommonArgs, cfg: &SystemConfig, rt_dir: &Path) -> Result<PathBuf> {
+    match &common.config {
+        Some(p) => p
+            .canonicalize()
+            .with_context(|| format!("resolving {}", p.display())),
+        None => {
+            let p = rt_dir.join("launch-defaults.toml");
+            std::fs::write(&p, cfg.to_toml_string())
+                .with_context(|| format!("writing {}", p.display()))?;
+            Ok(p)
+        }
+    }
+}
+
+fn watch_config(cfg: &SystemConfig) -> WatchConfig {
+    let l = &cfg.launch;
+    WatchConfig {
+        hung_timeout: Duration::from_millis(l.hung_timeout_ms),
+        startup_grace: Duration::from_millis(l.startup_grace_ms),
+        stop_timeout: Duration::from_millis(l.stop_timeout_ms),
+        backoff_initial: Duration::from_millis(l.backoff_initial_ms),
+        backoff_max: Duration::from_millis(l.backoff_max_ms),
+        backoff_reset: Duration::from_millis(l.backoff_reset_ms),
+    }
+}
+
+/// The live and the last dead child of each process, by index.
+struct Children<'a> {
+    cfg: &'a SystemConfig,
+    config_path: &'a Path,
+    /// Given to every child in `TOUCHLINE_SUPERVISOR`.
+    heartbeat_endpoint: String,
+    live: Vec<Option<ChildProcess>>,
+    /// Kept for the stderr lines of a give-up message.
+    dead: Vec<Option<ChildProcess>>,
+}
+
+impl Children<'_> {
+    /// Carries out one supervisor command.
+    fn execute(&mut self, sup: &mut Supervisor, cmd: Command) {
+        let i = cmd.index;
+        match cmd.action {
+            Action::Spawn => {
+                let spec = &self.cfg.launch.processes[i];
+                match children::spawn(spec, self.config_path, Some(&self.heartbeat_endpoint)) {
+                    Ok(child) => {
+                        sup.spawned(i, child.pid(), Instant::now());
+                        self.live[i] = Some(child);
+                    }
+                    Err(e) => sup.spawn_failed(i, format!("{e:#}"), Instant::now()),
+                }
+            }
+            Action::Terminate => {
+                if let Some(c) = &self.live[i] {
+                    tracing::info!(message = "Stopping process.", process = %c.name, pid = c.pid());
+                    children::terminate(c.pid());
+                }
+            }
+            Action::Kill => {
+                if let Some(c) = &self.live[i] {
+                    tracing::warn!(message = "Process did not stop in time; killing it.", process = %c.name, pid = c.pid(), timeout_ms = self.cfg.launch.stop_timeout_ms);
+                    children::signal_group(c.pid(), Signal::SIGKILL);
+                }
+            }
+        }
+    }
+
+    /// Collects exited children and tells the supervisor.
+    fn reap(&mut self, sup: &mut Supervisor) {
+        for i in 0..self.live.len() {
+            let Some(c) = &mut self.live[i] else { continue };
+            let status = match c.child.try_wait() {
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(message = "Cannot wait for process.", process = %c.name, error = %e);
+                    continue;
+                }
+            };
+            // Whatever the leader left behind in its group goes with it: no orphans.
+            children::signal_group(c.pid(), Signal::SIGKILL);
+            sup.exited(i, children::exit_of(status), Instant::now());
+            self.dead[i] = self.live[i].take();
+        }
+    }
+
+    /// Index of the process a heartbeat's pid belongs to: the child itself, or a member of
+    /// its process group (a wrapper script that did not `exec`).
+    fn index_of(&self, sup: &Supervisor, pid: u32) -> Option<usize> {
+        sup.index_of_pid(pid).or_else(|| {
+            let pgid = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid as i32))).ok()?;
+            sup.index_of_pid(pgid.as_raw() as u32)
+        })
+    }
+
+    /// The give-up message with the process's last stderr lines.
+    fn give_up_error(&self, sup: &Supervisor, g: &GiveUp) -> anyhow::Error {
+        let index = sup.watches().iter().position(|w| w.name() == g.process());
+        // None when it never started (the program could not be executed).
+        let Some(child) = index.and_then(|i| self.dead[i].as_ref()) else {
+            return anyhow!("{g}");
+        };
+        let tail = child.stderr_tail(STDERR_WAIT);
+        if tail.is_empty() {
+            anyhow!("{g}; it wrote nothing to stderr")
+        } else {
+            anyhow!("{g}; its last stderr lines:\n    {}", tail.join("\n    "))
+        }
+    }
+}
+
+async fn supervise(
+    cfg: &SystemConfig,
+    config_path: &Path,
+    rt_dir: &Path,
+    mut shutdown: Shutdown,
+) -> Result<()> {
+    let control_ep = Endpoint::ipc_in(rt_dir, CONTROL_SOCKET);
+    let hb_ep = Endpoint::ipc_in(rt_dir, HEARTBEAT_SOCKET);
+    // Bound before any child starts: a second launch on this runtime directory fails here,
+    // and the children's heartbeat publishers find their peer at once.
+    let mut control = ControlServer::bind(&control_ep)
+        .await
+        .context("another `launch run` may be using this runtime directory")?;
+    let mut heartbeats = Subscriber::bind(
+        "launch-hb",
+        &hb_ep,
+        SubscriberOptions {
+            topics: vec!["hb".into()],
+            ..SubscriberOptions::default()
+        },
+    )
+    .await
+    .context("binding the heartbeat socket")?;
+    // Dropped once stopping starts, so that capture going away is not logged as an error.
+    let mut playout = Some(Subscriber::connect(
+        "launch-playout",
+        &[cfg.endpoints().capture_pub],
+        SubscriberOptions {
+            topics: vec!["status".into()],
+            channel_capacity: 16,
+        },
+    ));
+
+    let names: Vec<String> = cfg
+        .launch
+        .processes
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let started = Instant::now();
+    let mut sup = Supervisor::new(
+        &names,
+        watch_config(cfg),
+        cfg.launch.max_restarts,
+        Duration::from_secs(cfg.launch.restart_window_s),
+        started,
+    );
+    let mut kids = Children {
+        cfg,
+        config_path,
+        heartbeat_endpoint: hb_ep.to_string(),
+        live: names.iter().map(|_| None).collect(),
+        dead: names.iter().map(|_| None).collect(),
+    };
+    let mut latest_playout: Option<(PlayoutStatus, Instant)> = None;
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut signalled = false;
+    tracing::info!(message = "Supervising.", processes = %names.join(","), config = %config_path.display(), runtime_dir = %rt_dir.display());
+
+    let result = loop {
+        kids.reap(&mut sup);
+        for cmd in sup.poll(Instant::now()) {
+            kids.execute(&mut sup, cmd);
+        }
+        if let Some(result) = sup.finished() {
+            break result;
+        }
+        if sup.is_stopping() {
+            playout = None;
+        }
+        tokio::select! {
+            reason = shutdown.wait(), if !signalled => {
+                signalled = true;
+                tracing::info!(message = "Stopping every process in reverse order.", reason = ?reason);
+                sup.stop(Instant::now());
+            }
+            Some(r) = heartbeats.recv() => {
+                if let Message::Heartbeat(hb) = r.message {
+                    if let Some(i) = kids.index_of(&sup, hb.pid) {
+                        sup.heartbeat(i, Instant::now());
+                    }
+                }
+            }
+            Some(r) = next_playout(&mut playout) => {
+                if let Message::PlayoutStatus(p) = r.message {
+                    latest_playout = Some((p, Instant::now()));
+                }
+            }
+            Some(req) = control.recv() => {
+                answer(req, &mut sup, &mut kids, started, latest_playout.as_ref());
+            }
+            _ = tick.tick() => {}
+        }
+    };
+
+    // A `launch stop` reply may still be on its way out of the control socket task.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(control);
+    drop(heartbeats);
+    for ep in [&control_ep, &hb_ep] {
+        if let Endpoint::Ipc(p) = ep {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    match result {
+        Ok(()) => {
+            tracing::info!(message = "Every process stopped.");
+            Ok(())
+        }
+        Err(g) => Err(kids.give_up_error(&sup, &g)),
+    }
+}
+
+/// The next message of the playout subscriber, or never once it is gone.
+async fn next_playout(sub: &mut Option<Subscriber>) -> Option<shared::transport::Received> {
+    match sub {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Answers one control request.
+fn answer(
+    req: ControlRequest,
+    sup: &mut Supervisor,
+    kids: &mut Children<'_>,
+    started: Instant,
+    playout: Option<&(PlayoutStatus, Instant)>,
+) {
+    let now = Instant::now();
+    let answer = match &req.command {
+        ControlCommand::Status => {
+            let status = SystemStatus {
+                v: STATUS_VERSION,
+                launch_pid: std::process::id(),
+                uptime_ms: now.duration_since(started).as_millis() as u64,
+                stopping: sup.is_stopping(),
+                processes: sup
+                    .watches()
+                    .iter()
+                    .map(|w| ProcessStatus::of(w, now))
+                    .collect(),
+                playout: playout.map(|(s, at)| PlayoutView {
+                    age_ms: now.duration_since(*at).as_millis() as u64,
+                    status: s.clone(),
+                }),
+            };
+            serde_json::to_string(&status).map_err(|e| e.to_string())
+        }
+        ControlCommand::Restart(name) => {
+            tracing::info!(message = "Restart asked for.", process = %name);
+            sup.restart(name, now).map(|cmd| {
+                if let Some(cmd) = cmd {
+                    kids.execute(sup, cmd);
+                }
+                serde_json::json!({ "message": format!("restarting {name}") }).to_string()
+            })
+        }
+        ControlCommand::Stop => {
+            tracing::info!(message = "Stop asked for; stopping every process in reverse order.");
+            sup.stop(now);
+            Ok(serde_json::json!({ "message": "stopping" }).to_string())
+        }
+    };
+    req.reply(answer);
+}

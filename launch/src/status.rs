@@ -1,0 +1,193 @@
+//! What `launch status` shows: the reply body of the control socket's `status` command
+//! (JSON) and its rendering as a table for people.
+
+use crate::watch::{State, Watch};
+use serde::{Deserialize, Serialize};
+use shared::messages::PlayoutStatus;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// Version of the status body; bumped when a field changes meaning.
+pub const STATUS_VERSION: u32 = 1;
+
+/// One supervised process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessStatus {
+    pub name: String,
+    /// Pid of the live process; none while it is down.
+    pub pid: Option<u32>,
+    pub state: State,
+    pub uptime_ms: Option<u64>,
+    /// Restarts so far (failures and `launch restart` alike).
+    pub restarts: u32,
+    /// Age of the last heartbeat of the live process; none before the first one.
+    pub heartbeat_age_ms: Option<u64>,
+    /// How the previous run ended ("exit code 1", "killed by SIGKILL", "hung: ...").
+    pub last_exit: Option<String>,
+}
+
+impl ProcessStatus {
+    pub fn of(w: &Watch, now: Instant) -> ProcessStatus {
+        ProcessStatus {
+            name: w.name().to_string(),
+            pid: w.pid(),
+            state: w.state(),
+            uptime_ms: w.uptime(now).map(ms),
+            restarts: w.restarts(),
+            heartbeat_age_ms: w.heartbeat_age(now).map(ms),
+            last_exit: w.last_exit().map(str::to_string),
+        }
+    }
+}
+
+/// The latest `PlayoutStatus` capture published, and how old it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlayoutView {
+    pub age_ms: u64,
+    pub status: PlayoutStatus,
+}
+
+/// The whole reply to `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemStatus {
+    pub v: u32,
+    pub launch_pid: u32,
+    pub uptime_ms: u64,
+    /// True once launch is stopping everything.
+    pub stopping: bool,
+    pub processes: Vec<ProcessStatus>,
+    /// None until capture has published one.
+    pub playout: Option<PlayoutView>,
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+fn secs(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
+
+fn pts(ns: u64) -> String {
+    format!("{:.3} s", ns as f64 / 1e9)
+}
+
+impl SystemStatus {
+    /// A table for people.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "launch pid {}, up {}{}",
+            self.launch_pid,
+            secs(self.uptime_ms),
+            if self.stopping { ", stopping" } else { "" }
+        );
+        let _ = writeln!(
+            out,
+            "{:<12} {:>8} {:<9} {:>10} {:>8} {:>10}  LAST EXIT",
+            "PROCESS", "PID", "STATE", "UPTIME", "RESTARTS", "HEARTBEAT"
+        );
+        let dash = || "-".to_string();
+        for p in &self.processes {
+            let _ = writeln!(
+                out,
+                "{:<12} {:>8} {:<9} {:>10} {:>8} {:>10}  {}",
+                p.name,
+                p.pid.map(|p| p.to_string()).unwrap_or_else(dash),
+                p.state.to_string(),
+                p.uptime_ms.map(secs).unwrap_or_else(dash),
+                p.restarts,
+                p.heartbeat_age_ms
+                    .map(|a| format!("{} ago", secs(a)))
+                    .unwrap_or_else(dash),
+                p.last_exit.as_deref().unwrap_or("-"),
+            );
+        }
+        match &self.playout {
+            None => out.push_str("playout: no playout status yet\n"),
+            Some(PlayoutView { age_ms, status: s }) => {
+                let _ = writeln!(
+                    out,
+                    "playout ({} ago): live {} playout {} (delay {}), ring {}/{}, fallback {}, \
+                     frames in {} out {} dropped {} late {}",
+                    secs(*age_ms),
+                    pts(s.live_pts),
+                    pts(s.playout_pts),
+                    pts(s.live_pts.saturating_sub(s.playout_pts)),
+                    s.ring_depth,
+                    s.ring_capacity,
+                    if s.fallback_active { "on" } else { "off" },
+                    s.frames_in,
+                    s.frames_out,
+                    s.frames_dropped,
+                    s.frames_late,
+                );
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(playout: Option<PlayoutView>) -> SystemStatus {
+        SystemStatus {
+            v: STATUS_VERSION,
+            launch_pid: 7,
+            uptime_ms: 12_345,
+            stopping: false,
+            processes: vec![ProcessStatus {
+                name: "analyzer".into(),
+                pid: Some(42),
+                state: State::Running,
+                uptime_ms: Some(3_000),
+                restarts: 1,
+                heartbeat_age_ms: Some(400),
+                last_exit: Some("killed by SIGKILL".into()),
+            }],
+            playout,
+        }
+    }
+
+    #[test]
+    fn renders_processes_and_missing_playout() {
+        let text = sample(None).render();
+        assert!(text.contains("analyzer"), "{text}");
+        assert!(text.contains("running"), "{text}");
+        assert!(text.contains("killed by SIGKILL"), "{text}");
+        assert!(text.contains("no playout status yet"), "{text}");
+    }
+
+    #[test]
+    fn renders_playout_figures_as_received() {
+        let status = PlayoutStatus {
+            live_pts: 10_000_000_000,
+            playout_pts: 3_000_000_000,
+            ring_depth: 175,
+            ring_capacity: 180,
+            fallback_active: false,
+            frames_in: 300,
+            frames_out: 125,
+            frames_dropped: 0,
+            frames_late: 2,
+        };
+        let text = sample(Some(PlayoutView {
+            age_ms: 500,
+            status,
+        }))
+        .render();
+        assert!(text.contains("delay 7.000 s"), "{text}");
+        assert!(text.contains("ring 175/180"), "{text}");
+        assert!(text.contains("late 2"), "{text}");
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let s = sample(None);
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<SystemStatus>(&text).unwrap(), s);
+    }
+}
