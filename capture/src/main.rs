@@ -2,6 +2,7 @@
 //! frame ticks, and hosts playout. Binds the system's publisher and the camera-path
 //! subscriber.
 
+mod dataset_cmd;
 mod node;
 mod panorama_cmd;
 mod running;
@@ -43,6 +44,12 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// Write a detector training set from the synthetic pitch: model-input-sized JPEG tiles
+    /// with YOLO labels, from varied scenes (see docs/detector.md).
+    Dataset(dataset_cmd::DatasetArgs),
+    /// Measure the configured detector on held-out synthetic frames: ball recall, precision
+    /// and localisation error, player recall (JSON on stdout).
+    DetectorEval(dataset_cmd::EvalArgs),
 }
 
 fn main() -> Result<()> {
@@ -56,6 +63,16 @@ fn main() -> Result<()> {
         Some(Command::Panorama { out, seconds }) => {
             shared::process::run_process("capture", &cli.common, shutdown, move |cfg, sd| {
                 panorama_cmd::run(cfg, sd, out, seconds)
+            })
+        }
+        Some(Command::Dataset(args)) => {
+            shared::process::run_process("capture", &cli.common, shutdown, move |cfg, sd| {
+                dataset_cmd::run(cfg, sd, args)
+            })
+        }
+        Some(Command::DetectorEval(args)) => {
+            shared::process::run_process("capture", &cli.common, shutdown, move |cfg, sd| {
+                dataset_cmd::run_eval(cfg, sd, args)
             })
         }
     }

@@ -1,46 +1,69 @@
-//! The capture node actor: owns the sockets, counts what arrives, logs a summary.
+//! The capture node actor: owns the sockets, feeds camera paths and tracks to playout,
+//! publishes playout status once per second and answers playout snapshot requests.
 
 use actix::prelude::*;
 use anyhow::{Context as _, Result};
+use playout::engine::PlayoutInput;
 use shared::config::SystemConfig;
-use shared::messages::Message;
+use shared::messages::{Message, PlayoutStatus, SnapshotKind, SnapshotReply};
 use shared::peers::PeerTable;
 use shared::shutdown::Shutdown;
 use shared::time::{Clock, MonotonicClock};
 use shared::transport::{
-    HeartbeatSource, Publisher, PublisherOptions, Received, Subscriber, SubscriberGuard,
-    SubscriberOptions,
+    HeartbeatSource, Publisher, PublisherOptions, Received, Replier, ReplierGuard, Request,
+    Subscriber, SubscriberGuard, SubscriberOptions,
 };
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_stream::wrappers::ReceiverStream;
 
 /// Control-plane state of capture.
 pub struct CaptureNode {
-    /// System publisher; kept here so it lives as long as the node.
-    publisher: std::sync::Arc<Publisher>,
-    /// Keeps the camera-path socket open.
+    /// System publisher (ticks, status, detections).
+    publisher: Arc<Publisher>,
+    /// Keep the camera-path and tracks sockets and the REP open.
     _paths: SubscriberGuard,
+    _tracks: SubscriberGuard,
+    _rep: ReplierGuard,
     peers: PeerTable,
     clock: MonotonicClock,
     /// Newest camera path id received, for the summary.
     last_path_id: Option<u64>,
-    /// The engine's live counters.
-    engine_stats: std::sync::Arc<std::sync::Mutex<capture::engine::EngineStats>>,
+    engine_stats: Arc<Mutex<capture::engine::EngineStats>>,
+    playout_tx: Sender<PlayoutInput>,
+    playout_status: Arc<Mutex<PlayoutStatus>>,
+}
+
+impl CaptureNode {
+    fn status(&self) -> PlayoutStatus {
+        self.playout_status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
 }
 
 impl Actor for CaptureNode {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(Duration::from_secs(1), |me, _| {
+            let _ = me.publisher.publish(&Message::PlayoutStatus(me.status()));
+        });
         ctx.run_interval(Duration::from_secs(10), |me, _| {
             let c = me.publisher.counters().snapshot();
             let e = me.engine_stats.lock().map(|s| *s).unwrap_or_default();
+            let s = me.status();
             tracing::info!(
                 message = "Capture summary.",
                 panoramas = e.panoramas,
                 camera_frames = ?e.camera_frames,
                 partner_missing = ?e.partner_missing,
                 pool_exhausted = e.pool_exhausted,
+                frames_out = s.frames_out,
+                ring_depth = s.ring_depth,
+                fallback = s.fallback_active,
                 received = %me.peers.summary(),
                 last_path_id = ?me.last_path_id,
                 pub_sent = c.sent,
@@ -53,20 +76,41 @@ impl Actor for CaptureNode {
 impl StreamHandler<Received> for CaptureNode {
     fn handle(&mut self, item: Received, _ctx: &mut Self::Context) {
         self.peers.record(&item.message, self.clock.now_ns());
-        if let Message::CameraPath(p) = &item.message {
-            tracing::debug!(
-                message = "Camera path received.",
-                path_id = p.path_id,
-                keyframes = p.keyframes.len()
-            );
-            self.last_path_id = Some(p.path_id);
+        match item.message {
+            Message::CameraPath(p) => {
+                tracing::debug!(
+                    message = "Camera path received.",
+                    path_id = p.path_id,
+                    keyframes = p.keyframes.len()
+                );
+                self.last_path_id = Some(p.path_id);
+                let _ = self.playout_tx.send(PlayoutInput::Path(p));
+            }
+            Message::Tracks(t) => {
+                let _ = self.playout_tx.send(PlayoutInput::Tracks(t));
+            }
+            _ => {}
         }
     }
 
     fn finished(&mut self, _ctx: &mut Self::Context) {}
 }
 
-/// Binds the sockets, runs the node until shutdown.
+impl StreamHandler<Request> for CaptureNode {
+    fn handle(&mut self, req: Request, _ctx: &mut Self::Context) {
+        let reply = SnapshotReply {
+            kind: SnapshotKind::Playout,
+            tracks: vec![],
+            playout: Some(self.status()),
+            truncated: false,
+        };
+        req.reply(Message::SnapshotReply(reply));
+    }
+
+    fn finished(&mut self, _ctx: &mut Self::Context) {}
+}
+
+/// Binds the sockets, starts the engine and playout, runs until shutdown.
 pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
     let eps = cfg.endpoints();
     let publisher = Publisher::bind(
@@ -92,19 +136,37 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
     )
     .await
     .context("binding capture's camera path subscriber (transport.capture_paths)")?;
-    let (rx, guard) = paths.split();
-    let publisher = std::sync::Arc::new(publisher);
+    let rep = Replier::bind("capture-rep", &eps.capture_rep, Duration::from_millis(500))
+        .await
+        .context("binding capture's snapshot replier (transport.capture_rep)")?;
+    let tracks = Subscriber::connect(
+        "capture-tracks",
+        std::slice::from_ref(&eps.analyzer_pub),
+        SubscriberOptions {
+            topics: vec!["tracks".into()],
+            channel_capacity: cfg.transport.subscriber_queue,
+        },
+    );
+    let publisher = Arc::new(publisher);
     let engine = crate::running::start(&cfg, publisher.clone())?;
-    let engine_stats = engine.stats.clone();
+    let (paths_rx, paths_guard) = paths.split();
+    let (tracks_rx, tracks_guard) = tracks.split();
+    let (rep_rx, rep_guard) = rep.split();
     let _node = CaptureNode::create(|ctx| {
-        ctx.add_stream(ReceiverStream::new(rx));
+        ctx.add_stream(ReceiverStream::new(paths_rx));
+        ctx.add_stream(ReceiverStream::new(tracks_rx));
+        ctx.add_stream(ReceiverStream::new(rep_rx));
         CaptureNode {
             publisher,
-            _paths: guard,
+            _paths: paths_guard,
+            _tracks: tracks_guard,
+            _rep: rep_guard,
             peers: PeerTable::default(),
             clock: MonotonicClock::new(),
             last_path_id: None,
-            engine_stats,
+            engine_stats: engine.stats.clone(),
+            playout_tx: engine.playout_tx.clone(),
+            playout_status: engine.playout_status.clone(),
         }
     });
     shutdown.wait().await;

@@ -21,9 +21,18 @@ pub async fn run(
     let stitcher = setup::stitcher(c, &cal)?;
     let frames = (seconds * c.fps as f64).round().max(1.0) as u64;
     let stop = Arc::new(AtomicBool::new(false));
-    let ingest = setup::start_ingest(c, &cal, false, Some(frames), stop.clone())?;
+    // Every check before anything starts.
     let sink = PanoramaFileSink::create(&out, cal.panorama.width, cal.panorama.height, c.fps, true)
         .with_context(|| format!("panorama output {}", out.display()))?;
+    let ingest = setup::start_ingest(
+        c,
+        &cal,
+        false,
+        Some(frames),
+        None,
+        std::time::Instant::now(),
+        stop.clone(),
+    )?;
     let mut engine = Engine {
         stitcher,
         pool: PanoramaPool::new(cal.panorama.width, cal.panorama.height, 8)?,

@@ -1,38 +1,152 @@
-//! Capture's engine running in the service: ingest, stitching, and the panorama sinks, on
-//! their own threads, stopped on shutdown.
+//! Capture's engine running in the service: ingest, stitching, playout and the panorama
+//! sinks, on their own threads, stopped on shutdown (outputs finalised).
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use capture::engine::{Engine, EngineEnd, EngineStats, PanoramaPool};
 use capture::setup::{self, Ingest};
-use capture::sinks::TickSink;
-use shared::config::SystemConfig;
+use capture::sinks::{PlayoutSink, TickSink};
+use playout::engine::{Playout, PlayoutInput, PlayoutReport, PlayoutSetup};
+use playout::outputs::ProgramTarget;
+use playout::ring::pool_frames_for;
+use shared::config::{AudioSource, SourceKind, SystemConfig};
+use shared::messages::PlayoutStatus;
+use shared::time::{secs_to_ns, FrameRate};
 use shared::transport::Publisher;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-/// The running engine.
+/// The running engine and playout.
 pub struct RunningEngine {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<(EngineEnd, EngineStats)>>,
     ingest: Option<Ingest>,
+    audio: Option<JoinHandle<()>>,
+    playout: Option<Playout>,
+    report_path: Option<PathBuf>,
     pub stats: Arc<Mutex<EngineStats>>,
+    pub playout_tx: Sender<PlayoutInput>,
+    pub playout_status: Arc<Mutex<PlayoutStatus>>,
 }
 
-/// Starts ingest and the engine thread.
+/// The RTMP stream key: from the key file, else `TOUCHLINE_RTMP_KEY`. Never logged.
+fn rtmp_key(cfg: &SystemConfig) -> Result<String> {
+    let p = &cfg.playout;
+    if !p.rtmp_key_file.is_empty() {
+        let k = std::fs::read_to_string(&p.rtmp_key_file)
+            .with_context(|| format!("playout.rtmp_key_file = {:?}", p.rtmp_key_file))?;
+        return Ok(k.trim().to_string());
+    }
+    std::env::var("TOUCHLINE_RTMP_KEY")
+        .map(|k| k.trim().to_string())
+        .context("playout.rtmp_url is set but there is no stream key: set playout.rtmp_key_file or TOUCHLINE_RTMP_KEY")
+}
+
+fn outputs(cfg: &SystemConfig) -> Result<(Vec<ProgramTarget>, Option<ProgramTarget>)> {
+    let p = &cfg.playout;
+    let mut v = Vec::new();
+    if !p.record.is_empty() {
+        v.push(ProgramTarget::File(PathBuf::from(&p.record)));
+    }
+    if !p.rtmp_url.is_empty() {
+        v.push(ProgramTarget::Rtmp {
+            url: p.rtmp_url.clone(),
+            key: rtmp_key(cfg)?,
+        });
+    }
+    if p.display {
+        v.push(ProgramTarget::Display);
+    }
+    let view = match p.panorama_view.as_str() {
+        "" => None,
+        "display" => Some(ProgramTarget::Display),
+        path => Some(ProgramTarget::File(PathBuf::from(path))),
+    };
+    Ok((v, view))
+}
+
+/// Starts ingest, playout and the engine thread.
 pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEngine> {
     let c = &cfg.capture;
+    let p = &cfg.playout;
     let cal = setup::calibration(c)?;
     let stitcher = setup::stitcher(c, &cal)?;
-    let pool = PanoramaPool::new(cal.panorama.width, cal.panorama.height, 8)?;
+    let rate = FrameRate::new(c.fps, 1);
+    let delay_ns = secs_to_ns(p.delay_s);
+    let pool = PanoramaPool::new(
+        cal.panorama.width,
+        cal.panorama.height,
+        pool_frames_for(delay_ns, rate, p.pool_margin),
+    )?;
+    let (targets, view) = outputs(cfg)?;
+    let synthetic = c.source == SourceKind::Synthetic;
+    let audio_on = match p.audio {
+        AudioSource::Synthetic => synthetic,
+        AudioSource::Live => {
+            tracing::warn!(
+                message = "Live audio sources are not supported yet; the programme has no audio."
+            );
+            false
+        }
+        AudioSource::None => false,
+    };
+    let playout = Playout::start(PlayoutSetup {
+        calibration: cal.clone(),
+        fps: c.fps,
+        config: p.clone(),
+        outputs: targets,
+        panorama_view: view,
+        blocking: false,
+        audio: audio_on,
+        pose_log: (!p.pose_log.is_empty()).then(|| PathBuf::from(&p.pose_log)),
+    });
+    let playout_tx = playout.sender();
     let stop = Arc::new(AtomicBool::new(false));
-    let mut ingest = setup::start_ingest(c, &cal, c.realtime, None, stop.clone())?;
+    let start = Instant::now();
+    let flash_every = (synthetic && p.sync_flash_period_s > 0.0)
+        .then(|| (p.sync_flash_period_s * c.fps as f64).round() as u64);
+    let mut ingest =
+        setup::start_ingest(c, &cal, c.realtime, None, flash_every, start, stop.clone())?;
+    let audio = audio_on.then(|| {
+        let tx = playout_tx.clone();
+        let stop = stop.clone();
+        let period = secs_to_ns(p.sync_flash_period_s);
+        let realtime = c.realtime;
+        std::thread::Builder::new()
+            .name("synthetic-audio".into())
+            .spawn(move || {
+                let mut gen = playout::audio::SyntheticAudio::new(period);
+                while !stop.load(Ordering::Relaxed) {
+                    let chunk = gen.next_chunk(20);
+                    if realtime {
+                        let due = start
+                            + Duration::from_nanos(chunk.pts().map(|p| p.nseconds()).unwrap_or(0));
+                        let now = Instant::now();
+                        if due > now {
+                            std::thread::sleep(due - now);
+                        }
+                    }
+                    if tx.send(PlayoutInput::Audio(chunk)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .expect("spawn audio thread")
+    });
     let stats = Arc::new(Mutex::new(EngineStats::default()));
     let mut engine = Engine {
         stitcher,
         pool,
-        sinks: vec![Box::new(TickSink { publisher })],
-        frame_ns: shared::time::FrameRate::new(c.fps, 1).frame_duration_ns(),
+        sinks: vec![
+            Box::new(TickSink { publisher }),
+            Box::new(PlayoutSink {
+                tx: playout_tx.clone(),
+            }),
+        ],
+        frame_ns: rate.frame_duration_ns(),
         max_frames: None,
         stats: Default::default(),
         live_stats: stats.clone(),
@@ -49,23 +163,58 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         message = "Capture engine started.",
         panorama = format!("{}x{}", cal.panorama.width, cal.panorama.height),
         source = ?c.source,
-        fps = c.fps
+        fps = c.fps,
+        delay_s = p.delay_s,
+        audio = audio_on,
     );
     Ok(RunningEngine {
         stop,
         thread: Some(thread),
         ingest: Some(ingest),
+        audio,
+        playout_status: playout.status_handle(),
+        playout: Some(playout),
+        report_path: (!p.report.is_empty()).then(|| PathBuf::from(&p.report)),
         stats,
+        playout_tx,
     })
 }
 
+#[derive(serde::Serialize)]
+struct FinalReport {
+    engine: EngineStats,
+    playout: PlayoutReport,
+}
+
 impl RunningEngine {
-    /// Stops the cameras and the engine (sinks finish their files).
+    /// Stops the cameras and the engine, shows what is left in the delay ring and finalises
+    /// every output.
     pub async fn stop(mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        let mut engine_stats = EngineStats::default();
         if let Some(t) = self.thread.take() {
             if let Ok(Ok((end, stats))) = tokio::task::spawn_blocking(move || t.join()).await {
                 tracing::info!(message = "Capture engine stopped.", end = ?end, stats = ?stats);
+                engine_stats = stats;
+            }
+        }
+        if let Some(a) = self.audio.take() {
+            let _ = tokio::task::spawn_blocking(move || a.join()).await;
+        }
+        if let Some(p) = self.playout.take() {
+            if let Ok(report) = tokio::task::spawn_blocking(move || p.finish()).await {
+                tracing::info!(message = "Playout finished.", frames_in = report.frames_in, frames_out = report.frames_out, outputs = ?report.outputs);
+                if let Some(path) = &self.report_path {
+                    let r = FinalReport {
+                        engine: engine_stats,
+                        playout: report,
+                    };
+                    if let Err(e) =
+                        std::fs::write(path, serde_json::to_string_pretty(&r).unwrap_or_default())
+                    {
+                        tracing::warn!(message = "Cannot write the playout report.", path = %path.display(), error = %e);
+                    }
+                }
             }
         }
         if let Some(i) = self.ingest.take() {

@@ -142,8 +142,19 @@ pub fn start_ingest(
     cal: &Calibration,
     realtime: bool,
     max_frames: Option<u64>,
+    flash_every: Option<u64>,
+    start: std::time::Instant,
     stop: Arc<AtomicBool>,
 ) -> Result<Ingest> {
+    // The synthetic world first: a bad trajectory file fails before any pipeline starts.
+    let world = if cfg.source == SourceKind::Synthetic {
+        let duration = max_frames
+            .map(|f| f as f64 / cfg.fps as f64)
+            .unwrap_or(3.0 * 3600.0);
+        Some(synthetic_world(cfg, cal, duration)?)
+    } else {
+        None
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     let sources = camera_sources(cfg);
     let mut cameras = Vec::new();
@@ -154,12 +165,8 @@ pub fn start_ingest(
                 .with_context(|| format!("starting camera {i} ({})", c.name))?,
         );
     }
-    let feeder = if cfg.source == SourceKind::Synthetic {
+    let feeder = if let Some(world) = world {
         debug_assert!(sources.iter().all(|s| *s == CameraSource::Synthetic));
-        let duration = max_frames
-            .map(|f| f as f64 / cfg.fps as f64)
-            .unwrap_or(3.0 * 3600.0);
-        let world = synthetic_world(cfg, cal, duration)?;
         let appsrcs = [0, 1].map(|i| {
             cameras[i]
                 .appsrc
@@ -170,6 +177,8 @@ pub fn start_ingest(
             realtime,
             max_frames,
             truth_log: (!cfg.truth_log.is_empty()).then(|| PathBuf::from(&cfg.truth_log)),
+            flash_every,
+            start,
         };
         Some(
             std::thread::Builder::new()

@@ -1,7 +1,7 @@
 //! Panorama sinks that live in capture: frame ticks on the bus, a panorama video file.
 
 use crate::engine::{PanoramaFrame, PanoramaSink};
-use playout::outputs::{FileOutput, FileOutputSettings};
+use playout::outputs::{ProgramOutput, ProgramSettings, ProgramTarget};
 use shared::messages::{FrameTick, Message};
 use shared::transport::Publisher;
 use std::path::Path;
@@ -30,7 +30,7 @@ impl PanoramaSink for TickSink {
 
 /// Writes the panorama to a video file.
 pub struct PanoramaFileSink {
-    out: Option<FileOutput>,
+    out: Option<ProgramOutput>,
     errors: u64,
 }
 
@@ -45,14 +45,16 @@ impl PanoramaFileSink {
         let bitrate =
             ((width as u64 * height as u64 * fps as u64) / 8000).clamp(2000, 50_000) as u32;
         Ok(PanoramaFileSink {
-            out: Some(FileOutput::create(
-                path,
-                &FileOutputSettings {
+            out: Some(ProgramOutput::create(
+                &ProgramTarget::File(path.to_path_buf()),
+                &ProgramSettings {
                     width,
                     height,
                     fps,
                     bitrate_kbps: bitrate,
+                    audio: false,
                     blocking,
+                    text: false,
                 },
             )?),
             errors: 0,
@@ -67,26 +69,42 @@ impl PanoramaSink for PanoramaFileSink {
 
     fn frame(&mut self, f: &PanoramaFrame) {
         if let Some(out) = self.out.as_mut() {
-            if let Err(e) = out.push(f.buffer.clone()) {
+            if !out.push_video(f.buffer.clone()) {
                 self.errors += 1;
-                if self.errors == 1 {
-                    tracing::error!(message = "Panorama file output failed; the rest of capture continues.", error = %e);
-                }
             }
         }
     }
 
     fn finish(&mut self) {
         if let Some(out) = self.out.take() {
-            let path = out.path().to_path_buf();
+            let name = out.name().to_string();
             match out.finish() {
                 Ok(n) => {
-                    tracing::info!(message = "Panorama file finished.", path = %path.display(), frames = n)
+                    tracing::info!(message = "Panorama file finished.", path = %name, frames = n)
                 }
                 Err(e) => {
                     tracing::error!(message = "Panorama file did not finish cleanly.", error = %e)
                 }
             }
         }
+    }
+}
+
+/// Hands every panorama (a reference) to playout's delay ring.
+pub struct PlayoutSink {
+    pub tx: std::sync::mpsc::Sender<playout::engine::PlayoutInput>,
+}
+
+impl PanoramaSink for PlayoutSink {
+    fn name(&self) -> &str {
+        "playout"
+    }
+
+    fn frame(&mut self, f: &PanoramaFrame) {
+        let _ = self.tx.send(playout::engine::PlayoutInput::Frame {
+            pts_ns: f.pts_ns,
+            seq: f.seq,
+            buffer: f.buffer.clone(),
+        });
     }
 }

@@ -71,6 +71,8 @@ mod tests {
             frames_out: 0,
             frames_dropped: 0,
             frames_late: 0,
+            pose: None,
+            path_id: 0,
         }
     }
 

@@ -64,6 +64,8 @@ impl Fakes {
                     frames_out: 0,
                     frames_dropped: 0,
                     frames_late: 0,
+                    pose: None,
+                    path_id: 0,
                 };
                 self.status.publish(&Message::PlayoutStatus(s)).unwrap();
             }

@@ -34,6 +34,9 @@ struct Report {
     messages_recorded: u64,
     messages_by_topic: BTreeMap<String, u64>,
     recording: String,
+    broadcast: String,
+    panorama: String,
+    evaluation: crate::evaluate::Evaluation,
 }
 
 pub fn run(common: &CommonArgs, shutdown: Shutdown, seconds: u64, out: &Path) -> Result<()> {
@@ -48,6 +51,18 @@ pub fn run(common: &CommonArgs, shutdown: Shutdown, seconds: u64, out: &Path) ->
     if common.config.is_none() {
         cfg.runtime.dir = format!("/tmp/touchline-demo-{}", std::process::id());
     }
+    // The demo's outputs, unless the config names others.
+    let file = |name: &str| out.join(name).display().to_string();
+    let set = |slot: &mut String, name: &str| {
+        if slot.is_empty() {
+            *slot = file(name);
+        }
+    };
+    set(&mut cfg.playout.record, "broadcast.mp4");
+    set(&mut cfg.playout.panorama_view, "panorama.mp4");
+    set(&mut cfg.playout.pose_log, "poses.jsonl");
+    set(&mut cfg.playout.report, "playout.json");
+    set(&mut cfg.capture.truth_log, "truth.jsonl");
     cfg.validate().context("demo configuration")?;
     shared::transport::prepare_runtime_dir(&cfg.runtime.dir())?;
     let config_path = out.join("touchline.toml");
@@ -164,14 +179,19 @@ async fn run_async(
         messages_recorded,
         messages_by_topic: by_topic,
         recording: rec_path.display().to_string(),
+        broadcast: cfg.playout.record.clone(),
+        panorama: cfg.playout.panorama_view.clone(),
+        evaluation: crate::evaluate::evaluate(cfg, out),
     };
     let report_path = out.join("report.json");
     std::fs::write(&report_path, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("writing {}", report_path.display()))?;
     eprintln!(
-        "Touchline demo finished: report {}, recording {}",
-        report_path.display(),
-        rec_path.display()
+        "Touchline demo finished.\n  broadcast:  {}\n  panorama:   {}\n  recording:  {}\n  report:     {}",
+        cfg.playout.record,
+        cfg.playout.panorama_view,
+        rec_path.display(),
+        report_path.display()
     );
     if let Some((name, code)) = early_exit {
         bail!(

@@ -5,6 +5,7 @@ mod children;
 mod client;
 mod control;
 mod demo;
+mod evaluate;
 mod run;
 mod status;
 mod supervisor;

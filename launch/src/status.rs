@@ -173,6 +173,8 @@ mod tests {
             frames_out: 125,
             frames_dropped: 0,
             frames_late: 2,
+            pose: None,
+            path_id: 0,
         };
         let text = sample(Some(PlayoutView {
             age_ms: 500,

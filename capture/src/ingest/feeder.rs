@@ -19,6 +19,11 @@ pub struct FeederSettings {
     pub max_frames: Option<u64>,
     /// Ground truth as JSON lines.
     pub truth_log: Option<PathBuf>,
+    /// A white frame on both cameras every this many frames (the audio beeps at the same
+    /// times), to measure audio/video sync at the outputs.
+    pub flash_every: Option<u64>,
+    /// Time origin shared with the synthetic audio, so both start together.
+    pub start: Instant,
 }
 
 fn nv12_buffer(w: usize, h: usize) -> gst::Buffer {
@@ -47,7 +52,7 @@ pub fn run(
             None
         }
     });
-    let start = Instant::now();
+    let start = settings.start;
     let mut pushed = 0u64;
     while !stop.load(Ordering::Relaxed) && settings.max_frames.is_none_or(|m| pushed < m) {
         let mut bufs = [nv12_buffer(w, h), nv12_buffer(w, h)];
@@ -62,6 +67,17 @@ pub fn run(
             world.render_next(&mut l, &mut r)
         };
         let pts = truth.pts_ns;
+        if settings
+            .flash_every
+            .is_some_and(|n| n > 0 && (pts / frame_ns).is_multiple_of(n))
+        {
+            for b in bufs.iter_mut() {
+                let mut m = b.get_mut().unwrap().map_writable().expect("map");
+                let d = m.as_mut_slice();
+                d[..w * h].fill(235);
+                d[w * h..].fill(128);
+            }
+        }
         for b in bufs.iter_mut() {
             let b = b.get_mut().unwrap();
             b.set_pts(gst::ClockTime::from_nseconds(pts));

@@ -1,5 +1,8 @@
-//! Encoders and sinks fed with raw NV12 frames.
+//! Encoders and sinks fed with raw NV12 frames (and S16LE audio).
 
-mod file;
+mod program;
 
-pub use file::{Container, FileOutput, FileOutputSettings, OutputError};
+pub use program::{
+    container_of, OutputError, ProgramOutput, ProgramSettings, ProgramTarget, AUDIO_CHANNELS,
+    AUDIO_RATE,
+};

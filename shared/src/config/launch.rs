@@ -57,7 +57,7 @@ impl Default for LaunchConfig {
         };
         Self {
             processes: vec![p("capture"), p("analyzer"), p("director")],
-            stop_timeout_ms: 3000,
+            stop_timeout_ms: 15000,
             hung_timeout_ms: 5000,
             startup_grace_ms: 10_000,
             backoff_initial_ms: 200,

@@ -4,6 +4,7 @@
 
 mod analyzer;
 mod capture;
+mod detector;
 mod director;
 mod error;
 mod launch;
@@ -14,11 +15,12 @@ mod transport;
 
 pub use analyzer::AnalyzerConfig;
 pub use capture::{CaptureConfig, SourceKind};
+pub use detector::DetectorConfig;
 pub use director::DirectorConfig;
 pub use error::ConfigError;
 pub use launch::{LaunchConfig, ProcessSpec};
 pub use logging::{LogFormat, LoggingConfig};
-pub use playout::PlayoutConfig;
+pub use playout::{AudioSource, PlayoutConfig, RingModeConfig};
 pub use runtime::RuntimeConfig;
 pub use transport::{Endpoints, TransportConfig};
 
@@ -33,6 +35,7 @@ pub struct SystemConfig {
     pub logging: LoggingConfig,
     pub transport: TransportConfig,
     pub capture: CaptureConfig,
+    pub detector: DetectorConfig,
     pub playout: PlayoutConfig,
     pub analyzer: AnalyzerConfig,
     pub director: DirectorConfig,
@@ -84,6 +87,7 @@ impl SystemConfig {
         self.logging.validate()?;
         self.transport.validate()?;
         self.capture.validate()?;
+        self.detector.validate()?;
         self.playout.validate()?;
         self.analyzer.validate()?;
         self.director.validate()?;

@@ -1,14 +1,193 @@
-//! `[playout]`: settings of the playout process.
+//! `[playout]`: the delay, the virtual camera, the fallback, the outputs and the audio.
 
-use super::ConfigError;
+use super::{check_range, ConfigError};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// How the delay ring holds frames.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RingModeConfig {
+    /// References to pooled frames (the product).
+    #[default]
+    ZeroCopy,
+    /// Deep copy in and out, like the old prototype. For benchmarks only.
+    HostCopy,
+}
+
+/// Where the audio comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AudioSource {
+    /// A tone with crowd-like noise and a beep at every sync flash of the synthetic source.
+    #[default]
+    Synthetic,
+    /// A GStreamer description producing raw audio (`audio_pipeline`), e.g. `alsasrc`.
+    Live,
+    /// No audio track.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct PlayoutConfig {}
+pub struct PlayoutConfig {
+    /// Delay between the live panorama and what is shown, seconds.
+    pub delay_s: f64,
+    pub ring_mode: RingModeConfig,
+    /// Extra pool frames beyond the delay (stitching, detector, encoders in flight).
+    pub pool_margin: u32,
+    /// Virtual camera output size.
+    pub output_width: u32,
+    pub output_height: u32,
+    /// Field of view bounds (degrees) and constant roll.
+    pub min_fov_deg: f64,
+    pub max_fov_deg: f64,
+    pub roll_deg: f64,
+    /// The safe wide shot used when no path is known.
+    pub wide_yaw_deg: f64,
+    pub wide_pitch_deg: f64,
+    pub wide_fov_deg: f64,
+    /// Hold the last pose this long without a path before easing to the wide shot.
+    pub fallback_after_s: f64,
+    /// Angular speed limits while easing to the wide shot and blending back, deg/s.
+    pub fallback_speed_dps: f64,
+    pub blend_speed_dps: f64,
+    /// Largest gap between keyframes still interpolated, seconds.
+    pub max_keyframe_gap_s: f64,
+    /// Record the programme to this file (.mp4 finalised on stop, or .mkv). Empty: off.
+    pub record: String,
+    /// RTMP server URL without the stream key, e.g. `rtmp://live.example.com/app`. Empty: off.
+    pub rtmp_url: String,
+    /// File holding the stream key (read at start; never logged). The environment variable
+    /// `TOUCHLINE_RTMP_KEY` is used when this is empty.
+    pub rtmp_key_file: String,
+    /// Show the programme in a window.
+    pub display: bool,
+    /// Panorama view with overlays: a file (.mp4/.mkv), `display`, or empty for off.
+    pub panorama_view: String,
+    /// Width of the panorama view (height follows the panorama's aspect).
+    pub panorama_view_width: u32,
+    /// Video bit rate of the programme, kbit/s.
+    pub bitrate_kbps: u32,
+    pub audio: AudioSource,
+    /// GStreamer description of the live audio source (audio = "live").
+    pub audio_pipeline: String,
+    /// Period of the synthetic source's sync flash and beep, seconds (0: none).
+    pub sync_flash_period_s: f64,
+    /// Write the pose of every output frame here (JSON lines), for evaluation. Empty: off.
+    pub pose_log: String,
+    /// Write playout's final counters here (JSON) when capture stops. Empty: off.
+    pub report: String,
+}
+
+impl Default for PlayoutConfig {
+    fn default() -> Self {
+        Self {
+            delay_s: 7.0,
+            ring_mode: RingModeConfig::ZeroCopy,
+            pool_margin: 12,
+            output_width: 1280,
+            output_height: 720,
+            min_fov_deg: 12.0,
+            max_fov_deg: 90.0,
+            roll_deg: 0.0,
+            wide_yaw_deg: 0.0,
+            wide_pitch_deg: -16.0,
+            wide_fov_deg: 80.0,
+            fallback_after_s: 2.0,
+            fallback_speed_dps: 15.0,
+            blend_speed_dps: 30.0,
+            max_keyframe_gap_s: 1.0,
+            record: String::new(),
+            rtmp_url: String::new(),
+            rtmp_key_file: String::new(),
+            display: false,
+            panorama_view: String::new(),
+            panorama_view_width: 1280,
+            bitrate_kbps: 4000,
+            audio: AudioSource::Synthetic,
+            audio_pipeline: String::new(),
+            sync_flash_period_s: 5.0,
+            pose_log: String::new(),
+            report: String::new(),
+        }
+    }
+}
 
 impl PlayoutConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("playout.delay_s", self.delay_s, 0.2, 60.0)?;
+        check_range("playout.pool_margin", self.pool_margin, 4, 1000)?;
+        check_range("playout.output_width", self.output_width, 64, 7680)?;
+        check_range("playout.output_height", self.output_height, 36, 4320)?;
+        if !self.output_width.is_multiple_of(2) || !self.output_height.is_multiple_of(2) {
+            return Err(ConfigError::invalid(
+                "playout.output_width",
+                "output width and height must be even (NV12)",
+            ));
+        }
+        check_range("playout.min_fov_deg", self.min_fov_deg, 1.0, 170.0)?;
+        check_range(
+            "playout.max_fov_deg",
+            self.max_fov_deg,
+            self.min_fov_deg,
+            170.0,
+        )?;
+        check_range("playout.roll_deg", self.roll_deg, -45.0, 45.0)?;
+        check_range(
+            "playout.wide_fov_deg",
+            self.wide_fov_deg,
+            self.min_fov_deg,
+            self.max_fov_deg,
+        )?;
+        check_range("playout.wide_yaw_deg", self.wide_yaw_deg, -180.0, 180.0)?;
+        check_range("playout.wide_pitch_deg", self.wide_pitch_deg, -89.0, 89.0)?;
+        check_range(
+            "playout.fallback_after_s",
+            self.fallback_after_s,
+            0.0,
+            600.0,
+        )?;
+        check_range(
+            "playout.fallback_speed_dps",
+            self.fallback_speed_dps,
+            0.5,
+            360.0,
+        )?;
+        check_range("playout.blend_speed_dps", self.blend_speed_dps, 0.5, 360.0)?;
+        check_range(
+            "playout.max_keyframe_gap_s",
+            self.max_keyframe_gap_s,
+            0.01,
+            10.0,
+        )?;
+        check_range(
+            "playout.panorama_view_width",
+            self.panorama_view_width,
+            96,
+            8192,
+        )?;
+        check_range("playout.bitrate_kbps", self.bitrate_kbps, 100, 100_000)?;
+        check_range(
+            "playout.sync_flash_period_s",
+            self.sync_flash_period_s,
+            0.0,
+            3600.0,
+        )?;
+        if !(self.rtmp_url.is_empty()
+            || self.rtmp_url.starts_with("rtmp://")
+            || self.rtmp_url.starts_with("rtmps://"))
+        {
+            return Err(ConfigError::invalid(
+                "playout.rtmp_url",
+                "must start with rtmp:// or rtmps:// (without the stream key)",
+            ));
+        }
+        if self.audio == AudioSource::Live && self.audio_pipeline.trim().is_empty() {
+            return Err(ConfigError::invalid(
+                "playout.audio_pipeline",
+                "is needed when playout.audio = \"live\"",
+            ));
+        }
         Ok(())
     }
 }

@@ -158,6 +158,8 @@ mod tests {
             frames_out: 0,
             frames_dropped: 0,
             frames_late: 0,
+            pose: None,
+            path_id: 0,
         };
         vec![
             Message::FrameTick(FrameTick {

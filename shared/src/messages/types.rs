@@ -132,6 +132,13 @@ pub struct PlayoutStatus {
     pub frames_out: u64,
     pub frames_dropped: u64,
     pub frames_late: u64,
+    /// The pose shown at `playout_pts` (absent in older senders), so that a restarted
+    /// director can start from what is on screen.
+    #[serde(default)]
+    pub pose: Option<Keyframe>,
+    /// Id of the camera path playout follows (0: none yet).
+    #[serde(default)]
+    pub path_id: u64,
 }
 
 /// Liveness signal, sent once per second on every publisher.

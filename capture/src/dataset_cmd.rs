@@ -1,0 +1,158 @@
+//! `capture dataset` (training tiles with labels from the synthetic pitch) and
+//! `capture detector-eval` (detector quality on held-out synthetic frames).
+
+use anyhow::{Context, Result};
+use capture::detector::dataset::{export, ExportSpec};
+use capture::detector::eval::{evaluate, EvalSpec};
+use capture::detector::load_engine;
+use shared::config::SystemConfig;
+use shared::shutdown::Shutdown;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct DatasetArgs {
+    /// Output folder (images/, labels/, ignore/, tiles.jsonl, dataset.json).
+    #[arg(long)]
+    out: PathBuf,
+    /// Tiles to write.
+    #[arg(long, default_value_t = 4000)]
+    tiles: usize,
+    /// Seed of the scenes (use different seeds for training, validation and evaluation).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Tile side in model input pixels (the model trains on these crops and runs on larger
+    /// inputs at the same scale).
+    #[arg(long, default_value_t = 320)]
+    size: u32,
+    /// JPEG quality (1-100).
+    #[arg(long, default_value_t = 75)]
+    quality: u8,
+    /// Panorama widths the scenes are drawn from (multiples of 6, comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "1920,2880,3840,5700")]
+    widths: Vec<u32>,
+    /// Frames sampled from each scene.
+    #[arg(long, default_value_t = 40)]
+    frames_per_scene: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Frames to analyse.
+    #[arg(long, default_value_t = 300)]
+    frames: usize,
+    /// Seed of the scenes (not one a training or validation set was made from).
+    #[arg(long, default_value_t = 90_001)]
+    seed: u64,
+    /// Panorama width (default: capture.panorama_width).
+    #[arg(long)]
+    width: Option<u32>,
+    /// Tile side (default: detector.tile_size).
+    #[arg(long)]
+    tile_size: Option<u32>,
+    /// Model file (default: detector.model).
+    #[arg(long)]
+    model: Option<String>,
+    /// Engine, tract or ort (default: detector.engine).
+    #[arg(long)]
+    engine: Option<String>,
+    /// Also write the report (JSON) here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub async fn run(_cfg: SystemConfig, _shutdown: Shutdown, a: DatasetArgs) -> Result<()> {
+    anyhow::ensure!((1..=100).contains(&a.quality), "--quality must be 1-100");
+    anyhow::ensure!(
+        a.widths.iter().all(|w| w % 6 == 0 && *w >= 96),
+        "--widths must be multiples of 6 (>= 96)"
+    );
+    let mut spec = ExportSpec::new(a.out.clone(), a.tiles, a.seed);
+    spec.input_size = a.size;
+    spec.quality = a.quality;
+    spec.frames_per_scene = a.frames_per_scene.max(1);
+    spec.variety.widths = a.widths.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        let mut last = std::time::Instant::now();
+        export(&spec, &mut |s| {
+            if last.elapsed().as_secs() >= 10 {
+                last = std::time::Instant::now();
+                eprintln!(
+                    "dataset: {} tiles, {} frames, {} scenes, {:.1} MB",
+                    s.tiles,
+                    s.frames,
+                    s.scenes,
+                    s.bytes as f64 / 1e6
+                );
+            }
+        })
+    })
+    .await?
+    .with_context(|| format!("writing the dataset to {}", a.out.display()))?;
+    tracing::info!(message = "Dataset written.", out = %a.out.display(), summary = ?summary);
+    eprintln!(
+        "dataset: {} tiles ({} balls, {} people, {} ignored boxes, {} blurred balls) from {} frames of {} scenes, {:.1} MB, in {}",
+        summary.tiles,
+        summary.balls,
+        summary.people,
+        summary.ignored,
+        summary.blurred,
+        summary.frames,
+        summary.scenes,
+        summary.bytes as f64 / 1e6,
+        a.out.display()
+    );
+    Ok(())
+}
+
+pub async fn run_eval(cfg: SystemConfig, _shutdown: Shutdown, a: EvalArgs) -> Result<()> {
+    let mut dc = cfg.detector.clone();
+    if let Some(m) = a.model {
+        dc.model = m;
+    }
+    if let Some(e) = a.engine {
+        dc.engine = e;
+    }
+    if let Some(t) = a.tile_size {
+        dc.tile_size = t;
+    }
+    dc.validate().context("detector settings")?;
+    let width = a.width.unwrap_or(cfg.capture.panorama_width);
+    anyhow::ensure!(width.is_multiple_of(6), "--width must be a multiple of 6");
+    let spec = EvalSpec::new(a.frames, a.seed, width);
+    let report = tokio::task::spawn_blocking(move || -> Result<_> {
+        let engine = load_engine(&dc).context("loading the detector")?;
+        let mut last = std::time::Instant::now();
+        let r = evaluate(&dc, &spec, engine, &mut |n| {
+            if last.elapsed().as_secs() >= 10 {
+                last = std::time::Instant::now();
+                eprintln!("detector-eval: {n} frames");
+            }
+        })?;
+        Ok(r)
+    })
+    .await??;
+    let text = serde_json::to_string_pretty(&report)?;
+    println!("{text}");
+    if let Some(p) = a.json {
+        std::fs::write(&p, &text).with_context(|| format!("writing {}", p.display()))?;
+    }
+    eprintln!(
+        "detector-eval: {} frames {}x{}, {} tiles of {}: ball recall {:.3} precision {:.3} at {:.2} (visible balls {}, mean diameter {:.1} px), localisation error mean {:.2} px, p95 {:.2} px; player recall {:.3}; {:.0} ms per frame ({})",
+        report.frames,
+        report.panorama[0],
+        report.panorama[1],
+        report.tiles,
+        report.tile_size,
+        report.ball_recall,
+        report.ball_precision,
+        report.ball_threshold,
+        report.balls_visible,
+        report.ball_diameter_mean_px,
+        report.loc_err_mean_px,
+        report.loc_err_p95_px,
+        report.player_recall,
+        report.mean_frame_ms,
+        report.engine
+    );
+    Ok(())
+}

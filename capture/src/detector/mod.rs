@@ -1,0 +1,343 @@
+//! The detector stage: finds the ball and players in overlapping tiles of the panorama with a
+//! YOLO-style ONNX model and publishes `RawDetections` in panorama pixels.
+//!
+//! - [`tiling`] and [`mask`]: which crops of the panorama are analysed;
+//! - [`prepare`]: crop, letterbox, normalise into the model input (CPU backend);
+//! - [`engine`]: the [`InferenceEngine`] trait, model checks; [`tract_engine`] (default) and
+//!   `ort_engine` (cargo feature `ort`);
+//! - [`decode`]: the Ultralytics output layout back to panorama pixels;
+//! - [`handoff`] and [`stage`]: the leaky hand-off from the engine thread to the worker thread
+//!   ([`DetectorSink`]), which never blocks the panorama;
+//! - [`scenes`], [`dataset`] and [`eval`]: varied synthetic scenes, training tiles with
+//!   labels, and quality against ground truth.
+
+pub mod dataset;
+pub mod decode;
+pub mod engine;
+mod error;
+pub mod eval;
+pub mod handoff;
+pub mod mask;
+#[cfg(feature = "ort")]
+pub mod ort_engine;
+pub mod prepare;
+pub mod scenes;
+pub mod stage;
+pub mod tiling;
+pub mod tract_engine;
+
+pub use decode::{DecodeCounts, DecodeParams};
+pub use engine::{InferenceEngine, ModelInfo, ModelOutput};
+pub use error::DetectorError;
+pub use stage::{DetectionsOut, DetectorSink, DetectorStats};
+pub use tiling::{Tile, Tiling};
+
+use mask::FieldMask;
+use prepare::{rgb_to_planes, Letterbox, TilePreparer};
+use shared::config::DetectorConfig;
+use shared::geometry::Calibration;
+use shared::image::Nv12Ref;
+use shared::messages::{Detection, RawDetections};
+use std::time::Instant;
+
+/// Loads the configured engine with the configured (or shipped) model.
+pub fn load_engine(cfg: &DetectorConfig) -> Result<Box<dyn InferenceEngine>, DetectorError> {
+    let path = engine::resolve_model_path(&cfg.model)?;
+    let classes = cfg.classes.len();
+    let threads = cfg.threads as usize;
+    match cfg.engine.as_str() {
+        "tract" => Ok(Box::new(tract_engine::TractEngine::load(
+            &path,
+            classes,
+            cfg.input_size,
+            threads,
+        )?)),
+        #[cfg(feature = "ort")]
+        "ort" => Ok(Box::new(ort_engine::OrtEngine::load(
+            &path,
+            classes,
+            cfg.input_size,
+            threads,
+            ort_engine::library_path(&cfg.ort_library).as_deref(),
+            &cfg.ort_providers,
+        )?)),
+        #[cfg(not(feature = "ort"))]
+        "ort" => Err(DetectorError::EngineUnavailable {
+            engine: "ort".into(),
+            reason: "this build has no ONNX Runtime support; rebuild with `--features ort`".into(),
+        }),
+        other => Err(DetectorError::Config(format!(
+            "detector.engine {other:?} is not an engine"
+        ))),
+    }
+}
+
+/// The field mask of the config for this rig.
+pub fn field_mask(cfg: &DetectorConfig, cal: &Calibration) -> FieldMask {
+    let poly: Vec<(f64, f64)> = cfg.mask_polygon.iter().map(|p| (p[0], p[1])).collect();
+    match (poly.is_empty(), cfg.mask_units.as_str()) {
+        (true, _) => FieldMask::from_pitch(cal, cfg.mask_margin_m, cfg.mask_height_m),
+        (false, "px") => FieldMask::from_pixels(&poly, cal.panorama.width, cal.panorama.height),
+        (false, _) => {
+            // Grow a polygon in metres by the margin about its centroid.
+            let n = poly.len() as f64;
+            let (cx, cy) = poly
+                .iter()
+                .fold((0.0, 0.0), |a, p| (a.0 + p.0 / n, a.1 + p.1 / n));
+            let grown: Vec<(f64, f64)> = poly
+                .iter()
+                .map(|&(x, y)| {
+                    let (dx, dy) = (x - cx, y - cy);
+                    let d = (dx * dx + dy * dy).sqrt().max(1e-9);
+                    (
+                        x + dx / d * cfg.mask_margin_m,
+                        y + dy / d * cfg.mask_margin_m,
+                    )
+                })
+                .collect();
+            FieldMask::from_metres(cal, &grown, cfg.mask_height_m)
+        }
+    }
+}
+
+/// Decode settings of the config.
+pub fn decode_params(cfg: &DetectorConfig) -> DecodeParams {
+    let n = cfg.classes.len();
+    DecodeParams {
+        thresholds: (0..n).map(|i| cfg.threshold(i)).collect(),
+        min_size: (0..n).map(|i| cfg.size_limits(i).0).collect(),
+        max_size: (0..n).map(|i| cfg.size_limits(i).1).collect(),
+        nms_iou: cfg.nms_iou,
+        max_candidates: 1000,
+    }
+}
+
+/// Counters of the detector itself (what decoding and the cap threw away).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DetectCounts {
+    pub size_rejected: u64,
+    pub outside_crop: u64,
+    pub suppressed: u64,
+    /// Detections beyond `max_detections` in a frame.
+    pub truncated: u64,
+}
+
+/// Tiling + preparation + engine + decoding: one panorama in, detections out.
+pub struct Detector {
+    engine: Box<dyn InferenceEngine>,
+    tiling: Tiling,
+    letterboxes: Vec<Letterbox>,
+    params: DecodeParams,
+    classes: Vec<String>,
+    max_detections: usize,
+    preparer: TilePreparer,
+    pool: rayon::ThreadPool,
+    rgb: Vec<u8>,
+    input: Vec<f32>,
+    prepared: bool,
+    pub counts: DetectCounts,
+}
+
+impl Detector {
+    /// A detector over `tiling` with a loaded engine. The engine's input size and class count
+    /// must match `params`.
+    pub fn new(
+        engine: Box<dyn InferenceEngine>,
+        tiling: Tiling,
+        params: DecodeParams,
+        classes: Vec<String>,
+        max_detections: usize,
+        threads: usize,
+    ) -> Result<Detector, DetectorError> {
+        let info = engine.info().clone();
+        if info.classes != classes.len() || params.classes() != classes.len() {
+            return Err(DetectorError::Config(format!(
+                "the model has {} classes but {} class names and {} thresholds are configured",
+                info.classes,
+                classes.len(),
+                params.classes()
+            )));
+        }
+        let letterboxes = tiling
+            .tiles
+            .iter()
+            .map(|t| Letterbox::new(t.w, t.h, info.in_w, info.in_h))
+            .collect();
+        let per = (info.in_w * info.in_h * 3) as usize;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|i| format!("detector-prep-{i}"))
+            .build()
+            .map_err(|e| DetectorError::Config(format!("detector threads: {e}")))?;
+        Ok(Detector {
+            input: vec![0.0; per * tiling.tiles.len()],
+            rgb: vec![0; per],
+            engine,
+            tiling,
+            letterboxes,
+            params,
+            classes,
+            max_detections,
+            preparer: TilePreparer::new(),
+            pool,
+            prepared: false,
+            counts: DetectCounts::default(),
+        })
+    }
+
+    /// Everything from the config: engine, model, tiling for this rig's panorama.
+    pub fn from_config(cfg: &DetectorConfig, cal: &Calibration) -> Result<Detector, DetectorError> {
+        let engine = load_engine(cfg)?;
+        Self::with_engine(cfg, cal, engine)
+    }
+
+    /// As [`Detector::from_config`] with an engine made by the caller (tests, benches).
+    pub fn with_engine(
+        cfg: &DetectorConfig,
+        cal: &Calibration,
+        engine: Box<dyn InferenceEngine>,
+    ) -> Result<Detector, DetectorError> {
+        let mask = field_mask(cfg, cal);
+        let tiling = Tiling::new(
+            cal.panorama.width,
+            cal.panorama.height,
+            cfg.tile_size,
+            cfg.tile_overlap,
+            &mask,
+        );
+        Detector::new(
+            engine,
+            tiling,
+            decode_params(cfg),
+            cfg.classes.clone(),
+            cfg.max_detections as usize,
+            cfg.threads as usize,
+        )
+    }
+
+    pub fn tiling(&self) -> &Tiling {
+        &self.tiling
+    }
+
+    pub fn engine(&self) -> &dyn InferenceEngine {
+        self.engine.as_ref()
+    }
+
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    pub fn letterbox(&self, tile: usize) -> &Letterbox {
+        &self.letterboxes[tile]
+    }
+
+    /// Copies every tile of the panorama into the model input. The panorama can be released
+    /// as soon as this returns.
+    pub fn prepare(&mut self, pano: &Nv12Ref<'_>) -> Result<(), DetectorError> {
+        if pano.width != self.tiling.width as usize || pano.height != self.tiling.height as usize {
+            return Err(DetectorError::Frame {
+                width: pano.width as u32,
+                height: pano.height as u32,
+                reason: format!(
+                    "the tiling was made for {}x{}",
+                    self.tiling.width, self.tiling.height
+                ),
+            });
+        }
+        let per = self.rgb.len();
+        let Detector {
+            pool,
+            preparer,
+            tiling,
+            letterboxes,
+            rgb,
+            input,
+            ..
+        } = self;
+        pool.install(|| {
+            for (i, t) in tiling.tiles.iter().enumerate() {
+                preparer.tile_rgb(pano, t, &letterboxes[i], rgb);
+                rgb_to_planes(rgb, &mut input[i * per..(i + 1) * per]);
+            }
+        });
+        self.prepared = true;
+        Ok(())
+    }
+
+    /// The prepared input of tile `i` (`[3, h, w]` floats).
+    pub fn input_of(&self, i: usize) -> &[f32] {
+        let per = self.rgb.len();
+        &self.input[i * per..(i + 1) * per]
+    }
+
+    /// Runs the model on the prepared tiles (all in one batch where the model allows it) and
+    /// decodes. Detections are in descending score order, at most `max_detections`.
+    pub fn infer(&mut self) -> Result<Vec<Detection>, DetectorError> {
+        if !self.prepared {
+            return Err(DetectorError::Config("infer() before prepare()".into()));
+        }
+        self.prepared = false;
+        let n = self.tiling.tiles.len();
+        let per = self.rgb.len();
+        let chunk = self.engine.info().batch.unwrap_or(n).max(1);
+        let mut dets = Vec::new();
+        let mut start = 0;
+        while start < n {
+            let b = chunk.min(n - start);
+            let out = self
+                .engine
+                .infer(&self.input[start * per..(start + b) * per], b)?;
+            for k in 0..b {
+                let i = start + k;
+                let c = decode::decode_tile(
+                    out.item(k),
+                    out.anchors,
+                    &self.tiling.tiles[i],
+                    &self.letterboxes[i],
+                    &self.params,
+                    &mut dets,
+                );
+                self.counts.size_rejected += c.size_rejected;
+                self.counts.outside_crop += c.outside_crop;
+                self.counts.suppressed += c.suppressed;
+            }
+            start += b;
+        }
+        dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+        if dets.len() > self.max_detections {
+            self.counts.truncated += (dets.len() - self.max_detections) as u64;
+            dets.truncate(self.max_detections);
+        }
+        Ok(dets)
+    }
+
+    /// Prepare + infer for one frame, as a message.
+    pub fn detect(
+        &mut self,
+        pano: &Nv12Ref<'_>,
+        pts_ns: u64,
+        seq: u64,
+    ) -> Result<RawDetections, DetectorError> {
+        let t = Instant::now();
+        self.prepare(pano)?;
+        let detections = self.infer()?;
+        Ok(self.message(detections, pts_ns, seq, t))
+    }
+
+    /// Wraps detections of a frame into the published message.
+    pub fn message(
+        &self,
+        detections: Vec<Detection>,
+        pts_ns: u64,
+        seq: u64,
+        started: Instant,
+    ) -> RawDetections {
+        RawDetections {
+            pts_ns,
+            seq,
+            classes: self.classes.clone(),
+            detections,
+            inference_us: started.elapsed().as_micros().min(u32::MAX as u128) as u32,
+        }
+    }
+}

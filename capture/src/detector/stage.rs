@@ -1,0 +1,286 @@
+//! The detector in the live engine: [`DetectorSink`] is a panorama sink that hands the newest
+//! admitted frame (a buffer reference, no pixel copy) to a worker thread and returns at once;
+//! the worker prepares the tiles, lets the frame go, runs the model and publishes
+//! `RawDetections`. A slow or stalled worker only makes frames be skipped (counted), never
+//! waited for.
+//!
+//! Lock order: `Shared::slot` then `Shared::stats`; neither is held while analysing.
+
+use super::handoff::{Mailbox, RateGate, RateMeter};
+use super::Detector;
+use crate::engine::{PanoramaFrame, PanoramaSink};
+use gst_video::prelude::*;
+use shared::image::Nv12Ref;
+use shared::messages::{Message, RawDetections};
+use shared::transport::Publisher;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Where the detections of each analysed frame go.
+pub trait DetectionsOut: Send {
+    fn send(&mut self, d: RawDetections);
+}
+
+impl DetectionsOut for Arc<Publisher> {
+    fn send(&mut self, d: RawDetections) {
+        // The publisher counts what it cannot send; it never blocks.
+        let _ = self.publish(&Message::RawDetections(d));
+    }
+}
+
+impl DetectionsOut for std::sync::mpsc::Sender<RawDetections> {
+    fn send(&mut self, d: RawDetections) {
+        let _ = std::sync::mpsc::Sender::send(self, d);
+    }
+}
+
+/// Counters of the detector stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct DetectorStats {
+    /// Panoramas offered by the engine.
+    pub offered: u64,
+    /// Skipped by the rate cap (`max_rate_hz`).
+    pub skipped_rate: u64,
+    /// Skipped because a newer frame arrived while the worker was busy.
+    pub skipped_busy: u64,
+    /// Frames analysed and published.
+    pub analysed: u64,
+    /// Frames that failed (unreadable frame, inference error).
+    pub errors: u64,
+    /// Detections published in total.
+    pub detections: u64,
+    /// Detections dropped by the per-frame cap.
+    pub truncated: u64,
+    /// Time of the last analysed frame, microseconds.
+    pub last_inference_us: u32,
+    /// Analysed frames per second of stream time (last 5 s).
+    pub rate_hz: f64,
+}
+
+struct Shared {
+    slot: Mutex<Mailbox<PanoramaFrame>>,
+    wake: Condvar,
+    stop: AtomicBool,
+    stats: Mutex<DetectorStats>,
+}
+
+impl Shared {
+    fn bump(&self, f: impl FnOnce(&mut DetectorStats)) {
+        if let Ok(mut s) = self.stats.lock() {
+            f(&mut s);
+        }
+    }
+}
+
+/// The panorama sink that feeds the detector worker.
+pub struct DetectorSink {
+    shared: Arc<Shared>,
+    gate: RateGate,
+    worker: Option<JoinHandle<()>>,
+    /// Closed by the worker when it exits.
+    done: Receiver<()>,
+    /// How long `finish` waits for the frame in progress before leaving the worker behind
+    /// (a stalled engine must not hold up the end of the stream).
+    pub finish_timeout: Duration,
+    last_log: Instant,
+}
+
+/// Seconds between stats lines in the log.
+const LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+impl DetectorSink {
+    /// Starts the worker thread around a ready detector.
+    pub fn start(
+        detector: Detector,
+        out: Box<dyn DetectionsOut>,
+        max_rate_hz: f32,
+    ) -> std::io::Result<DetectorSink> {
+        let shared = Arc::new(Shared {
+            slot: Mutex::new(Mailbox::default()),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+            stats: Mutex::new(DetectorStats::default()),
+        });
+        let s = shared.clone();
+        let (done_tx, done) = std::sync::mpsc::channel::<()>();
+        let worker = std::thread::Builder::new()
+            .name("detector".into())
+            .spawn(move || {
+                // Dropped on exit, which closes `done`.
+                let _done = done_tx;
+                worker(detector, out, s)
+            })?;
+        Ok(DetectorSink {
+            shared,
+            gate: RateGate::new(max_rate_hz),
+            worker: Some(worker),
+            done,
+            finish_timeout: Duration::from_secs(5),
+            last_log: Instant::now(),
+        })
+    }
+
+    /// A copy of the counters.
+    pub fn stats(&self) -> DetectorStats {
+        self.shared.stats.lock().map(|s| *s).unwrap_or_default()
+    }
+
+    /// A handle that reads the counters from another thread (status reports).
+    pub fn stats_handle(&self) -> impl Fn() -> DetectorStats + Send + Sync + 'static {
+        let s = self.shared.clone();
+        move || s.stats.lock().map(|s| *s).unwrap_or_default()
+    }
+
+    /// Asks the worker to stop after its frame in progress; waits up to `finish_timeout`.
+    fn stop_worker(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        self.shared.wake.notify_all();
+        let Some(w) = self.worker.take() else {
+            return;
+        };
+        match self.done.recv_timeout(self.finish_timeout) {
+            Err(RecvTimeoutError::Timeout) => {
+                tracing::warn!(
+                    message = "Detector still busy at shutdown; not waiting for it.",
+                    waited_ms = self.finish_timeout.as_millis() as u64
+                );
+            }
+            _ => {
+                let _ = w.join();
+            }
+        }
+    }
+}
+
+impl PanoramaSink for DetectorSink {
+    fn name(&self) -> &str {
+        "detector"
+    }
+
+    fn frame(&mut self, f: &PanoramaFrame) {
+        let admitted = self.gate.admit(f.pts_ns);
+        let replaced = if admitted {
+            let old = self.shared.slot.lock().map(|mut m| m.put(f.clone()));
+            self.shared.wake.notify_one();
+            matches!(old, Ok(Some(_)))
+        } else {
+            false
+        };
+        self.shared.bump(|s| {
+            s.offered += 1;
+            s.skipped_rate += u64::from(!admitted);
+            s.skipped_busy += u64::from(replaced);
+        });
+        if self.last_log.elapsed() >= LOG_INTERVAL {
+            self.last_log = Instant::now();
+            let s = self.stats();
+            tracing::info!(
+                message = "Detector stats.",
+                analysed = s.analysed,
+                rate_hz = format!("{:.2}", s.rate_hz),
+                skipped_rate = s.skipped_rate,
+                skipped_busy = s.skipped_busy,
+                errors = s.errors,
+                detections = s.detections,
+                last_inference_ms = s.last_inference_us / 1000
+            );
+        }
+    }
+
+    /// Stops the worker after the frame it is on (a frame waiting in the slot is dropped and
+    /// counted as skipped).
+    fn finish(&mut self) {
+        if let Ok(mut m) = self.shared.slot.lock() {
+            if m.take().is_some() {
+                self.shared.bump(|s| s.skipped_busy += 1);
+            }
+        }
+        self.stop_worker();
+        let s = self.stats();
+        tracing::info!(message = "Detector stopped.", stats = ?s);
+    }
+}
+
+impl Drop for DetectorSink {
+    fn drop(&mut self) {
+        self.stop_worker();
+    }
+}
+
+fn nv12_of<'a>(f: &'a gst_video::VideoFrameRef<&gst::BufferRef>) -> Result<Nv12Ref<'a>, String> {
+    Ok(Nv12Ref {
+        width: f.width() as usize,
+        height: f.height() as usize,
+        y: f.plane_data(0).map_err(|e| e.to_string())?,
+        y_stride: f.plane_stride()[0] as usize,
+        uv: f.plane_data(1).map_err(|e| e.to_string())?,
+        uv_stride: f.plane_stride()[1] as usize,
+    })
+}
+
+/// Copies the frame's tiles into the detector input; the frame is released on return.
+fn prepare_frame(det: &mut Detector, frame: PanoramaFrame) -> Result<(), String> {
+    let info =
+        gst_video::VideoInfo::builder(gst_video::VideoFormat::Nv12, frame.width, frame.height)
+            .build()
+            .map_err(|e| e.to_string())?;
+    let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(frame.buffer.as_ref(), &info)
+        .map_err(|e| e.to_string())?;
+    let pano = nv12_of(&mapped)?;
+    det.prepare(&pano).map_err(|e| e.to_string())
+}
+
+fn worker(mut det: Detector, mut out: Box<dyn DetectionsOut>, shared: Arc<Shared>) {
+    let mut meter = RateMeter::new(5_000_000_000);
+    let mut errors_logged = 0u64;
+    loop {
+        let frame = {
+            let Ok(mut slot) = shared.slot.lock() else {
+                return;
+            };
+            loop {
+                if shared.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                if let Some(f) = slot.take() {
+                    break f;
+                }
+                slot = match shared.wake.wait(slot) {
+                    Ok(s) => s,
+                    Err(_) => return,
+                };
+            }
+        };
+        let started = Instant::now();
+        let (pts_ns, seq) = (frame.pts_ns, frame.seq);
+        let result =
+            prepare_frame(&mut det, frame).and_then(|()| det.infer().map_err(|e| e.to_string()));
+        match result {
+            Ok(dets) => {
+                let msg = det.message(dets, pts_ns, seq, started);
+                meter.record(pts_ns);
+                let (n, us) = (msg.detections.len() as u64, msg.inference_us);
+                out.send(msg);
+                let truncated = det.counts.truncated;
+                shared.bump(|s| {
+                    s.analysed += 1;
+                    s.detections += n;
+                    s.truncated = truncated;
+                    s.last_inference_us = us;
+                    s.rate_hz = meter.rate_hz();
+                });
+            }
+            Err(e) => {
+                shared.bump(|s| s.errors += 1);
+                errors_logged += 1;
+                // The first error, then one in a hundred.
+                if errors_logged % 100 == 1 {
+                    tracing::warn!(message = "Detector failed on a frame; skipped.", error = %e, pts_ns, errors = errors_logged);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The engines: start-up checks of the model file (missing, wrong input or output shape, not
+//! ONNX) give clear errors; tract and ONNX Runtime give the same detections (within 1e-3 on
+//! scores) on the test model and on the shipped model.
+//!
+//! The ONNX Runtime half needs `--features ort` and the runtime's library: ORT_DYLIB_PATH, or
+//! the PyPI `onnxruntime` package found through `python3`. Without it those tests print why
+//! and pass.
+
+use capture::detector::engine::{inspect_model, resolve_model_path, DEFAULT_MODEL};
+use capture::detector::tract_engine::TractEngine;
+use capture::detector::{load_engine, Detector, DetectorError, InferenceEngine};
+use capture::stitch::{CpuStitcher, GainSettings};
+use capture::synthetic::{Exposure, SyntheticWorld};
+use shared::config::DetectorConfig;
+use shared::geometry::{Calibration, StitchLut};
+use shared::image::Nv12Image;
+use shared::scene::{BallScript, BallSource, Scenario};
+use shared::time::FrameRate;
+use std::path::{Path, PathBuf};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn tiny_cfg() -> DetectorConfig {
+    DetectorConfig {
+        model: data("tiny_yolo.onnx").display().to_string(),
+        tile_size: 256,
+        tile_overlap: 32,
+        thresholds: vec![0.55],
+        min_size_px: vec![0.0],
+        max_size_px: vec![10_000.0],
+        threads: 1,
+        ..Default::default()
+    }
+}
+
+/// A stitched synthetic panorama (1920 x 640) with a ball in view.
+fn panorama() -> (Calibration, Nv12Image) {
+    let cal = Calibration::synthetic(1920, 960, 540);
+    let script = BallScript::generate(Scenario::Passes, 30.0, 3, &cal.pitch);
+    let mut world = SyntheticWorld::new(
+        &cal,
+        BallSource::Script(script),
+        3,
+        FrameRate::new(25, 1),
+        [Exposure::NEUTRAL; 2],
+    );
+    let mut l = Nv12Image::new(960, 540);
+    let mut r = Nv12Image::new(960, 540);
+    world.render_next(&mut l.as_mut(), &mut r.as_mut());
+    let lut = StitchLut::compute(&cal);
+    let mut st = CpuStitcher::new(&lut, [(960, 540); 2], GainSettings::default());
+    let mut pano = Nv12Image::new(1920, 640);
+    st.stitch([Some(&l.as_ref()), Some(&r.as_ref())], &mut pano.as_mut())
+        .unwrap();
+    (cal, pano)
+}
+
+#[test]
+fn a_missing_model_names_the_file_and_where_it_looked() {
+    let cfg = DetectorConfig {
+        model: "models/no-such-model.onnx".into(),
+        ..Default::default()
+    };
+    let e = load_engine(&cfg).err().expect("an error");
+    assert!(matches!(e, DetectorError::ModelNotFound { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("no-such-model.onnx") && msg.contains("looked in"),
+        "{msg}"
+    );
+    let e = resolve_model_path("/nonexistent/x.onnx")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/nonexistent/x.onnx"), "{e}");
+}
+
+#[test]
+fn a_model_with_other_classes_is_refused_at_start_up() {
+    // The test model has 3 classes (7 output channels); configure 2.
+    let cfg = DetectorConfig {
+        classes: vec!["ball".into(), "player".into()],
+        thresholds: vec![0.5],
+        min_size_px: vec![1.0],
+        max_size_px: vec![100.0],
+        ..tiny_cfg()
+    };
+    let msg = load_engine(&cfg).err().expect("an error").to_string();
+    assert!(
+        msg.contains("wrong output shape")
+            && msg.contains("[batch, 6, anchors]")
+            && msg.contains("[?, 7, 336]"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_channels_last_model_is_refused_at_start_up() {
+    let msg = inspect_model(&data("bad_input_nhwc.onnx"), 3, 640)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("wrong input shape")
+            && msg.contains("[batch, 3, height, width]")
+            && msg.contains("[1, 64, 64, 3]"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_onnx_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("junk.onnx");
+    std::fs::write(&p, b"this is not a model").unwrap();
+    let msg = TractEngine::load(&p, 3, 640, 1)
+        .err()
+        .expect("an error")
+        .to_string();
+    assert!(
+        msg.contains("junk.onnx") && msg.contains("not a readable ONNX file"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_test_model_loads_with_a_dynamic_batch() {
+    let e = TractEngine::load(&data("tiny_yolo.onnx"), 3, 640, 1).unwrap();
+    let info = e.info();
+    assert_eq!(
+        (info.batch, info.in_w, info.in_h, info.classes),
+        (None, 64, 64, 3)
+    );
+}
+
+#[test]
+fn the_shipped_model_is_found_and_has_the_yolo_layout() {
+    let p = resolve_model_path("").unwrap();
+    assert!(p.ends_with(DEFAULT_MODEL), "{}", p.display());
+    let info = inspect_model(&p, 3, 640).unwrap();
+    assert_eq!((info.in_w, info.in_h, info.classes), (640, 640, 3));
+}
+
+#[test]
+fn tract_detects_on_a_stitched_panorama_and_publishes_empty_frames_too() {
+    let (cal, pano) = panorama();
+    let mut d = Detector::from_config(&tiny_cfg(), &cal).unwrap();
+    let msg = d.detect(&pano.as_ref(), 0, 0).unwrap();
+    assert!(!msg.detections.is_empty());
+    assert_eq!(msg.classes, vec!["ball", "player", "referee"]);
+    for det in &msg.detections {
+        let t = d.tiling().tiles[det.tile as usize];
+        assert!(
+            t.contains(det.cx as f64, det.cy as f64),
+            "{det:?} outside {t:?}"
+        );
+    }
+    let none = DetectorConfig {
+        thresholds: vec![1.0],
+        ..tiny_cfg()
+    };
+    let mut d = Detector::from_config(&none, &cal).unwrap();
+    let msg = d.detect(&pano.as_ref(), 40, 1).unwrap();
+    assert!(msg.detections.is_empty());
+    assert_eq!((msg.pts_ns, msg.seq), (40, 1));
+}
+
+// ---- ONNX Runtime ----
+
+/// The ONNX Runtime library: ORT_DYLIB_PATH, else the PyPI package's `capi/` folder.
+#[cfg(feature = "ort")]
+fn ort_library() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))",
+        ])
+        .output()
+        .ok()?;
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("capi");
+    let lib = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("libonnxruntime.so"))
+        })?;
+    Some(lib)
+}
+
+#[cfg(feature = "ort")]
+fn engines_agree(cfg: &DetectorConfig) {
+    let Some(lib) = ort_library() else {
+        eprintln!(
+            "SKIPPED: no ONNX Runtime library (set ORT_DYLIB_PATH or pip install onnxruntime)"
+        );
+        return;
+    };
+    let (cal, pano) = panorama();
+    let mut a = Detector::from_config(cfg, &cal).unwrap();
+    let ort_cfg = DetectorConfig {
+        engine: "ort".into(),
+        ort_library: lib.display().to_string(),
+        ort_providers: vec!["cpu".into()],
+        ..cfg.clone()
+    };
+    let mut b = Detector::from_config(&ort_cfg, &cal).unwrap();
+    assert_eq!(b.engine().name(), "ort");
+    // Raw outputs, tile by tile.
+    a.prepare(&pano.as_ref()).unwrap();
+    b.prepare(&pano.as_ref()).unwrap();
+    let n = a.tiling().tiles.len();
+    let mut ea = load_engine(cfg).unwrap();
+    let mut eb = load_engine(&ort_cfg).unwrap();
+    let mut max_score = 0f32;
+    let mut max_box = 0f32;
+    for i in 0..n {
+        assert_eq!(a.input_of(i), b.input_of(i));
+        let oa = ea.infer(a.input_of(i), 1).unwrap();
+        let ob = eb.infer(b.input_of(i), 1).unwrap();
+        assert_eq!((oa.channels, oa.anchors), (ob.channels, ob.anchors));
+        for c in 0..oa.channels {
+            for k in 0..oa.anchors {
+                let (x, y) = (oa.data[c * oa.anchors + k], ob.data[c * ob.anchors + k]);
+                if c < 4 {
+                    max_box = max_box.max((x - y).abs());
+                } else {
+                    max_score = max_score.max((x - y).abs());
+                }
+            }
+        }
+    }
+    eprintln!(
+        "tract vs ort: max score difference {max_score:e}, max box difference {max_box:e} px"
+    );
+    assert!(max_score < 1e-3 && max_box < 1e-2);
+    // Detections through the whole pipeline (batched).
+    let da = a.infer().unwrap();
+    let db = b.infer().unwrap();
+    eprintln!("{} detections each", da.len());
+    let mut unmatched = 0;
+    for x in &da {
+        let m = db.iter().find(|y| {
+            y.tile == x.tile
+                && y.class_id == x.class_id
+                && (y.cx - x.cx).abs() < 0.05
+                && (y.cy - x.cy).abs() < 0.05
+        });
+        match m {
+            Some(y) => assert!((y.score - x.score).abs() < 1e-3, "{x:?} vs {y:?}"),
+            None => unmatched += 1,
+        }
+    }
+    // A box whose score sits within 1e-3 of the threshold may be in one list only.
+    let borderline = da
+        .iter()
+        .chain(&db)
+        .filter(|x| (x.score - cfg.threshold(x.class_id as usize)).abs() < 1e-3)
+        .count();
+    assert!(
+        unmatched <= borderline,
+        "{unmatched} unmatched of {}",
+        da.len()
+    );
+    assert!((da.len() as i64 - db.len() as i64).unsigned_abs() as usize <= borderline);
+}
+
+#[cfg(feature = "ort")]
+#[test]
+fn tract_and_onnx_runtime_agree_on_the_test_model() {
+    engines_agree(&tiny_cfg());
+}
+
+#[cfg(feature = "ort")]
+#[test]
+fn tract_and_onnx_runtime_agree_on_the_shipped_model() {
+    let cfg = DetectorConfig {
+        thresholds: vec![0.05],
+        threads: 2,
+        ..Default::default()
+    };
+    engines_agree(&cfg);
+}
+
+#[cfg(feature = "ort")]
+#[test]
+fn onnx_runtime_without_its_library_says_what_to_set() {
+    // Only meaningful before any test of this binary loaded the runtime; the message names
+    // the setting either way when the path is wrong.
+    let cfg = DetectorConfig {
+        engine: "ort".into(),
+        ort_library: "/nonexistent/libonnxruntime.so".into(),
+        ..tiny_cfg()
+    };
+    if let Err(e) = load_engine(&cfg) {
+        let msg = e.to_string();
+        assert!(
+            msg.contains("libonnxruntime.so") || msg.contains("ONNX Runtime"),
+            "{msg}"
+        );
+    }
+}
+
+#[cfg(not(feature = "ort"))]
+#[test]
+fn the_ort_engine_needs_the_ort_feature() {
+    let cfg = DetectorConfig {
+        engine: "ort".into(),
+        ..tiny_cfg()
+    };
+    let msg = load_engine(&cfg).err().expect("an error").to_string();
+    assert!(msg.contains("--features ort"), "{msg}");
+}

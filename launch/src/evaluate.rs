@@ -1,0 +1,137 @@
+//! After a demo run: what the files say. Frame counts from capture's playout report, the
+//! broadcast file decoded and checked (frames, timestamps, frozen stretches, audio/video
+//! offset at the sync flashes), and how often the ball was in the virtual camera's frame
+//! against the synthetic source's ground truth.
+
+use playout::pose::Pose;
+use playout::vcam::{ViewLimits, VirtualCamera};
+use serde::Serialize;
+use shared::config::SystemConfig;
+use shared::geometry::Calibration;
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug, Default, Serialize)]
+pub struct Evaluation {
+    /// Panoramas stitched, shown, and dropped (ring overflow or pool exhaustion).
+    pub frames_in: Option<u64>,
+    pub frames_out: Option<u64>,
+    pub frames_dropped: Option<u64>,
+    /// Frames in broadcast.mp4 as decoded, timestamps monotonic, longest frozen run.
+    pub broadcast_frames: Option<u64>,
+    pub broadcast_monotonic: Option<bool>,
+    pub broadcast_longest_frozen_frames: Option<u64>,
+    /// Audio/video offsets measured at the sync flashes, ms, and the worst one.
+    pub av_offsets_ms: Vec<f64>,
+    pub av_offset_worst_ms: Option<f64>,
+    /// Share of in-play frames with the ball inside the output frame, percent.
+    pub ball_in_frame_pct: Option<f64>,
+    pub in_play_frames: u64,
+    /// Frames shown in fallback (no camera path).
+    pub fallback_frames: Option<u64>,
+    pub problems: Vec<String>,
+}
+
+fn read_lines(p: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(p)
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
+    let mut e = Evaluation::default();
+    match std::fs::read_to_string(out.join("playout.json"))
+        .map(|t| serde_json::from_str::<serde_json::Value>(&t))
+    {
+        Ok(Ok(r)) => {
+            e.frames_in = r["playout"]["frames_in"].as_u64();
+            e.frames_out = r["playout"]["frames_out"].as_u64();
+            e.frames_dropped = Some(
+                r["playout"]["ring_overflowed"].as_u64().unwrap_or(0)
+                    + r["engine"]["pool_exhausted"].as_u64().unwrap_or(0),
+            );
+            e.fallback_frames = r["playout"]["fallback_frames"].as_u64();
+        }
+        _ => e
+            .problems
+            .push("capture wrote no playout report (playout.json)".into()),
+    }
+    match playout::check::inspect(&out.join("broadcast.mp4")) {
+        Ok(c) => {
+            e.broadcast_frames = Some(c.video_frames);
+            e.broadcast_monotonic = Some(c.monotonic);
+            e.broadcast_longest_frozen_frames = Some(c.longest_frozen);
+            e.av_offset_worst_ms = c.worst_av_offset_ms();
+            e.av_offsets_ms = c.av_offsets_ms;
+        }
+        Err(err) => e.problems.push(format!("broadcast.mp4: {err}")),
+    }
+    let c = &cfg.capture;
+    let cal = if c.calibration.is_empty() {
+        Ok(Calibration::synthetic(
+            c.panorama_width,
+            c.camera_width,
+            c.camera_height,
+        ))
+    } else {
+        Calibration::load(Path::new(&c.calibration)).map_err(|e| e.to_string())
+    };
+    let Ok(cal) = cal else {
+        e.problems
+            .push("calibration unreadable; ball in frame not measured".into());
+        return e;
+    };
+    let p = &cfg.playout;
+    let vcam = VirtualCamera::new(
+        cal.panorama.clone(),
+        p.output_width as usize,
+        p.output_height as usize,
+        ViewLimits {
+            min_fov: p.min_fov_deg,
+            max_fov: p.max_fov_deg,
+            roll_deg: p.roll_deg,
+        },
+    );
+    let truth: HashMap<u64, serde_json::Value> = read_lines(&out.join("truth.jsonl"))
+        .into_iter()
+        .filter_map(|t| Some((t["pts_ns"].as_u64()?, t)))
+        .collect();
+    let (mut seen, mut in_play) = (0u64, 0u64);
+    for pose in read_lines(&out.join("poses.jsonl")) {
+        let (Some(pts), Some(yaw), Some(pitch), Some(fov)) = (
+            pose["pts_ns"].as_u64(),
+            pose["yaw"].as_f64(),
+            pose["pitch"].as_f64(),
+            pose["fov"].as_f64(),
+        ) else {
+            continue;
+        };
+        let Some(t) = truth.get(&pts) else { continue };
+        if t["ball"]["in_play"] != true {
+            continue;
+        }
+        in_play += 1;
+        let (px, py) = (
+            t["ball"]["px"].as_f64().unwrap_or(-1.0),
+            t["ball"]["py"].as_f64().unwrap_or(-1.0),
+        );
+        let (lon, lat) = cal.panorama.pixel_to_lonlat(px, py);
+        if let Some((x, y)) = vcam.project(&Pose { yaw, pitch, fov }, lon, lat) {
+            if x >= 0.0 && y >= 0.0 && x < p.output_width as f64 && y < p.output_height as f64 {
+                seen += 1;
+            }
+        }
+    }
+    e.in_play_frames = in_play;
+    if in_play > 0 {
+        e.ball_in_frame_pct = Some(100.0 * seen as f64 / in_play as f64);
+    } else {
+        e.problems
+            .push("no ground truth matched the output poses; ball in frame not measured".into());
+    }
+    e
+}

@@ -1,0 +1,455 @@
+//! The playout thread: panoramas enter the delay ring as references; when a frame is due, its
+//! pose is taken from the pose store (or the fallback), the virtual camera renders it, and
+//! the result goes to every output with the audio of the same time. It never waits for
+//! another process: camera paths and tracks arrive through the same channel and are applied
+//! when they come.
+
+use crate::audio::{AudioQueue, AudioStats};
+use crate::outputs::{ProgramOutput, ProgramSettings, ProgramTarget};
+use crate::overlay;
+use crate::pose::{FallbackSettings, Pose, PoseFollower, PoseStore};
+use crate::ring::{DelayRing, RingFrame, RingMode, RingStats};
+use crate::vcam::{ViewLimits, VirtualCamera};
+use gst_video::prelude::*;
+use shared::config::{PlayoutConfig, RingModeConfig};
+use shared::geometry::Calibration;
+use shared::image::{Nv12Mut, Nv12Ref};
+use shared::messages::{CameraPath, Keyframe, PlayoutStatus, Tracks};
+use shared::time::{secs_to_ns, FrameRate};
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// What the playout thread receives.
+pub enum PlayoutInput {
+    /// A stitched panorama (a reference to the pooled buffer).
+    Frame {
+        pts_ns: u64,
+        seq: u64,
+        buffer: gst::Buffer,
+    },
+    Path(CameraPath),
+    /// S16LE stereo 48 kHz audio with its pts.
+    Audio(gst::Buffer),
+    Tracks(Tracks),
+    /// End of input: show everything still in the ring, finish the outputs.
+    End,
+}
+
+/// Everything playout needs to start.
+pub struct PlayoutSetup {
+    pub calibration: Calibration,
+    pub fps: u32,
+    pub config: PlayoutConfig,
+    /// Programme outputs (record, RTMP, display).
+    pub outputs: Vec<ProgramTarget>,
+    /// The panorama view with overlays.
+    pub panorama_view: Option<ProgramTarget>,
+    /// Offline runs: outputs apply back-pressure instead of queueing.
+    pub blocking: bool,
+    pub audio: bool,
+    /// Write the pose of every output frame here (JSON lines), for evaluation.
+    pub pose_log: Option<PathBuf>,
+}
+
+/// What playout did, at the end.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PlayoutReport {
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub fallback_frames: u64,
+    /// Largest change of any pose angle between consecutive output frames, degrees.
+    pub max_pose_step_deg: f64,
+    pub ring_overflowed: u64,
+    pub ring_bytes_copied: u64,
+    pub audio_silence_ms: u64,
+    pub audio_late_chunks: u64,
+    /// Per output: frames written, or the error that stopped it.
+    pub outputs: Vec<(String, Result<u64, String>)>,
+    pub paths: u64,
+}
+
+/// A running playout.
+pub struct Playout {
+    tx: Sender<PlayoutInput>,
+    status: Arc<Mutex<PlayoutStatus>>,
+    thread: Option<JoinHandle<PlayoutReport>>,
+}
+
+struct State {
+    ring: DelayRing,
+    store: PoseStore,
+    follower: PoseFollower,
+    vcam: VirtualCamera,
+    cal: Calibration,
+    pano_info: Option<gst_video::VideoInfo>,
+    outputs: Vec<ProgramOutput>,
+    view: Option<(ProgramOutput, usize, usize)>,
+    audio: AudioQueue,
+    tracks: VecDeque<Tracks>,
+    frame_ns: u64,
+    out_w: usize,
+    out_h: usize,
+    shown_pts: Option<u64>,
+    last_pose: Option<Pose>,
+    report: PlayoutReport,
+    status: Arc<Mutex<PlayoutStatus>>,
+    pose_log: Option<std::io::BufWriter<std::fs::File>>,
+    path_id: u64,
+    live_pts: u64,
+}
+
+fn start_output(t: &ProgramTarget, s: &ProgramSettings) -> Option<ProgramOutput> {
+    match ProgramOutput::create(t, s) {
+        Ok(o) => Some(o),
+        Err(e) => {
+            // A bad output is reported and left out; the others and the recording go on.
+            tracing::error!(message = "Output not started.", error = %e);
+            None
+        }
+    }
+}
+
+impl Playout {
+    pub fn start(setup: PlayoutSetup) -> Playout {
+        let c = &setup.config;
+        let rate = FrameRate::new(setup.fps, 1);
+        let delay_ns = secs_to_ns(c.delay_s);
+        let capacity = rate.frames_in(delay_ns) as usize + 2;
+        let mode = match c.ring_mode {
+            RingModeConfig::ZeroCopy => RingMode::ZeroCopy,
+            RingModeConfig::HostCopy => RingMode::HostCopy,
+        };
+        let vcam = VirtualCamera::new(
+            setup.calibration.panorama.clone(),
+            c.output_width as usize,
+            c.output_height as usize,
+            ViewLimits {
+                min_fov: c.min_fov_deg,
+                max_fov: c.max_fov_deg,
+                roll_deg: c.roll_deg,
+            },
+        );
+        let wide = vcam.limit(&Pose {
+            yaw: c.wide_yaw_deg,
+            pitch: c.wide_pitch_deg,
+            fov: c.wide_fov_deg,
+        });
+        let settings = ProgramSettings {
+            width: c.output_width,
+            height: c.output_height,
+            fps: setup.fps,
+            bitrate_kbps: c.bitrate_kbps,
+            audio: setup.audio,
+            blocking: setup.blocking,
+            text: false,
+        };
+        let outputs = setup
+            .outputs
+            .iter()
+            .filter_map(|t| start_output(t, &settings))
+            .collect();
+        let p = &setup.calibration.panorama;
+        let vw = (c.panorama_view_width as usize) & !1;
+        let vh = ((vw as f64 * p.height as f64 / p.width as f64).round() as usize) & !1;
+        let view = setup.panorama_view.as_ref().and_then(|t| {
+            let s = ProgramSettings {
+                width: vw as u32,
+                height: vh as u32,
+                bitrate_kbps: (c.bitrate_kbps / 2).max(500),
+                audio: false,
+                text: true,
+                ..settings.clone()
+            };
+            start_output(t, &s).map(|o| (o, vw, vh))
+        });
+        let status = Arc::new(Mutex::new(PlayoutStatus {
+            live_pts: 0,
+            playout_pts: 0,
+            ring_depth: 0,
+            ring_capacity: capacity as u32,
+            fallback_active: true,
+            frames_in: 0,
+            frames_out: 0,
+            frames_dropped: 0,
+            frames_late: 0,
+            pose: None,
+            path_id: 0,
+        }));
+        let pose_log = setup.pose_log.as_ref().and_then(|p| match std::fs::File::create(p) {
+            Ok(f) => Some(std::io::BufWriter::new(f)),
+            Err(e) => {
+                tracing::warn!(message = "Cannot write the pose log; continuing without it.", path = %p.display(), error = %e);
+                None
+            }
+        });
+        let state = State {
+            ring: DelayRing::new(delay_ns, capacity, mode),
+            store: PoseStore::new(secs_to_ns(c.max_keyframe_gap_s)),
+            follower: PoseFollower::new(FallbackSettings {
+                hold_ns: secs_to_ns(c.fallback_after_s),
+                wide,
+                fallback_speed_dps: c.fallback_speed_dps,
+                blend_speed_dps: c.blend_speed_dps,
+            }),
+            vcam,
+            cal: setup.calibration.clone(),
+            pano_info: None,
+            outputs,
+            view,
+            audio: AudioQueue::default(),
+            tracks: VecDeque::new(),
+            frame_ns: rate.frame_duration_ns(),
+            out_w: c.output_width as usize,
+            out_h: c.output_height as usize,
+            shown_pts: None,
+            last_pose: None,
+            report: PlayoutReport::default(),
+            status: status.clone(),
+            pose_log,
+            path_id: 0,
+            live_pts: 0,
+        };
+        let (tx, rx) = channel();
+        let thread = std::thread::Builder::new()
+            .name("playout".into())
+            .spawn(move || run(state, rx))
+            .expect("spawn playout thread");
+        Playout {
+            tx,
+            status,
+            thread: Some(thread),
+        }
+    }
+
+    /// A sender for frames, paths, audio and tracks (never blocks).
+    pub fn sender(&self) -> Sender<PlayoutInput> {
+        self.tx.clone()
+    }
+
+    pub fn status(&self) -> PlayoutStatus {
+        self.status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Shared handle to the live status.
+    pub fn status_handle(&self) -> Arc<Mutex<PlayoutStatus>> {
+        self.status.clone()
+    }
+
+    /// Shows what is left in the ring, finishes the outputs, returns the report.
+    pub fn finish(mut self) -> PlayoutReport {
+        let _ = self.tx.send(PlayoutInput::End);
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+fn run(mut st: State, rx: Receiver<PlayoutInput>) -> PlayoutReport {
+    while let Ok(input) = rx.recv() {
+        match input {
+            PlayoutInput::Frame {
+                pts_ns,
+                seq,
+                buffer,
+            } => {
+                st.report.frames_in += 1;
+                st.live_pts = pts_ns;
+                st.ring.push(RingFrame {
+                    pts_ns,
+                    seq,
+                    buffer,
+                });
+                while let Some(f) = st.ring.pop_due(pts_ns) {
+                    st.show(f);
+                }
+            }
+            PlayoutInput::Path(p) => {
+                st.path_id = p.path_id;
+                st.store.apply(&p, st.shown_pts);
+            }
+            PlayoutInput::Audio(a) => st.audio.push(a),
+            PlayoutInput::Tracks(t) => {
+                st.tracks.push_back(t);
+                let keep = (st.ring.capacity() * 2).max(64);
+                while st.tracks.len() > keep {
+                    st.tracks.pop_front();
+                }
+            }
+            PlayoutInput::End => break,
+        }
+        st.update_status();
+    }
+    while let Some(f) = st.ring.pop_any() {
+        st.show(f);
+    }
+    st.update_status();
+    st.finish()
+}
+
+impl State {
+    fn update_status(&mut self) {
+        let rs: RingStats = self.ring.stats();
+        if let Ok(mut s) = self.status.lock() {
+            s.live_pts = self.live_pts;
+            s.playout_pts = self.shown_pts.unwrap_or(0);
+            s.ring_depth = self.ring.depth() as u32;
+            s.frames_in = self.report.frames_in;
+            s.frames_out = self.report.frames_out;
+            s.frames_dropped = rs.overflowed;
+            s.fallback_active = self.follower.fallback_active();
+            s.path_id = self.path_id;
+            s.pose = self.last_pose.map(|p| Keyframe {
+                pts_ns: self.shown_pts.unwrap_or(0),
+                yaw: p.yaw as f32,
+                pitch: p.pitch as f32,
+                fov: p.fov as f32,
+            });
+        }
+    }
+
+    fn show(&mut self, f: RingFrame) {
+        let target = self.store.pose_at(f.pts_ns).map(|p| self.vcam.limit(&p));
+        let pose = self.vcam.limit(&self.follower.next(f.pts_ns, target));
+        if let Some(prev) = self.last_pose {
+            self.report.max_pose_step_deg =
+                self.report.max_pose_step_deg.max(pose.max_delta(&prev));
+        }
+        if self.follower.fallback_active() {
+            self.report.fallback_frames += 1;
+        }
+        self.last_pose = Some(pose);
+        if self.outputs.is_empty() && self.view.is_none() && self.pose_log.is_none() {
+            // Nothing to show the frame to: keep the timing and the pose, skip the pixels.
+            self.store.prune_before(f.pts_ns);
+            self.shown_pts = Some(f.pts_ns);
+            self.report.frames_out += 1;
+            let _ = self.audio.release(f.pts_ns + self.frame_ns);
+            return;
+        }
+        let info = self.pano_info.get_or_insert_with(|| {
+            let p = &self.cal.panorama;
+            gst_video::VideoInfo::builder(gst_video::VideoFormat::Nv12, p.width, p.height)
+                .build()
+                .expect("panorama video info")
+        });
+        let Ok(frame) = gst_video::VideoFrameRef::from_buffer_ref_readable(f.buffer.as_ref(), info)
+        else {
+            tracing::error!(
+                message = "Cannot read a panorama frame; skipped.",
+                pts_ns = f.pts_ns
+            );
+            return;
+        };
+        let pano = Nv12Ref {
+            width: frame.width() as usize,
+            height: frame.height() as usize,
+            y: frame.plane_data(0).unwrap_or(&[]),
+            y_stride: frame.plane_stride()[0] as usize,
+            uv: frame.plane_data(1).unwrap_or(&[]),
+            uv_stride: frame.plane_stride()[1] as usize,
+        };
+        let (w, h) = (self.out_w, self.out_h);
+        let mut out = gst::Buffer::with_size(w * h * 3 / 2).expect("output frame");
+        {
+            let b = out.get_mut().unwrap();
+            b.set_pts(gst::ClockTime::from_nseconds(f.pts_ns));
+            b.set_duration(gst::ClockTime::from_nseconds(self.frame_ns));
+            let mut m = b.map_writable().unwrap();
+            let mut o = Nv12Mut::packed(w, h, m.as_mut_slice()).unwrap();
+            self.vcam.render(&pano, &pose, &mut o);
+        }
+        if let Some((view, vw, vh)) = self.view.as_mut() {
+            let mut vb = gst::Buffer::with_size(*vw * *vh * 3 / 2).expect("view frame");
+            {
+                let b = vb.get_mut().unwrap();
+                b.set_pts(gst::ClockTime::from_nseconds(f.pts_ns));
+                b.set_duration(gst::ClockTime::from_nseconds(self.frame_ns));
+                let mut m = b.map_writable().unwrap();
+                let mut o = Nv12Mut::packed(*vw, *vh, m.as_mut_slice()).unwrap();
+                overlay::scale(&pano, &mut o);
+                let tracks = self.tracks.iter().rev().find(|t| t.pts_ns <= f.pts_ns);
+                let players = tracks
+                    .and_then(|t| t.players.as_ref())
+                    .filter(|p| p.count > 0)
+                    .map(|p| {
+                        self.cal
+                            .pitch_to_panorama(p.cx_m as f64, p.cy_m as f64, 0.0)
+                    });
+                let k = *vw as f64 / pano.width as f64;
+                overlay::draw(&mut o, k, tracks, players, &self.vcam, &pose);
+            }
+            view.set_text(&format!(
+                "delay {:.1} s | ring {}/{} | {} | pose {:.1} {:.1} fov {:.1} | frame {}",
+                (self.live_pts.saturating_sub(f.pts_ns)) as f64 / 1e9,
+                self.ring.depth(),
+                self.ring.capacity(),
+                if self.follower.fallback_active() {
+                    "FALLBACK"
+                } else {
+                    "path"
+                },
+                pose.yaw,
+                pose.pitch,
+                pose.fov,
+                f.seq
+            ));
+            view.push_video(vb);
+        }
+        drop(frame);
+        let audio = self.audio.release(f.pts_ns + self.frame_ns);
+        for o in self.outputs.iter_mut() {
+            o.push_video(out.clone());
+            for a in &audio {
+                o.push_audio(a.clone());
+            }
+        }
+        if let Some(log) = self.pose_log.as_mut() {
+            let _ = writeln!(
+                log,
+                "{{\"pts_ns\":{},\"yaw\":{:.4},\"pitch\":{:.4},\"fov\":{:.4},\"fallback\":{}}}",
+                f.pts_ns,
+                pose.yaw,
+                pose.pitch,
+                pose.fov,
+                self.follower.fallback_active()
+            );
+        }
+        self.store.prune_before(f.pts_ns);
+        self.shown_pts = Some(f.pts_ns);
+        self.report.frames_out += 1;
+    }
+
+    fn finish(mut self) -> PlayoutReport {
+        let rs = self.ring.stats();
+        let a: AudioStats = self.audio.stats();
+        self.report.ring_overflowed = rs.overflowed;
+        self.report.ring_bytes_copied = rs.bytes_copied;
+        self.report.audio_silence_ms = a.silence_ms;
+        self.report.audio_late_chunks = a.late_chunks;
+        self.report.paths = self.store.paths;
+        for o in self.outputs.drain(..) {
+            let name = o.name().to_string();
+            self.report
+                .outputs
+                .push((name, o.finish().map_err(|e| e.to_string())));
+        }
+        if let Some((v, _, _)) = self.view.take() {
+            let name = v.name().to_string();
+            self.report
+                .outputs
+                .push((name, v.finish().map_err(|e| e.to_string())));
+        }
+        if let Some(mut l) = self.pose_log.take() {
+            let _ = l.flush();
+        }
+        self.report
+    }
+}

@@ -1,0 +1,372 @@
+//! A programme output: raw NV12 video (and optionally S16LE audio) in; H.264 (+ AAC) out to
+//! a file (MP4 finalised on stop, or Matroska), an RTMP server (FLV), or a window. Every
+//! output is its own pipeline, so one that fails (unwritable disk, unreachable server) does
+//! not stop the others. Stream keys are never logged.
+
+use gst::prelude::*;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Audio format of every programme output.
+pub const AUDIO_RATE: u32 = 48_000;
+pub const AUDIO_CHANNELS: u32 = 2;
+
+#[derive(Debug, Error)]
+pub enum OutputError {
+    #[error("output {name}: the folder {folder} does not exist or is not writable; create it or choose another path")]
+    NotWritable { name: String, folder: PathBuf },
+    #[error("output {name}: unknown container for extension {ext:?}; use .mp4 or .mkv")]
+    Container { name: String, ext: String },
+    #[error("output {name}: cannot build its pipeline: {reason}")]
+    Build { name: String, reason: String },
+    #[error("output {name}: {reason}")]
+    Runtime { name: String, reason: String },
+}
+
+/// Where a programme goes.
+#[derive(Clone)]
+pub enum ProgramTarget {
+    File(PathBuf),
+    /// `url` without the key; the key is a secret.
+    Rtmp {
+        url: String,
+        key: String,
+    },
+    Display,
+}
+
+impl std::fmt::Debug for ProgramTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl ProgramTarget {
+    /// A name for logs (never containing the stream key).
+    pub fn name(&self) -> String {
+        match self {
+            ProgramTarget::File(p) => p.display().to_string(),
+            ProgramTarget::Rtmp { url, .. } => format!("{url}/<key>"),
+            ProgramTarget::Display => "display".into(),
+        }
+    }
+}
+
+/// Settings of a programme output.
+#[derive(Debug, Clone)]
+pub struct ProgramSettings {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub bitrate_kbps: u32,
+    pub audio: bool,
+    /// Block the caller when the encoder falls behind (offline runs) instead of queueing.
+    pub blocking: bool,
+    /// Burn a status text line into the picture (see [`ProgramOutput::set_text`]).
+    pub text: bool,
+}
+
+/// Samples an AAC encoder puts before the first real sample (decoders play them): the
+/// video is delayed by as much so that picture and sound leave the decoder together.
+fn aac_priming_samples(encoder: &str) -> u64 {
+    match encoder {
+        "avenc_aac" => 1024,
+        // Measured on Debian 12's voaacenc: 33.4-35 ms at 48 kHz.
+        "voaacenc" => 1632,
+        _ => 1024,
+    }
+}
+
+/// A running programme output.
+pub struct ProgramOutput {
+    /// Taken off audio timestamps so that sound and picture leave the decoder together
+    /// (see above).
+    audio_advance_ns: u64,
+    name: String,
+    pipeline: gst::Pipeline,
+    vsrc: gst_app::AppSrc,
+    asrc: Option<gst_app::AppSrc>,
+    text: Option<gst::Element>,
+    frames: u64,
+    failed: Option<String>,
+}
+
+/// The AAC encoder: `TOUCHLINE_AAC_ENCODER` if set, else the first available.
+fn aac_encoder() -> String {
+    if let Ok(e) = std::env::var("TOUCHLINE_AAC_ENCODER") {
+        return e;
+    }
+    ["avenc_aac", "voaacenc"]
+        .into_iter()
+        .find(|e| gst::ElementFactory::find(e).is_some())
+        .unwrap_or("voaacenc")
+        .to_string()
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// File container from the extension.
+pub fn container_of(path: &Path) -> Option<&'static str> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        // Fragmented every second: even a killed process leaves a playable file.
+        Some("mp4") | Some("m4v") | Some("mov") => Some("mp4mux fragment-duration=1000"),
+        Some("mkv") => Some("matroskamux"),
+        _ => None,
+    }
+}
+
+impl ProgramOutput {
+    pub fn create(
+        target: &ProgramTarget,
+        s: &ProgramSettings,
+    ) -> Result<ProgramOutput, OutputError> {
+        let name = target.name();
+        let video_caps = format!(
+            "video/x-raw,format=NV12,width={},height={},framerate={}/1",
+            s.width, s.height, s.fps
+        );
+        let audio_caps = format!("audio/x-raw,format=S16LE,rate={AUDIO_RATE},channels={AUDIO_CHANNELS},layout=interleaved");
+        let encode = format!(
+            "x264enc speed-preset=ultrafast tune=zerolatency bitrate={} key-int-max={} ! h264parse",
+            s.bitrate_kbps,
+            s.fps * 2
+        );
+        let text = if s.text {
+            " ! textoverlay name=text valignment=top halignment=left font-desc=\"Sans 12\" shaded-background=true"
+        } else {
+            ""
+        };
+        let vsrc = format!("appsrc name=v format=time caps={video_caps}{text} ! queue max-size-buffers=8 max-size-time=0 max-size-bytes=0");
+        let asrc = format!("appsrc name=a format=time caps={audio_caps} ! queue max-size-buffers=0 max-size-time=0 max-size-bytes=0 ! audioconvert ! audioresample");
+        let encoder = aac_encoder();
+        let audio_advance_ns = if s.audio && !matches!(target, ProgramTarget::Display) {
+            aac_priming_samples(&encoder) * 1_000_000_000 / AUDIO_RATE as u64
+        } else {
+            0
+        };
+        let desc = match target {
+            ProgramTarget::File(path) => {
+                let mux = container_of(path).ok_or_else(|| OutputError::Container {
+                    name: name.clone(),
+                    ext: path
+                        .extension()
+                        .map(|e| e.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                })?;
+                let folder = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf();
+                let ok = std::fs::metadata(&folder)
+                    .map(|m| m.is_dir() && !m.permissions().readonly())
+                    .unwrap_or(false);
+                if !ok {
+                    return Err(OutputError::NotWritable { name, folder });
+                }
+                let audio = if s.audio {
+                    format!(" {asrc} ! {encoder} ! aacparse ! queue ! mux.")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{vsrc} ! {encode} ! queue ! mux.{audio} {mux} name=mux ! filesink location={}",
+                    quote(&path.to_string_lossy())
+                )
+            }
+            ProgramTarget::Rtmp { url, key } => {
+                let audio = if s.audio {
+                    format!(" {asrc} ! {encoder} ! aacparse ! queue ! mux.")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{vsrc} ! {encode} ! queue ! mux.{audio} flvmux name=mux streamable=true ! rtmp2sink name=sink location={}",
+                    quote(&format!("{}/{}", url.trim_end_matches('/'), key))
+                )
+            }
+            ProgramTarget::Display => {
+                let audio = if s.audio {
+                    format!(" {asrc} ! autoaudiosink sync=true")
+                } else {
+                    String::new()
+                };
+                format!("{vsrc} ! videoconvert ! autovideosink sync=true{audio}")
+            }
+        };
+        let build = |reason: String| OutputError::Build {
+            name: name.clone(),
+            reason,
+        };
+        let pipeline = gst::parse::launch(&desc)
+            .map_err(|e| build(e.to_string()))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| build("not a pipeline".into()))?;
+        let get = |n: &str| {
+            pipeline
+                .by_name(n)
+                .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+        };
+        let vsrc = get("v").ok_or_else(|| build("no video appsrc".into()))?;
+        let asrc = get("a");
+        let text = pipeline.by_name("text");
+        for src in std::iter::once(&vsrc).chain(asrc.iter()) {
+            src.set_block(s.blocking);
+            src.set_max_bytes(s.width as u64 * s.height as u64 * 3 / 2 * 8);
+        }
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| build(format!("cannot start: {e}")))?;
+        tracing::info!(message = "Programme output started.", output = %name, audio = s.audio);
+        Ok(ProgramOutput {
+            audio_advance_ns,
+            name,
+            pipeline,
+            vsrc,
+            asrc,
+            text,
+            frames: 0,
+            failed: None,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The first error of this output, if it failed.
+    pub fn failed(&self) -> Option<&str> {
+        self.failed.as_deref()
+    }
+
+    fn check_bus(&mut self) {
+        if self.failed.is_some() {
+            return;
+        }
+        let bus = self.pipeline.bus().expect("bus");
+        while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
+            if let gst::MessageView::Error(e) = msg.view() {
+                let reason = e.error().to_string();
+                tracing::error!(message = "Output failed; the other outputs continue.", output = %self.name, error = %reason);
+                self.failed = Some(reason);
+                let _ = self.pipeline.set_state(gst::State::Null);
+                return;
+            }
+        }
+    }
+
+    /// Queues a video frame (a reference; no pixel copy). Returns false once the output failed.
+    pub fn push_video(&mut self, frame: gst::Buffer) -> bool {
+        self.check_bus();
+        if self.failed.is_some() {
+            return false;
+        }
+        if let Err(e) = self.vsrc.push_buffer(frame) {
+            self.failed = Some(format!("video refused: {e:?}"));
+            tracing::error!(message = "Output refused a frame; the other outputs continue.", output = %self.name, error = ?e);
+            return false;
+        }
+        self.frames += 1;
+        true
+    }
+
+    /// Queues audio (S16LE interleaved stereo at 48 kHz with its pts).
+    pub fn push_audio(&mut self, chunk: gst::Buffer) -> bool {
+        if self.failed.is_some() {
+            return false;
+        }
+        let Some(a) = &self.asrc else {
+            return true;
+        };
+        let chunk = if self.audio_advance_ns > 0 {
+            let pts = chunk.pts().map(|p| p.nseconds()).unwrap_or(0);
+            if pts >= self.audio_advance_ns {
+                // A shallow copy: new timestamp, the same samples.
+                let mut b = chunk.copy();
+                b.get_mut()
+                    .expect("fresh copy")
+                    .set_pts(gst::ClockTime::from_nseconds(pts - self.audio_advance_ns));
+                b
+            } else {
+                // The very first milliseconds would fall before zero: cut them off.
+                let skip_ns = self.audio_advance_ns - pts;
+                let skip = ((skip_ns as u128 * AUDIO_RATE as u128 / 1_000_000_000) as usize)
+                    * 2
+                    * AUDIO_CHANNELS as usize;
+                let m = chunk.map_readable().expect("audio chunk");
+                if skip >= m.len() {
+                    return true;
+                }
+                let mut b = gst::Buffer::from_mut_slice(m[skip..].to_vec());
+                b.get_mut()
+                    .expect("new buffer")
+                    .set_pts(gst::ClockTime::ZERO);
+                b
+            }
+        } else {
+            chunk
+        };
+        a.push_buffer(chunk).is_ok()
+    }
+
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Sets the status text burnt into the following frames (outputs made with `text`).
+    pub fn set_text(&self, text: &str) {
+        if let Some(t) = &self.text {
+            t.set_property("text", text);
+        }
+    }
+
+    /// End of stream: waits for the muxer to finalise (30 s at most), then stops.
+    pub fn finish(self) -> Result<u64, OutputError> {
+        if let Some(reason) = &self.failed {
+            let _ = self.pipeline.set_state(gst::State::Null);
+            return Err(OutputError::Runtime {
+                name: self.name.clone(),
+                reason: reason.clone(),
+            });
+        }
+        let _ = self.vsrc.end_of_stream();
+        if let Some(a) = &self.asrc {
+            let _ = a.end_of_stream();
+        }
+        let bus = self.pipeline.bus().expect("bus");
+        let result = match bus.timed_pop_filtered(
+            gst::ClockTime::from_seconds(30),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        ) {
+            Some(msg) => match msg.view() {
+                gst::MessageView::Error(e) => Err(OutputError::Runtime {
+                    name: self.name.clone(),
+                    reason: e.error().to_string(),
+                }),
+                _ => Ok(self.frames),
+            },
+            None => Err(OutputError::Runtime {
+                name: self.name.clone(),
+                reason: "did not finish within 30 s".into(),
+            }),
+        };
+        let _ = self.pipeline.set_state(gst::State::Null);
+        if result.is_ok() {
+            tracing::info!(message = "Programme output finished.", output = %self.name, frames = self.frames);
+        }
+        result
+    }
+}
+
+impl Drop for ProgramOutput {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}

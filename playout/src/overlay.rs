@@ -1,0 +1,140 @@
+//! The panorama view: a scaled copy of the (delayed) panorama with the ball and the players'
+//! centre as the analyzer saw them, and the virtual camera's footprint. Drawn into NV12.
+
+use crate::pose::Pose;
+use crate::vcam::VirtualCamera;
+use shared::image::{Nv12Mut, Nv12Ref};
+use shared::messages::{TrackStatus, Tracks};
+
+/// Bilinear downscale of an NV12 image.
+pub fn scale(src: &Nv12Ref<'_>, dst: &mut Nv12Mut<'_>) {
+    let (sx, sy) = (
+        src.width as f32 / dst.width as f32,
+        src.height as f32 / dst.height as f32,
+    );
+    for y in 0..dst.height {
+        let v = ((y as f32 + 0.5) * sy - 0.5).max(0.0);
+        for x in 0..dst.width {
+            let u = ((x as f32 + 0.5) * sx - 0.5).max(0.0);
+            dst.y[y * dst.y_stride + x] =
+                bilinear(src.y, src.y_stride, src.width, src.height, u, v, 1, 0);
+        }
+    }
+    for y in 0..dst.height / 2 {
+        let v = ((y as f32 + 0.5) * sy - 0.5).max(0.0);
+        for x in 0..dst.width / 2 {
+            let u = ((x as f32 + 0.5) * sx - 0.5).max(0.0);
+            for c in 0..2 {
+                dst.uv[y * dst.uv_stride + 2 * x + c] = bilinear(
+                    src.uv,
+                    src.uv_stride,
+                    src.width / 2,
+                    src.height / 2,
+                    u,
+                    v,
+                    2,
+                    c,
+                );
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bilinear(
+    p: &[u8],
+    stride: usize,
+    w: usize,
+    h: usize,
+    u: f32,
+    v: f32,
+    step: usize,
+    c: usize,
+) -> u8 {
+    let (x0, y0) = ((u as usize).min(w - 1), (v as usize).min(h - 1));
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let (fx, fy) = (u - x0 as f32, v - y0 as f32);
+    let g = |x: usize, y: usize| p[y * stride + x * step + c] as f32;
+    let top = g(x0, y0) * (1.0 - fx) + g(x1, y0) * fx;
+    let bot = g(x0, y1) * (1.0 - fx) + g(x1, y1) * fx;
+    (top * (1.0 - fy) + bot * fy).round() as u8
+}
+
+/// A colour as (Y, U, V).
+type Yuv = (u8, u8, u8);
+const YELLOW: Yuv = (210, 16, 146);
+const CYAN: Yuv = (170, 166, 16);
+const WHITE: Yuv = (235, 128, 128);
+const RED: Yuv = (81, 90, 240);
+
+fn dot(img: &mut Nv12Mut<'_>, x: i64, y: i64, c: Yuv) {
+    if x < 0 || y < 0 || x >= img.width as i64 || y >= img.height as i64 {
+        return;
+    }
+    let (x, y) = (x as usize, y as usize);
+    img.y[y * img.y_stride + x] = c.0;
+    let k = (y / 2) * img.uv_stride + (x / 2) * 2;
+    img.uv[k] = c.1;
+    img.uv[k + 1] = c.2;
+}
+
+fn line(img: &mut Nv12Mut<'_>, a: (f64, f64), b: (f64, f64), c: Yuv) {
+    let n = ((b.0 - a.0).abs().max((b.1 - a.1).abs()).ceil() as usize).max(1);
+    for i in 0..=n {
+        let t = i as f64 / n as f64;
+        let (x, y) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+        dot(img, x.round() as i64, y.round() as i64, c);
+        dot(img, x.round() as i64 + 1, y.round() as i64, c);
+    }
+}
+
+fn circle(img: &mut Nv12Mut<'_>, cx: f64, cy: f64, r: f64, c: Yuv) {
+    let n = (r * 8.0).max(16.0) as usize;
+    for i in 0..n {
+        let a0 = i as f64 / n as f64 * std::f64::consts::TAU;
+        let a1 = (i + 1) as f64 / n as f64 * std::f64::consts::TAU;
+        line(
+            img,
+            (cx + r * a0.cos(), cy + r * a0.sin()),
+            (cx + r * a1.cos(), cy + r * a1.sin()),
+            c,
+        );
+    }
+}
+
+/// Draws the overlays onto a view scaled by `k` (view px per panorama px).
+/// `players_px`: the players' centre in panorama pixels.
+pub fn draw(
+    img: &mut Nv12Mut<'_>,
+    k: f64,
+    tracks: Option<&Tracks>,
+    players_px: Option<(f64, f64)>,
+    vcam: &VirtualCamera,
+    pose: &Pose,
+) {
+    // The virtual camera's footprint: its frame border mapped into the panorama.
+    let border = vcam.border_pixels(pose);
+    for w in border.windows(2) {
+        line(
+            img,
+            (w[0].0 * k, w[0].1 * k),
+            (w[1].0 * k, w[1].1 * k),
+            WHITE,
+        );
+    }
+    if let Some(t) = tracks {
+        if let Some(b) = &t.ball {
+            let c = match b.status {
+                TrackStatus::Tracked => YELLOW,
+                TrackStatus::Predicted => CYAN,
+                TrackStatus::Lost => RED,
+            };
+            circle(img, b.px as f64 * k, b.py as f64 * k, 7.0, c);
+        }
+    }
+    if let Some((x, y)) = players_px {
+        let (x, y) = (x * k, y * k);
+        line(img, (x - 8.0, y), (x + 8.0, y), RED);
+        line(img, (x, y - 8.0), (x, y + 8.0), RED);
+    }
+}

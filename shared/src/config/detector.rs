@@ -1,0 +1,268 @@
+//! `[detector]`: the ball and player detector inside capture: which engine and model, the
+//! classes and their gates, how the panorama is cut into tiles, and how often it is analysed.
+
+use super::{check_range, ConfigError};
+use serde::{Deserialize, Serialize};
+
+/// Engines that can run the model.
+pub const DETECTOR_ENGINES: [&str; 2] = ["tract", "ort"];
+
+/// Units of `mask_polygon`.
+pub const MASK_UNITS: [&str; 2] = ["m", "px"];
+
+/// ONNX Runtime execution providers `ort_providers` may list.
+pub const ORT_PROVIDERS: [&str; 3] = ["tensorrt", "cuda", "cpu"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetectorConfig {
+    /// Run the detector at all (off: no `RawDetections` are published).
+    pub enabled: bool,
+    /// `tract` (pure Rust, always built) or `ort` (ONNX Runtime, needs the `ort` cargo
+    /// feature and the runtime's shared library).
+    pub engine: String,
+    /// ONNX model (Ultralytics YOLO export layout). Empty: the shipped model. A relative path
+    /// is looked up in the current directory, then next to the executable and in the source
+    /// tree's `models/` (see docs/detector.md).
+    pub model: String,
+    /// Model input side in pixels when the model leaves it dynamic (ignored otherwise).
+    pub input_size: u32,
+    /// Class names in the model's output order.
+    pub classes: Vec<String>,
+    /// Minimum score per class (one value: the same for every class).
+    pub thresholds: Vec<f32>,
+    /// Box size limits per class, panorama pixels, on the longer side (one value: every
+    /// class).
+    pub min_size_px: Vec<f32>,
+    pub max_size_px: Vec<f32>,
+    /// IoU above which a weaker box of the same class in the same tile is dropped.
+    pub nms_iou: f32,
+    /// Most detections published per frame (the highest scores are kept; the rest counted).
+    pub max_detections: u32,
+    /// Side of a square tile in panorama pixels (scaled to the model input).
+    pub tile_size: u32,
+    /// Least overlap of neighbouring tiles, panorama pixels (at least the largest object
+    /// that must be seen whole).
+    pub tile_overlap: u32,
+    /// Field mask polygon: empty means the pitch outline grown by `mask_margin_m`.
+    pub mask_polygon: Vec<[f64; 2]>,
+    /// Units of `mask_polygon`: `m` (pitch metres) or `px` (panorama pixels).
+    pub mask_units: String,
+    /// Margin around the pitch outline (or a polygon in metres), metres.
+    pub mask_margin_m: f64,
+    /// Height above the pitch that the mask reaches (balls in flight, heads), metres.
+    pub mask_height_m: f64,
+    /// Most analysed frames per second; frames in between are skipped (and counted).
+    pub max_rate_hz: f32,
+    /// Threads for inference and tile preparation.
+    pub threads: u32,
+    /// ONNX Runtime shared library (`libonnxruntime.so`). Empty: `ORT_DYLIB_PATH`.
+    pub ort_library: String,
+    /// ONNX Runtime execution providers in order of preference (those the installed runtime
+    /// lacks are skipped with a warning; the CPU is always the last resort).
+    pub ort_providers: Vec<String>,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            engine: "tract".into(),
+            model: String::new(),
+            input_size: 640,
+            classes: vec!["ball".into(), "player".into(), "referee".into()],
+            thresholds: vec![0.4, 0.4, 0.4],
+            min_size_px: vec![1.0, 4.0, 4.0],
+            max_size_px: vec![80.0, 600.0, 600.0],
+            nms_iou: 0.5,
+            max_detections: 300,
+            tile_size: 640,
+            tile_overlap: 96,
+            mask_polygon: Vec::new(),
+            mask_units: "m".into(),
+            mask_margin_m: 3.0,
+            mask_height_m: 3.0,
+            max_rate_hz: 5.0,
+            threads: 2,
+            ort_library: String::new(),
+            ort_providers: vec!["cuda".into(), "cpu".into()],
+        }
+    }
+}
+
+impl DetectorConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !DETECTOR_ENGINES.contains(&self.engine.as_str()) {
+            return Err(ConfigError::invalid(
+                "detector.engine",
+                format!(
+                    "must be one of {}, got {:?}",
+                    DETECTOR_ENGINES.join(", "),
+                    self.engine
+                ),
+            ));
+        }
+        check_range("detector.input_size", self.input_size, 32, 4096)?;
+        if self.classes.is_empty() || self.classes.len() > 1000 {
+            return Err(ConfigError::invalid(
+                "detector.classes",
+                format!(
+                    "must list between 1 and 1000 class names, got {}",
+                    self.classes.len()
+                ),
+            ));
+        }
+        if let Some(i) = self.classes.iter().position(|c| c.trim().is_empty()) {
+            return Err(ConfigError::invalid(
+                &format!("detector.classes[{i}]"),
+                "must not be empty",
+            ));
+        }
+        let n = self.classes.len();
+        for (key, list) in [
+            ("detector.thresholds", &self.thresholds),
+            ("detector.min_size_px", &self.min_size_px),
+            ("detector.max_size_px", &self.max_size_px),
+        ] {
+            if list.len() != 1 && list.len() != n {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!(
+                        "must have one value or one per class ({n}), got {}",
+                        list.len()
+                    ),
+                ));
+            }
+        }
+        for (i, t) in self.thresholds.iter().enumerate() {
+            check_range(&format!("detector.thresholds[{i}]"), *t, 0.0, 1.0)?;
+        }
+        for i in 0..n {
+            let lo = self.min_size_px[i.min(self.min_size_px.len() - 1)];
+            let hi = self.max_size_px[i.min(self.max_size_px.len() - 1)];
+            check_range(&format!("detector.min_size_px[{i}]"), lo, 0.0, 10_000.0)?;
+            check_range(&format!("detector.max_size_px[{i}]"), hi, lo, 100_000.0)?;
+        }
+        check_range("detector.nms_iou", self.nms_iou, 0.05, 1.0)?;
+        check_range("detector.max_detections", self.max_detections, 1, 1000)?;
+        check_range("detector.tile_size", self.tile_size, 32, 8192)?;
+        check_range(
+            "detector.tile_overlap",
+            self.tile_overlap,
+            0,
+            self.tile_size / 2,
+        )?;
+        if !MASK_UNITS.contains(&self.mask_units.as_str()) {
+            return Err(ConfigError::invalid(
+                "detector.mask_units",
+                format!(
+                    "must be one of {}, got {:?}",
+                    MASK_UNITS.join(", "),
+                    self.mask_units
+                ),
+            ));
+        }
+        if !self.mask_polygon.is_empty() && self.mask_polygon.len() < 3 {
+            return Err(ConfigError::invalid(
+                "detector.mask_polygon",
+                format!(
+                    "needs at least 3 points (or none for the pitch outline), got {}",
+                    self.mask_polygon.len()
+                ),
+            ));
+        }
+        if let Some(i) = self
+            .mask_polygon
+            .iter()
+            .position(|p| !p[0].is_finite() || !p[1].is_finite())
+        {
+            return Err(ConfigError::invalid(
+                &format!("detector.mask_polygon[{i}]"),
+                "must be finite numbers",
+            ));
+        }
+        check_range("detector.mask_margin_m", self.mask_margin_m, 0.0, 50.0)?;
+        check_range("detector.mask_height_m", self.mask_height_m, 0.0, 50.0)?;
+        check_range("detector.max_rate_hz", self.max_rate_hz, 0.1, 120.0)?;
+        check_range("detector.threads", self.threads, 1, 256)?;
+        if let Some(p) = self
+            .ort_providers
+            .iter()
+            .find(|p| !ORT_PROVIDERS.contains(&p.as_str()))
+        {
+            return Err(ConfigError::invalid(
+                "detector.ort_providers",
+                format!(
+                    "entries must be among {}, got {p:?}",
+                    ORT_PROVIDERS.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Score threshold of class `i` (a single value applies to every class).
+    pub fn threshold(&self, i: usize) -> f32 {
+        per_class(&self.thresholds, i)
+    }
+
+    /// Size limits of class `i`, panorama pixels.
+    pub fn size_limits(&self, i: usize) -> (f32, f32) {
+        (
+            per_class(&self.min_size_px, i),
+            per_class(&self.max_size_px, i),
+        )
+    }
+}
+
+fn per_class(list: &[f32], i: usize) -> f32 {
+    list.get(i).or(list.last()).copied().unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        DetectorConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn per_class_lists_need_one_value_or_one_per_class() {
+        let mut c = DetectorConfig {
+            thresholds: vec![0.5],
+            ..Default::default()
+        };
+        c.validate().unwrap();
+        assert_eq!(c.threshold(2), 0.5);
+        c.thresholds = vec![0.5, 0.5];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("detector.thresholds") && e.contains("one per class"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let c = DetectorConfig {
+            engine: "trt".into(),
+            ..Default::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("detector.engine"));
+        let c = DetectorConfig {
+            tile_overlap: 400,
+            ..Default::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("detector.tile_overlap") && e.contains("between 0 and 320"),
+            "{e}"
+        );
+    }
+}
