@@ -1,7 +1,7 @@
 //! `capture panorama`: stitch the configured source into a video file.
 
 use anyhow::{Context, Result};
-use capture::engine::{Engine, EngineEnd, PanoramaPool};
+use capture::engine::{Engine, PanoramaPool};
 use capture::setup;
 use capture::sinks::PanoramaFileSink;
 use shared::config::SystemConfig;
@@ -68,8 +68,12 @@ pub async fn run(
         stats.panoramas,
         out.display()
     );
-    if end == EngineEnd::Stopped && stats.panoramas == 0 {
-        anyhow::bail!("stopped before any frame was written");
+    if stats.panoramas == 0 {
+        anyhow::bail!(
+            "no panorama was stitched ({:?}, camera errors: {}); see the camera errors above",
+            end,
+            stats.camera_errors
+        );
     }
     Ok(())
 }

@@ -74,6 +74,14 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
     let p = &cfg.playout;
     let cal = setup::calibration(c)?;
     let stitcher = setup::stitcher(c, &cal)?;
+    let detector = if cfg.detector.enabled {
+        let d = capture::detector::Detector::from_config(&cfg.detector, &cal)
+            .context("detector: cannot start (fix [detector] or set enabled = false)")?;
+        tracing::info!(message = "Detector ready.", engine = d.engine().name(), model = %d.engine().info().path.display(), tiles = d.tiling().tiles.len(), max_rate_hz = cfg.detector.max_rate_hz);
+        Some(d)
+    } else {
+        None
+    };
     let rate = FrameRate::new(c.fps, 1);
     let delay_ns = secs_to_ns(p.delay_s);
     let pool = PanoramaPool::new(
@@ -137,15 +145,26 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
             .expect("spawn audio thread")
     });
     let stats = Arc::new(Mutex::new(EngineStats::default()));
+    let mut sinks: Vec<Box<dyn capture::engine::PanoramaSink>> = vec![
+        Box::new(TickSink {
+            publisher: publisher.clone(),
+        }),
+        Box::new(PlayoutSink {
+            tx: playout_tx.clone(),
+        }),
+    ];
+    if let Some(d) = detector {
+        // The detector takes the newest panorama when it is free and skips the rest.
+        sinks.push(Box::new(capture::detector::DetectorSink::start(
+            d,
+            Box::new(publisher.clone()),
+            cfg.detector.max_rate_hz,
+        )?));
+    }
     let mut engine = Engine {
         stitcher,
         pool,
-        sinks: vec![
-            Box::new(TickSink { publisher }),
-            Box::new(PlayoutSink {
-                tx: playout_tx.clone(),
-            }),
-        ],
+        sinks,
         frame_ns: rate.frame_duration_ns(),
         max_frames: None,
         stats: Default::default(),

@@ -63,6 +63,10 @@ pub fn run(common: &CommonArgs, shutdown: Shutdown, seconds: u64, out: &Path) ->
     set(&mut cfg.playout.pose_log, "poses.jsonl");
     set(&mut cfg.playout.report, "playout.json");
     set(&mut cfg.capture.truth_log, "truth.jsonl");
+    // The demo runs the whole chain: the detector feeds the analyzer.
+    if common.config.is_none() {
+        cfg.detector.enabled = true;
+    }
     cfg.validate().context("demo configuration")?;
     shared::transport::prepare_runtime_dir(&cfg.runtime.dir())?;
     let config_path = out.join("touchline.toml");

@@ -21,6 +21,7 @@ pub mod mask;
 #[cfg(feature = "ort")]
 pub mod ort_engine;
 pub mod prepare;
+pub mod priority;
 pub mod scenes;
 pub mod stage;
 pub mod tiling;
@@ -46,11 +47,12 @@ pub fn load_engine(cfg: &DetectorConfig) -> Result<Box<dyn InferenceEngine>, Det
     let classes = cfg.classes.len();
     let threads = cfg.threads as usize;
     match cfg.engine.as_str() {
-        "tract" => Ok(Box::new(tract_engine::TractEngine::load(
+        "tract" => Ok(Box::new(tract_engine::TractEngine::load_niced(
             &path,
             classes,
             cfg.input_size,
             threads,
+            cfg.nice,
         )?)),
         #[cfg(feature = "ort")]
         "ort" => Ok(Box::new(ort_engine::OrtEngine::load(
@@ -132,6 +134,8 @@ pub struct Detector {
     max_detections: usize,
     preparer: TilePreparer,
     pool: rayon::ThreadPool,
+    /// Niceness of the detector's threads (the worker applies it to itself).
+    nice: i32,
     rgb: Vec<u8>,
     input: Vec<f32>,
     prepared: bool,
@@ -164,10 +168,7 @@ impl Detector {
             .map(|t| Letterbox::new(t.w, t.h, info.in_w, info.in_h))
             .collect();
         let per = (info.in_w * info.in_h * 3) as usize;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .thread_name(|i| format!("detector-prep-{i}"))
-            .build()
+        let pool = priority::pool(threads, "detector-prep", 0)
             .map_err(|e| DetectorError::Config(format!("detector threads: {e}")))?;
         Ok(Detector {
             input: vec![0.0; per * tiling.tiles.len()],
@@ -180,6 +181,7 @@ impl Detector {
             max_detections,
             preparer: TilePreparer::new(),
             pool,
+            nice: 0,
             prepared: false,
             counts: DetectCounts::default(),
         })
@@ -205,14 +207,30 @@ impl Detector {
             cfg.tile_overlap,
             &mask,
         );
-        Detector::new(
+        let mut d = Detector::new(
             engine,
             tiling,
             decode_params(cfg),
             cfg.classes.clone(),
             cfg.max_detections as usize,
             cfg.threads as usize,
-        )
+        )?;
+        d.set_nice(cfg.nice)?;
+        Ok(d)
+    }
+
+    /// Runs tile preparation (and, through the worker, inference) at niceness `nice`.
+    pub fn set_nice(&mut self, nice: i32) -> Result<(), DetectorError> {
+        if nice != self.nice {
+            self.pool = priority::pool(self.pool.current_num_threads(), "detector-prep", nice)
+                .map_err(|e| DetectorError::Config(format!("detector threads: {e}")))?;
+            self.nice = nice;
+        }
+        Ok(())
+    }
+
+    pub fn nice(&self) -> i32 {
+        self.nice
     }
 
     pub fn tiling(&self) -> &Tiling {

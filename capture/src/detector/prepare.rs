@@ -8,7 +8,7 @@
 
 use super::tiling::Tile;
 use rayon::prelude::*;
-use shared::image::{yuv_to_rgb, Nv12Ref};
+use shared::image::Nv12Ref;
 
 /// Grey of the letterbox padding (Ultralytics' value).
 pub const PAD_VALUE: u8 = 114;
@@ -63,6 +63,53 @@ impl Letterbox {
             (y + 0.5) * self.sy - 0.5 + self.top as f64,
         )
     }
+}
+
+/// BT.709 video-range YUV -> RGB in 0..255 by table look-up (the same arithmetic as
+/// `shared::image::yuv_to_rgb`, split per component).
+struct YuvTables {
+    y: [f32; 256],
+    rv: [f32; 256],
+    gu: [f32; 256],
+    gv: [f32; 256],
+    bu: [f32; 256],
+}
+
+impl YuvTables {
+    fn new() -> YuvTables {
+        let mut t = YuvTables {
+            y: [0.0; 256],
+            rv: [0.0; 256],
+            gu: [0.0; 256],
+            gv: [0.0; 256],
+            bu: [0.0; 256],
+        };
+        for i in 0..256 {
+            let f = i as f32;
+            let (y, c) = ((f - 16.0) / 219.0, (f - 128.0) / 224.0);
+            t.y[i] = y * 255.0;
+            t.rv[i] = 1.5748 * c * 255.0;
+            t.gu[i] = -0.187_324 * c * 255.0;
+            t.gv[i] = -0.468_124 * c * 255.0;
+            t.bu[i] = 1.8556 * c * 255.0;
+        }
+        t
+    }
+
+    #[inline]
+    fn rgb(&self, y: u8, u: u8, v: u8) -> [f32; 3] {
+        let y = self.y[y as usize];
+        [
+            (y + self.rv[v as usize]).clamp(0.0, 255.0),
+            (y + self.gu[u as usize] + self.gv[v as usize]).clamp(0.0, 255.0),
+            (y + self.bu[u as usize]).clamp(0.0, 255.0),
+        ]
+    }
+}
+
+fn tables() -> &'static YuvTables {
+    static T: std::sync::OnceLock<YuvTables> = std::sync::OnceLock::new();
+    T.get_or_init(YuvTables::new)
 }
 
 /// Linear-filter taps for one output coordinate.
@@ -139,18 +186,15 @@ impl TilePreparer {
         let (cw, ch) = (tile.w as usize, tile.h as usize);
         let (x0, y0) = (tile.x as usize, tile.y as usize);
         // Crop to RGB, one row at a time (in parallel).
+        let lut = tables();
         let mut rgb = vec![0f32; cw * ch * 3];
         rgb.par_chunks_mut(cw * 3).enumerate().for_each(|(r, row)| {
             let y = y0 + r;
-            let yrow = &pano.y[y * pano.y_stride..];
+            let yrow = &pano.y[y * pano.y_stride + x0..y * pano.y_stride + x0 + cw];
             let uvrow = &pano.uv[(y / 2) * pano.uv_stride..];
-            for c in 0..cw {
-                let x = x0 + c;
-                let k = (x / 2) * 2;
-                let p = yuv_to_rgb(yrow[x] as f32, uvrow[k] as f32, uvrow[k + 1] as f32);
-                row[c * 3] = p[0] * 255.0;
-                row[c * 3 + 1] = p[1] * 255.0;
-                row[c * 3 + 2] = p[2] * 255.0;
+            for (c, (px, &yy)) in row.chunks_exact_mut(3).zip(yrow).enumerate() {
+                let k = ((x0 + c) / 2) * 2;
+                px.copy_from_slice(&lut.rgb(yy, uvrow[k], uvrow[k + 1]));
             }
         });
         let (nw, nh) = (lb.new_w as usize, lb.new_h as usize);
@@ -232,6 +276,26 @@ mod tests {
         assert!((x - 100.0).abs() < 1e-9 && (y - 50.0).abs() < 1e-9);
         // Pixel centres: input pixel 0 covers crop pixels 0..1.6.
         assert!((lb.to_crop(0.0, 160.0).0 - 0.3).abs() < 1e-9);
+    }
+
+    #[test]
+    fn table_conversion_matches_the_shared_one() {
+        let t = YuvTables::new();
+        for (y, u, v) in [
+            (16u8, 128u8, 128u8),
+            (235, 128, 128),
+            (120, 90, 200),
+            (60, 240, 16),
+        ] {
+            let a = t.rgb(y, u, v);
+            let b = shared::image::yuv_to_rgb(y as f32, u as f32, v as f32);
+            for k in 0..3 {
+                assert!(
+                    (a[k] - b[k] * 255.0).abs() < 1e-3,
+                    "{y} {u} {v}: {a:?} {b:?}"
+                );
+            }
+        }
     }
 
     #[test]

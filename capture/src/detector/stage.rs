@@ -234,6 +234,7 @@ fn prepare_frame(det: &mut Detector, frame: PanoramaFrame) -> Result<(), String>
 }
 
 fn worker(mut det: Detector, mut out: Box<dyn DetectionsOut>, shared: Arc<Shared>) {
+    super::priority::lower_current_thread(det.nice());
     let mut meter = RateMeter::new(5_000_000_000);
     let mut errors_logged = 0u64;
     loop {

@@ -29,10 +29,11 @@ pub enum CameraError {
         description: String,
         reason: String,
     },
-    #[error("camera {cam} ({name}): cannot start: {reason}")]
+    #[error("camera {cam} ({name}): cannot start `{description}`: {reason}; check that the source exists and is reachable")]
     Start {
         cam: usize,
         name: String,
+        description: String,
         reason: String,
     },
 }
@@ -139,6 +140,7 @@ impl CameraPipeline {
             .map_err(|e| CameraError::Start {
                 cam,
                 name: name.to_string(),
+                description: description.clone(),
                 reason: e.to_string(),
             })?;
         Ok(CameraPipeline {

@@ -16,7 +16,8 @@ pub const ORT_PROVIDERS: [&str; 3] = ["tensorrt", "cuda", "cpu"];
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DetectorConfig {
-    /// Run the detector at all (off: no `RawDetections` are published).
+    /// Run the detector (off by default until the shipped model meets its quality target;
+    /// `launch demo` turns it on). Off: no `RawDetections` are published.
     pub enabled: bool,
     /// `tract` (pure Rust, always built) or `ort` (ONNX Runtime, needs the `ort` cargo
     /// feature and the runtime's shared library).
@@ -56,6 +57,9 @@ pub struct DetectorConfig {
     pub max_rate_hz: f32,
     /// Threads for inference and tile preparation.
     pub threads: u32,
+    /// Niceness of the detector's threads (Linux, 0-19): above 0 the stitcher, playout and
+    /// encoders get the CPU first and the detector takes what is left.
+    pub nice: i32,
     /// ONNX Runtime shared library (`libonnxruntime.so`). Empty: `ORT_DYLIB_PATH`.
     pub ort_library: String,
     /// ONNX Runtime execution providers in order of preference (those the installed runtime
@@ -66,12 +70,12 @@ pub struct DetectorConfig {
 impl Default for DetectorConfig {
     fn default() -> Self {
         Self {
-            enabled: true,
+            enabled: false,
             engine: "tract".into(),
             model: String::new(),
             input_size: 640,
             classes: vec!["ball".into(), "player".into(), "referee".into()],
-            thresholds: vec![0.4, 0.4, 0.4],
+            thresholds: vec![0.5, 0.4, 0.4],
             min_size_px: vec![1.0, 4.0, 4.0],
             max_size_px: vec![80.0, 600.0, 600.0],
             nms_iou: 0.5,
@@ -84,6 +88,7 @@ impl Default for DetectorConfig {
             mask_height_m: 3.0,
             max_rate_hz: 5.0,
             threads: 2,
+            nice: 10,
             ort_library: String::new(),
             ort_providers: vec!["cuda".into(), "cpu".into()],
         }
@@ -185,6 +190,7 @@ impl DetectorConfig {
         check_range("detector.mask_height_m", self.mask_height_m, 0.0, 50.0)?;
         check_range("detector.max_rate_hz", self.max_rate_hz, 0.1, 120.0)?;
         check_range("detector.threads", self.threads, 1, 256)?;
+        check_range("detector.nice", self.nice, 0, 19)?;
         if let Some(p) = self
             .ort_providers
             .iter()
