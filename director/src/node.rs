@@ -59,8 +59,6 @@ pub struct NodeCounters {
     pub checkpoint_errors: u64,
 }
 
-/// The plan is saved at most this often, ns.
-const CHECKPOINT_PERIOD_NS: u64 = NS_PER_SEC;
 /// A saved plan older than this is not taken over, ns.
 const CHECKPOINT_MAX_AGE_NS: u64 = 60 * NS_PER_SEC;
 
@@ -187,16 +185,13 @@ impl DirectorNode {
             return;
         };
         if let Some(path) = self.planner.replan(playout, live) {
+            // The plan is saved before it is published, every time: a director killed at any
+            // moment restarts from exactly what capture last received.
+            self.last_checkpoint_ns = Some(now);
+            self.save_checkpoint();
             match self.publisher.publish(&Message::CameraPath(path)) {
                 Ok(()) => self.counters.paths_published += 1,
                 Err(_) => self.counters.paths_refused += 1,
-            }
-            if self
-                .last_checkpoint_ns
-                .is_none_or(|t| now.saturating_sub(t) >= CHECKPOINT_PERIOD_NS)
-            {
-                self.last_checkpoint_ns = Some(now);
-                self.save_checkpoint();
             }
         }
     }

@@ -156,7 +156,7 @@ fn demo_runs_all_processes_and_writes_report_and_recording() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
     let status = Command::new(bin("launch"))
-        .args(["demo", "--seconds", "3", "--out"])
+        .args(["demo", "--seconds", "8", "--out"])
         .arg(&out)
         .stderr(Stdio::null())
         .status()
