@@ -2,7 +2,7 @@
 //! centre as the analyzer saw them, and the virtual camera's footprint. Drawn into NV12.
 
 use crate::pose::Pose;
-use crate::vcam::VirtualCamera;
+use crate::vcam::{sample, VirtualCamera};
 use shared::image::{Nv12Mut, Nv12Ref};
 use shared::messages::{TrackStatus, Tracks};
 
@@ -17,7 +17,7 @@ pub fn scale(src: &Nv12Ref<'_>, dst: &mut Nv12Mut<'_>) {
         for x in 0..dst.width {
             let u = ((x as f32 + 0.5) * sx - 0.5).max(0.0);
             dst.y[y * dst.y_stride + x] =
-                bilinear(src.y, src.y_stride, src.width, src.height, u, v, 1, 0);
+                sample(src.y, src.y_stride, src.width, src.height, u, v, 1, 0);
         }
     }
     for y in 0..dst.height / 2 {
@@ -25,7 +25,7 @@ pub fn scale(src: &Nv12Ref<'_>, dst: &mut Nv12Mut<'_>) {
         for x in 0..dst.width / 2 {
             let u = ((x as f32 + 0.5) * sx - 0.5).max(0.0);
             for c in 0..2 {
-                dst.uv[y * dst.uv_stride + 2 * x + c] = bilinear(
+                dst.uv[y * dst.uv_stride + 2 * x + c] = sample(
                     src.uv,
                     src.uv_stride,
                     src.width / 2,
@@ -38,26 +38,6 @@ pub fn scale(src: &Nv12Ref<'_>, dst: &mut Nv12Mut<'_>) {
             }
         }
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn bilinear(
-    p: &[u8],
-    stride: usize,
-    w: usize,
-    h: usize,
-    u: f32,
-    v: f32,
-    step: usize,
-    c: usize,
-) -> u8 {
-    let (x0, y0) = ((u as usize).min(w - 1), (v as usize).min(h - 1));
-    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-    let (fx, fy) = (u - x0 as f32, v - y0 as f32);
-    let g = |x: usize, y: usize| p[y * stride + x * step + c] as f32;
-    let top = g(x0, y0) * (1.0 - fx) + g(x1, y0) * fx;
-    let bot = g(x0, y1) * (1.0 - fx) + g(x1, y1) * fx;
-    (top * (1.0 - fy) + bot * fy).round() as u8
 }
 
 /// A colour as (Y, U, V).

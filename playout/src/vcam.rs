@@ -257,7 +257,7 @@ fn map_half(
 /// to the plane.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn sample(
+pub(crate) fn sample(
     plane: &[u8],
     stride: usize,
     w: usize,
