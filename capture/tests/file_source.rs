@@ -27,31 +27,39 @@ fn make_video(path: &Path, pattern: &str) {
     assert!(st.success());
 }
 
+/// A rig calibration and a config using the files source with `left` and `right`.
+fn files_config(dir: &Path, left: &str, right: &str) -> std::path::PathBuf {
+    let cal = dir.join("rig.toml");
+    std::fs::write(
+        &cal,
+        shared::geometry::Calibration::synthetic(960, 480, 270).to_toml_string(),
+    )
+    .unwrap();
+    let cfg = dir.join("t.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[runtime]\ndir = \"{}\"\n[capture]\nsource = \"files\"\nfiles = [\"{left}\", \"{right}\"]\ncalibration = \"{}\"\ntable_cache = \"{}\"\n",
+            dir.join("rt").display(),
+            cal.display(),
+            dir.join("cache").display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
 #[test]
 fn two_files_are_stitched_into_a_panorama() {
     let dir = tempfile::tempdir().unwrap();
     let (l, r) = (dir.path().join("left.mkv"), dir.path().join("right.mkv"));
     make_video(&l, "ball");
     make_video(&r, "smpte");
-    let cal = dir.path().join("rig.toml");
-    std::fs::write(
-        &cal,
-        shared::geometry::Calibration::synthetic(960, 480, 270).to_toml_string(),
-    )
-    .unwrap();
-    let cfg = dir.path().join("t.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[runtime]\ndir = \"{}\"\n[capture]\nsource = \"files\"\nfiles = [\"{}\", \"{}\"]\ncalibration = \"{}\"\ntable_cache = \"{}\"\n",
-            dir.path().join("rt").display(),
-            l.display(),
-            r.display(),
-            cal.display(),
-            dir.path().join("cache").display()
-        ),
-    )
-    .unwrap();
+    let cfg = files_config(
+        dir.path(),
+        &l.display().to_string(),
+        &r.display().to_string(),
+    );
     let out = dir.path().join("pano.mkv");
     let st = Command::new(env!("CARGO_BIN_EXE_capture"))
         .arg("--config")
@@ -70,23 +78,11 @@ fn two_files_are_stitched_into_a_panorama() {
 #[test]
 fn a_missing_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cal = dir.path().join("rig.toml");
-    std::fs::write(
-        &cal,
-        shared::geometry::Calibration::synthetic(960, 480, 270).to_toml_string(),
-    )
-    .unwrap();
-    let cfg = dir.path().join("t.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[runtime]\ndir = \"{}\"\n[capture]\nsource = \"files\"\nfiles = [\"/nonexistent/left.mkv\", \"/nonexistent/right.mkv\"]\ncalibration = \"{}\"\ntable_cache = \"{}\"\n",
-            dir.path().join("rt").display(),
-            cal.display(),
-            dir.path().join("cache").display()
-        ),
-    )
-    .unwrap();
+    let cfg = files_config(
+        dir.path(),
+        "/nonexistent/left.mkv",
+        "/nonexistent/right.mkv",
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_capture"))
         .arg("--config")
         .arg(&cfg)
