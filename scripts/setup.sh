@@ -9,6 +9,8 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-plugins-base-apps
   python3 python3-pip
+  # An RTMP server for the streaming test (started by the test on 127.0.0.1 only).
+  nginx libnginx-mod-rtmp
 )
 PIP_PACKAGES=(pyzmq msgpack)
 

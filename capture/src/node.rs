@@ -148,7 +148,15 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
         },
     );
     let publisher = Arc::new(publisher);
-    let engine = crate::running::start(&cfg, publisher.clone())?;
+    // Tables, the detector model and the pipelines load on a blocking thread, so that the
+    // event loop keeps sending heartbeats while they do (a supervisor would call it hung).
+    let engine = {
+        let cfg = cfg.clone();
+        let publisher = publisher.clone();
+        tokio::task::spawn_blocking(move || crate::running::start(&cfg, publisher))
+            .await
+            .context("capture's start-up thread failed")??
+    };
     let (paths_rx, paths_guard) = paths.split();
     let (tracks_rx, tracks_guard) = tracks.split();
     let (rep_rx, rep_guard) = rep.split();

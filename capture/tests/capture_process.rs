@@ -19,7 +19,7 @@ fn config(dir: &Path, extra: &str) -> PathBuf {
     std::fs::write(
         &p,
         format!(
-            "[runtime]\ndir = \"{}\"\n[capture]\ntable_cache = \"{}\"\npanorama_width = 960\ncamera_width = 480\ncamera_height = 270\n{extra}",
+            "[runtime]\ndir = \"{}\"\n[analyzer]\npanorama_width = 960\n[capture]\ntable_cache = \"{}\"\npanorama_width = 960\ncamera_width = 480\ncamera_height = 270\n{extra}",
             dir.join("rt").display(),
             dir.join("cache").display()
         ),

@@ -15,7 +15,7 @@ fn config(dir: &Path, playout: &str) -> PathBuf {
     std::fs::write(
         &p,
         format!(
-            "[runtime]\ndir = \"{rt}\"\n[capture]\ntable_cache = \"{cache}\"\npanorama_width = 960\ncamera_width = 480\ncamera_height = 270\n[playout]\ndelay_s = 2.0\noutput_width = 640\noutput_height = 360\nsync_flash_period_s = 2.0\nreport = \"{report}\"\npose_log = \"{poses}\"\n{playout}",
+            "[runtime]\ndir = \"{rt}\"\n[analyzer]\npanorama_width = 960\n[capture]\ntable_cache = \"{cache}\"\npanorama_width = 960\ncamera_width = 480\ncamera_height = 270\n[playout]\ndelay_s = 2.0\noutput_width = 640\noutput_height = 360\nsync_flash_period_s = 2.0\nreport = \"{report}\"\npose_log = \"{poses}\"\n{playout}",
             rt = dir.join("rt").display(),
             cache = dir.join("cache").display(),
             report = dir.join("report.json").display(),
@@ -139,5 +139,176 @@ fn a_bad_output_is_reported_and_the_others_continue() {
     assert_eq!(
         check.video_frames,
         r["playout"]["frames_out"].as_u64().unwrap()
+    );
+}
+
+/// Debian's nginx with the RTMP module on 127.0.0.1, recording every stream it receives.
+struct RtmpServer {
+    child: Child,
+    port: u16,
+    recordings: PathBuf,
+}
+
+impl RtmpServer {
+    fn start(dir: &Path) -> RtmpServer {
+        let module = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+        assert!(
+            Path::new(module).exists() && Path::new("/usr/sbin/nginx").exists(),
+            "the RTMP test needs Debian's nginx and libnginx-mod-rtmp (scripts/setup.sh installs them)"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let recordings = dir.join("rtmp-recordings");
+        std::fs::create_dir_all(&recordings).unwrap();
+        let conf = dir.join("nginx.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "load_module {module};\ndaemon off;\nmaster_process off;\npid {dir}/nginx.pid;\n\
+                 error_log {dir}/nginx-error.log info;\nevents {{ worker_connections 64; }}\n\
+                 rtmp {{ server {{ listen 127.0.0.1:{port}; application live {{ live on; \
+                 record all; record_path {rec}; record_unique off; }} }} }}\n",
+                dir = dir.display(),
+                rec = recordings.display(),
+            ),
+        )
+        .unwrap();
+        let child = Command::new("/usr/sbin/nginx")
+            .arg("-p")
+            .arg(dir)
+            .arg("-e")
+            .arg(dir.join("nginx-start.log"))
+            .arg("-c")
+            .arg(&conf)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "nginx did not listen on 127.0.0.1:{port}; see {}",
+                dir.join("nginx-error.log").display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        RtmpServer {
+            child,
+            port,
+            recordings,
+        }
+    }
+}
+
+impl Drop for RtmpServer {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGQUIT);
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn rtmp_stream_reaches_a_real_server_and_decodes_with_audio_in_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = RtmpServer::start(dir.path());
+    let key = "match-key-3f9a71";
+    let key_file = dir.path().join("stream.key");
+    std::fs::write(&key_file, format!("{key}\n")).unwrap();
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "rtmp_url = \"rtmp://127.0.0.1:{}/live\"\nrtmp_key_file = \"{}\"\n",
+            server.port,
+            key_file.display()
+        ),
+    );
+    let child = start(&cfg);
+    std::thread::sleep(Duration::from_secs(8));
+    stop(child);
+    let r = report(dir.path());
+    let fout = r["playout"]["frames_out"].as_u64().unwrap();
+    assert!(fout >= 100, "only {fout} frames out in 8 s");
+    // nginx closes its recording when the publisher disconnects.
+    let flv = server.recordings.join(format!("{key}.flv"));
+    let t = Instant::now();
+    let check = loop {
+        match playout::check::inspect(&flv) {
+            Ok(c) if c.video_frames == fout => break c,
+            other if t.elapsed() > Duration::from_secs(10) => {
+                panic!(
+                    "{} read back as {other:?}, expected {fout} frames",
+                    flv.display()
+                )
+            }
+            _ => std::thread::sleep(Duration::from_millis(200)),
+        }
+    };
+    assert!(check.monotonic, "{check:?}");
+    assert!(
+        check.audio_seconds > 5.0,
+        "audio missing from the stream: {check:?}"
+    );
+    assert!(
+        check.av_offsets_ms.len() >= 2,
+        "flashes and beeps found: {check:?}"
+    );
+    for o in &check.av_offsets_ms {
+        assert!(o.abs() <= 20.0, "A/V offset {o} ms: {check:?}");
+    }
+    let log = std::fs::read_to_string(cfg.with_extension("log")).unwrap();
+    assert!(!log.contains(key), "the stream key was logged:\n{log}");
+    assert!(
+        !std::fs::read_to_string(&cfg).unwrap().contains(key),
+        "the key is only in its file"
+    );
+}
+
+#[test]
+fn an_unreachable_rtmp_server_is_reported_and_the_recording_is_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = dir.path().join("broadcast.mp4");
+    let key_file = dir.path().join("stream.key");
+    std::fs::write(&key_file, "secret-key-a81c").unwrap();
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "record = \"{}\"\nrtmp_url = \"rtmp://127.0.0.1:{port}/live\"\nrtmp_key_file = \"{}\"\n",
+            out.display(),
+            key_file.display()
+        ),
+    );
+    let child = start(&cfg);
+    std::thread::sleep(Duration::from_secs(5));
+    stop(child);
+    let r = report(dir.path());
+    let fout = r["playout"]["frames_out"].as_u64().unwrap();
+    assert_eq!(r["playout"]["frames_in"].as_u64().unwrap(), fout);
+    let check = playout::check::inspect(&out).unwrap();
+    assert_eq!(check.video_frames, fout, "the recording has every frame");
+    let log = std::fs::read_to_string(cfg.with_extension("log")).unwrap();
+    assert!(
+        log.contains(&format!("rtmp://127.0.0.1:{port}/live")),
+        "the failing output is named:\n{log}"
+    );
+    assert!(
+        !log.contains("secret-key-a81c"),
+        "the key was logged:\n{log}"
     );
 }

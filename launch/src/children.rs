@@ -29,7 +29,6 @@ type StderrTail = Arc<Mutex<VecDeque<String>>>;
 pub struct ChildProcess {
     pub name: String,
     pub child: Child,
-    pub started: Instant,
     /// Last stderr lines (escape sequences removed), filled by the forwarding thread.
     stderr_tail: StderrTail,
     /// The stderr forwarding thread; finished once the child and its group closed stderr.
@@ -227,7 +226,6 @@ pub fn spawn(spec: &ProcessSpec, config: &Path, supervisor: Option<&str>) -> Res
     Ok(ChildProcess {
         name: spec.name.clone(),
         child,
-        started: Instant::now(),
         stderr_tail,
         stderr_thread,
     })
@@ -254,41 +252,6 @@ pub fn signal_group(pid: u32, signal: Signal) {
 pub fn terminate(pid: u32) {
     signal_group(pid, Signal::SIGTERM);
     signal_group(pid, Signal::SIGCONT);
-}
-
-/// How a process ended when asked to stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stopped {
-    /// Exited by itself after SIGTERM, with this status.
-    Terminated(Option<i32>),
-    /// Needed SIGKILL after the timeout.
-    Killed,
-    /// Had already exited before we asked.
-    AlreadyExited(Option<i32>),
-}
-
-fn code(status: ExitStatus) -> Option<i32> {
-    status.code()
-}
-
-/// SIGTERM to the process group, then SIGKILL after `timeout`.
-pub fn stop(p: &mut ChildProcess, timeout: Duration) -> Stopped {
-    if let Ok(Some(status)) = p.child.try_wait() {
-        return Stopped::AlreadyExited(code(status));
-    }
-    let pgid = Pid::from_raw(p.child.id() as i32);
-    let _ = killpg(pgid, Signal::SIGTERM);
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = p.child.try_wait() {
-            return Stopped::Terminated(code(status));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    tracing::warn!(message = "Process did not stop in time; killing it.", process = %p.name, timeout_ms = timeout.as_millis() as u64);
-    let _ = killpg(pgid, Signal::SIGKILL);
-    let _ = p.child.wait();
-    Stopped::Killed
 }
 
 #[cfg(test)]

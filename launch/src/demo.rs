@@ -1,27 +1,24 @@
 //! `launch demo`: runs the whole system on the synthetic pitch for a fixed time, records every
 //! message the processes publish, and writes `report.json`.
 
-use crate::children::{self, ChildProcess, Stopped};
-use anyhow::{bail, Context, Result};
+use crate::children;
+use crate::run::{DemoSide, Incident, ProcessOutcome};
+use anyhow::{Context, Result};
 use serde::Serialize;
 use shared::cli::CommonArgs;
 use shared::config::SystemConfig;
 use shared::messages::Message;
 use shared::recording::RecordingWriter;
 use shared::shutdown::Shutdown;
-use shared::transport::{Subscriber, SubscriberOptions};
+use shared::transport::{RateLimitedLog, Received, Subscriber, SubscriberOptions};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Serialize)]
 struct ProcessReport {
-    name: String,
-    pid: u32,
-    uptime_s: f64,
-    /// How it ended: "terminated", "killed" or "exited early".
-    ended: String,
-    exit_code: Option<i32>,
+    #[serde(flatten)]
+    outcome: ProcessOutcome,
     heartbeats_seen: u64,
 }
 
@@ -31,12 +28,54 @@ struct Report {
     seconds_run: f64,
     stopped_by_signal: bool,
     processes: Vec<ProcessReport>,
+    /// Restarts of all processes together, and every exit or hung kill that caused one.
+    restarts: u32,
+    incidents: Vec<Incident>,
     messages_recorded: u64,
     messages_by_topic: BTreeMap<String, u64>,
+    /// Messages that could not be written to the recording (e.g. disk full).
+    recording_errors: u64,
     recording: String,
     broadcast: String,
     panorama: String,
     evaluation: crate::evaluate::Evaluation,
+}
+
+/// Writes every message the processes publish to the demo's recording. A failed write is
+/// counted and logged once in a while; it never stops the broadcast.
+pub(crate) struct Recorder {
+    sub: Subscriber,
+    writer: RecordingWriter,
+    by_topic: BTreeMap<String, u64>,
+    heartbeats: BTreeMap<String, u64>,
+    errors: u64,
+    error_log: RateLimitedLog,
+}
+
+impl Recorder {
+    pub(crate) async fn recv(&mut self) -> Option<Received> {
+        self.sub.recv().await
+    }
+
+    pub(crate) fn record(&mut self, r: Received) {
+        *self
+            .by_topic
+            .entry(r.message.topic().to_string())
+            .or_default() += 1;
+        if let Message::Heartbeat(hb) = &r.message {
+            *self.heartbeats.entry(hb.process.clone()).or_default() += 1;
+        }
+        let topic = String::from_utf8_lossy(&r.topic);
+        if let Err(e) = self
+            .writer
+            .write_message(r.recv_unix_ns, &topic, &r.payload)
+        {
+            self.errors += 1;
+            if self.error_log.check(Instant::now()).is_some() {
+                tracing::error!(message = "Cannot write to the demo's message recording; the broadcast goes on.", path = %self.writer.path().display(), error = %e, failed_writes = self.errors);
+            }
+        }
+    }
 }
 
 pub fn run(common: &CommonArgs, shutdown: Shutdown, seconds: u64, out: &Path) -> Result<()> {
@@ -86,102 +125,83 @@ pub fn run(common: &CommonArgs, shutdown: Shutdown, seconds: u64, out: &Path) ->
 async fn run_async(
     cfg: &SystemConfig,
     config_path: &Path,
-    mut shutdown: Shutdown,
+    shutdown: Shutdown,
     seconds: u64,
     out: &Path,
 ) -> Result<()> {
     let eps = cfg.endpoints();
+    crate::run::check_heartbeat_timing(cfg)?;
     // Every check happens before anything starts: a missing program starts nothing.
     children::resolve_all(&cfg.launch.processes)?;
     let rec_path = out.join("messages.tlrec");
-    let mut rec =
+    let writer =
         RecordingWriter::create(&rec_path, "launch demo", "capture and analyzer publishers")?;
-    let mut sub = Subscriber::connect(
-        "demo-recorder",
-        &[eps.capture_pub.clone(), eps.analyzer_pub.clone()],
-        SubscriberOptions::default(),
-    );
-
-    let mut running: Vec<ChildProcess> = Vec::new();
-    for spec in &cfg.launch.processes {
-        match children::spawn(spec, config_path, None) {
-            Ok(c) => running.push(c),
-            Err(e) => {
-                stop_all(&mut running, cfg);
-                return Err(e);
-            }
-        }
-    }
+    let mut recorder = Recorder {
+        sub: Subscriber::connect(
+            "demo-recorder",
+            &[eps.capture_pub.clone(), eps.analyzer_pub.clone()],
+            SubscriberOptions::default(),
+        ),
+        writer,
+        by_topic: BTreeMap::new(),
+        heartbeats: BTreeMap::new(),
+        errors: 0,
+        error_log: RateLimitedLog::new(Duration::from_secs(10)),
+    };
     eprintln!(
-        "Touchline demo: running {} processes for {seconds} s; results go to {}",
-        running.len(),
+        "Touchline demo: running {} for {seconds} s under supervision; results go to {}",
+        cfg.launch
+            .processes
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         out.display()
     );
-
     let started = Instant::now();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    let mut by_topic: BTreeMap<String, u64> = BTreeMap::new();
-    let mut heartbeats: BTreeMap<String, u64> = BTreeMap::new();
-    let mut early_exit: Option<(String, Option<i32>)> = None;
-    let mut check = tokio::time::interval(Duration::from_millis(200));
-    let mut by_signal = false;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => break,
-            _ = shutdown.wait() => { by_signal = true; break }
-            r = sub.recv() => {
-                let Some(r) = r else { break };
-                *by_topic.entry(r.message.topic().to_string()).or_default() += 1;
-                if let Message::Heartbeat(hb) = &r.message {
-                    *heartbeats.entry(hb.process.clone()).or_default() += 1;
-                }
-                let topic = String::from_utf8_lossy(&r.topic);
-                rec.write_message(r.recv_unix_ns, &topic, &r.payload)?;
-            }
-            _ = check.tick() => {
-                let exited = running
-                    .iter_mut()
-                    .find_map(|p| match p.child.try_wait() {
-                        Ok(Some(status)) => Some((p.name.clone(), status.code())),
-                        _ => None,
-                    });
-                if exited.is_some() {
-                    early_exit = exited;
-                    break;
-                }
-            }
-        }
-    }
+    let stop_reason = shutdown.clone();
+    let supervised = crate::run::supervise(
+        cfg,
+        config_path,
+        &cfg.runtime.dir(),
+        shutdown,
+        Some(DemoSide {
+            deadline: tokio::time::Instant::now() + Duration::from_secs(seconds),
+            recorder: &mut recorder,
+        }),
+    )
+    .await;
     let seconds_run = started.elapsed().as_secs_f64();
-    let mut reports = Vec::new();
-    let timeout = Duration::from_millis(cfg.launch.stop_timeout_ms);
-    for p in running.iter_mut().rev() {
-        let pid = p.child.id();
-        let uptime_s = p.started.elapsed().as_secs_f64();
-        let (ended, exit_code) = match children::stop(p, timeout) {
-            Stopped::Terminated(c) => ("terminated", c),
-            Stopped::Killed => ("killed", None),
-            Stopped::AlreadyExited(c) => ("exited early", c),
-        };
-        reports.push(ProcessReport {
-            name: p.name.clone(),
-            pid,
-            uptime_s,
-            ended: ended.into(),
-            exit_code,
-            heartbeats_seen: heartbeats.get(&p.name).copied().unwrap_or(0),
-        });
+    let by_signal = stop_reason.reason().is_some();
+    let Recorder {
+        writer,
+        by_topic,
+        heartbeats,
+        errors,
+        ..
+    } = recorder;
+    let messages_recorded = writer.records();
+    if let Err(e) = writer.finish() {
+        tracing::error!(message = "Cannot finish the demo's message recording.", path = %rec_path.display(), error = %e);
     }
-    reports.reverse();
-    let messages_recorded = rec.records();
-    rec.finish()?;
+    let processes: Vec<ProcessReport> = supervised
+        .processes
+        .into_iter()
+        .map(|outcome| ProcessReport {
+            heartbeats_seen: heartbeats.get(&outcome.name).copied().unwrap_or(0),
+            outcome,
+        })
+        .collect();
     let report = Report {
         seconds_requested: seconds,
         seconds_run,
         stopped_by_signal: by_signal,
-        processes: reports,
+        restarts: processes.iter().map(|p| p.outcome.restarts).sum(),
+        processes,
+        incidents: supervised.incidents,
         messages_recorded,
         messages_by_topic: by_topic,
+        recording_errors: errors,
         recording: rec_path.display().to_string(),
         broadcast: cfg.playout.record.clone(),
         panorama: cfg.playout.panorama_view.clone(),
@@ -191,23 +211,12 @@ async fn run_async(
     std::fs::write(&report_path, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("writing {}", report_path.display()))?;
     eprintln!(
-        "Touchline demo finished.\n  broadcast:  {}\n  panorama:   {}\n  recording:  {}\n  report:     {}",
+        "Touchline demo finished ({} restarts).\n  broadcast:  {}\n  panorama:   {}\n  recording:  {}\n  report:     {}",
+        report.restarts,
         cfg.playout.record,
         cfg.playout.panorama_view,
         rec_path.display(),
         report_path.display()
     );
-    if let Some((name, code)) = early_exit {
-        bail!(
-            "process {name:?} exited early (exit code {code:?}); see its [{name}] log lines above"
-        );
-    }
-    Ok(())
-}
-
-fn stop_all(running: &mut [ChildProcess], cfg: &SystemConfig) {
-    let timeout = Duration::from_millis(cfg.launch.stop_timeout_ms);
-    for p in running.iter_mut().rev() {
-        children::stop(p, timeout);
-    }
+    supervised.result
 }

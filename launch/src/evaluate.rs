@@ -8,6 +8,7 @@ use playout::vcam::{ViewLimits, VirtualCamera};
 use serde::Serialize;
 use shared::config::SystemConfig;
 use shared::geometry::Calibration;
+use shared::messages::{Message, TrackStatus};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -29,7 +30,106 @@ pub struct Evaluation {
     pub in_play_frames: u64,
     /// Frames shown in fallback (no camera path).
     pub fallback_frames: Option<u64>,
+    /// Largest change of the output pose between consecutive frames (pan or tilt, and zoom),
+    /// degrees, and the most the configured bounds allow in one frame time (the director's
+    /// speed limit plus playout's fallback/blend speed); steps beyond the bound over the time
+    /// between the two frames are jumps.
+    pub pose_max_step_deg: Option<f64>,
+    pub pose_max_zoom_step_deg: Option<f64>,
+    pub pose_step_limit_deg: f64,
+    pub pose_zoom_step_limit_deg: f64,
+    pub pose_jumps: u64,
+    /// The whole chain (synthetic cameras -> stitch -> detector -> analyzer) against ground
+    /// truth: analysed frames with the ball in play and visible, the share of them with a
+    /// `tracked` ball, and the ground-position error of those (RMSE and 95th percentile, m).
+    pub ball_truth_frames: u64,
+    pub ball_tracked_pct: Option<f64>,
+    pub ball_track_rmse_m: Option<f64>,
+    pub ball_track_p95_m: Option<f64>,
     pub problems: Vec<String>,
+}
+
+/// Ball tracks from the message recording against the synthetic source's ground truth.
+fn track_accuracy(out: &Path, truth: &HashMap<u64, serde_json::Value>, e: &mut Evaluation) {
+    let reader = match shared::recording::RecordingReader::open(&out.join("messages.tlrec")) {
+        Ok(r) => r,
+        Err(err) => {
+            e.problems.push(format!(
+                "messages.tlrec: {err}; track accuracy not measured"
+            ));
+            return;
+        }
+    };
+    let mut errors = Vec::new();
+    for rec in reader.flatten() {
+        let Ok(Message::Tracks(t)) = rec.message() else {
+            continue;
+        };
+        let Some(tb) = truth.get(&t.pts_ns).map(|v| &v["ball"]) else {
+            continue;
+        };
+        if tb["in_play"] != true || tb["visible"] != true {
+            continue;
+        }
+        e.ball_truth_frames += 1;
+        if let Some(b) = t.ball.as_ref().filter(|b| b.status == TrackStatus::Tracked) {
+            let dx = b.x_m as f64 - tb["x_m"].as_f64().unwrap_or(f64::NAN);
+            let dy = b.y_m as f64 - tb["y_m"].as_f64().unwrap_or(f64::NAN);
+            errors.push(dx.hypot(dy));
+        }
+    }
+    if e.ball_truth_frames == 0 {
+        e.problems
+            .push("no analysed frame matched the ground truth; track accuracy not measured".into());
+        return;
+    }
+    e.ball_tracked_pct = Some(100.0 * errors.len() as f64 / e.ball_truth_frames as f64);
+    if !errors.is_empty() {
+        let mse = errors.iter().map(|d| d * d).sum::<f64>() / errors.len() as f64;
+        e.ball_track_rmse_m = Some(mse.sqrt());
+        errors.sort_by(f64::total_cmp);
+        let i = ((errors.len() as f64 * 0.95).ceil() as usize).clamp(1, errors.len()) - 1;
+        e.ball_track_p95_m = Some(errors[i]);
+    }
+}
+
+/// Pose changes between consecutive broadcast frames against the configured bounds: the
+/// director's speed limit plus playout's fallback/blend speed, over the time between the two
+/// frames (frames dropped upstream leave a longer step; they are counted as drops).
+fn pose_continuity(cfg: &SystemConfig, poses: &[serde_json::Value], e: &mut Evaluation) {
+    let fps = cfg.capture.fps as f64;
+    let p = &cfg.playout;
+    let d = &cfg.director;
+    let ease = p.fallback_speed_dps.max(p.blend_speed_dps);
+    let (pan_dps, zoom_dps) = (d.max_speed_deg_s + ease, d.max_zoom_speed_deg_s + ease);
+    e.pose_step_limit_deg = pan_dps / fps;
+    e.pose_zoom_step_limit_deg = zoom_dps / fps;
+    let mut prev: Option<(u64, f64, f64, f64)> = None;
+    let (mut pan, mut zoom) = (None::<f64>, None::<f64>);
+    for pose in poses {
+        let (Some(pts), Some(yaw), Some(pitch), Some(fov)) = (
+            pose["pts_ns"].as_u64(),
+            pose["yaw"].as_f64(),
+            pose["pitch"].as_f64(),
+            pose["fov"].as_f64(),
+        ) else {
+            continue;
+        };
+        if let Some((t0, y0, p0, f0)) = prev {
+            let dt = (pts.saturating_sub(t0) as f64 / 1e9).max(1.0 / fps);
+            let step = (yaw - y0).abs().max((pitch - p0).abs());
+            let zstep = (fov - f0).abs();
+            pan = Some(pan.map_or(step, |m| m.max(step)));
+            zoom = Some(zoom.map_or(zstep, |m| m.max(zstep)));
+            // The log rounds to 1e-4 degrees.
+            if step > pan_dps * dt + 1e-3 || zstep > zoom_dps * dt + 1e-3 {
+                e.pose_jumps += 1;
+            }
+        }
+        prev = Some((pts, yaw, pitch, fov));
+    }
+    e.pose_max_step_deg = pan;
+    e.pose_max_zoom_step_deg = zoom;
 }
 
 fn read_lines(p: &Path) -> Vec<serde_json::Value> {
@@ -70,6 +170,8 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
         }
         Err(err) => e.problems.push(format!("broadcast.mp4: {err}")),
     }
+    let poses = read_lines(&out.join("poses.jsonl"));
+    pose_continuity(cfg, &poses, &mut e);
     let c = &cfg.capture;
     let cal = if c.calibration.is_empty() {
         Ok(Calibration::synthetic(
@@ -100,8 +202,9 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
         .into_iter()
         .filter_map(|t| Some((t["pts_ns"].as_u64()?, t)))
         .collect();
+    track_accuracy(out, &truth, &mut e);
     let (mut seen, mut in_play) = (0u64, 0u64);
-    for pose in read_lines(&out.join("poses.jsonl")) {
+    for pose in &poses {
         let (Some(pts), Some(yaw), Some(pitch), Some(fov)) = (
             pose["pts_ns"].as_u64(),
             pose["yaw"].as_f64(),

@@ -10,9 +10,10 @@ use crate::children::{self, ChildProcess};
 use crate::control::{ControlCommand, ControlRequest, ControlServer, CONTROL_SOCKET};
 use crate::status::{PlayoutView, ProcessStatus, SystemStatus, STATUS_VERSION};
 use crate::supervisor::{Command, GiveUp, Supervisor};
-use crate::watch::{Action, WatchConfig};
+use crate::watch::{Action, Exit, WatchConfig};
 use anyhow::{anyhow, bail, Context, Result};
 use nix::sys::signal::Signal;
+use serde::Serialize;
 use shared::cli::CommonArgs;
 use shared::config::SystemConfig;
 use shared::messages::{Message, PlayoutStatus};
@@ -40,12 +41,13 @@ pub fn run(common: &CommonArgs, shutdown: Shutdown) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(supervise(&cfg, &config_path, &rt_dir, shutdown))
+    let supervised = rt.block_on(supervise(&cfg, &config_path, &rt_dir, shutdown, None));
+    supervised.result
 }
 
 /// Heartbeats come every `transport.heartbeat_interval_ms`; a hung timeout shorter than two
 /// of them would call healthy processes hung.
-fn check_heartbeat_timing(cfg: &SystemConfig) -> Result<()> {
+pub(crate) fn check_heartbeat_timing(cfg: &SystemConfig) -> Result<()> {
     let hb = cfg.transport.heartbeat_interval_ms;
     let hung = cfg.launch.hung_timeout_ms;
     if hung < 2 * hb {
@@ -76,7 +78,7 @@ fn child_config_path(common: &CommonArgs, cfg: &SystemConfig, rt_dir: &Path) -> 
     }
 }
 
-fn watch_config(cfg: &SystemConfig) -> WatchConfig {
+pub(crate) fn watch_config(cfg: &SystemConfig) -> WatchConfig {
     let l = &cfg.launch;
     WatchConfig {
         hung_timeout: Duration::from_millis(l.hung_timeout_ms),
@@ -97,6 +99,51 @@ struct Children<'a> {
     live: Vec<Option<ChildProcess>>,
     /// Kept for the stderr lines of a give-up message.
     dead: Vec<Option<ChildProcess>>,
+    /// How each process last ended, and whether that was while stopping.
+    last_end: Vec<Option<(Exit, bool)>>,
+    /// Processes that needed SIGKILL while stopping.
+    killed_at_stop: Vec<bool>,
+    /// Every exit or kill the supervisor did not ask for, in order.
+    incidents: Vec<Incident>,
+    started: Instant,
+}
+
+/// An exit or a hung kill that the supervisor answered with a restart (or a give-up).
+#[derive(Debug, Clone, Serialize)]
+pub struct Incident {
+    pub process: String,
+    /// Seconds since supervision started.
+    pub at_s: f64,
+    pub what: String,
+}
+
+/// How each supervised process fared, for reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessOutcome {
+    pub name: String,
+    /// Pid of the last incarnation (0: it never started).
+    pub pid: u32,
+    /// Restarts the supervisor made (exits, hung kills and `launch restart`).
+    pub restarts: u32,
+    /// How the last incarnation ended: "terminated" (after SIGTERM), "killed" (needed
+    /// SIGKILL at stop), "exited early" (ended before stopping began) or "never started".
+    pub ended: String,
+    pub exit_code: Option<i32>,
+    pub last_exit: Option<String>,
+}
+
+/// What supervision ended with.
+pub struct Supervised {
+    pub result: Result<()>,
+    pub processes: Vec<ProcessOutcome>,
+    pub incidents: Vec<Incident>,
+}
+
+/// What `launch demo` adds to supervision: a run time, after which every process is stopped,
+/// and a recorder that gets every message the processes publish.
+pub(crate) struct DemoSide<'a> {
+    pub deadline: tokio::time::Instant,
+    pub recorder: &'a mut crate::demo::Recorder,
 }
 
 impl Children<'_> {
@@ -122,6 +169,15 @@ impl Children<'_> {
             }
             Action::Kill => {
                 if let Some(c) = &self.live[i] {
+                    if sup.is_stopping() {
+                        self.killed_at_stop[i] = true;
+                    } else {
+                        self.incidents.push(Incident {
+                            process: c.name.clone(),
+                            at_s: self.started.elapsed().as_secs_f64(),
+                            what: "hung: killed with SIGKILL".into(),
+                        });
+                    }
                     tracing::warn!(message = "Process did not stop in time; killing it.", process = %c.name, pid = c.pid(), timeout_ms = self.cfg.launch.stop_timeout_ms);
                     children::signal_group(c.pid(), Signal::SIGKILL);
                 }
@@ -143,9 +199,58 @@ impl Children<'_> {
             };
             // Whatever the leader left behind in its group goes with it: no orphans.
             children::signal_group(c.pid(), Signal::SIGKILL);
-            sup.exited(i, children::exit_of(status), Instant::now());
+            let exit = children::exit_of(status);
+            let name = c.name.clone();
+            let stopping = sup.is_stopping();
+            if !stopping && !self.restarting(sup, i) {
+                self.incidents.push(Incident {
+                    process: name,
+                    at_s: self.started.elapsed().as_secs_f64(),
+                    what: exit.to_string(),
+                });
+            }
+            self.last_end[i] = Some((exit, stopping));
+            sup.exited(i, exit, Instant::now());
             self.dead[i] = self.live[i].take();
         }
+    }
+
+    /// Whether process `i` is being stopped on purpose (a hung kill or `launch restart`), so
+    /// that its exit is not a new incident.
+    fn restarting(&self, sup: &Supervisor, i: usize) -> bool {
+        matches!(sup.state(i), crate::watch::State::Stopping)
+    }
+
+    /// How each process fared.
+    fn outcomes(&self, sup: &Supervisor) -> Vec<ProcessOutcome> {
+        sup.watches()
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let pid = self.live[i]
+                    .as_ref()
+                    .or(self.dead[i].as_ref())
+                    .map(|c| c.pid())
+                    .unwrap_or(0);
+                let (ended, exit_code) = match self.last_end[i] {
+                    None if pid == 0 => ("never started", None),
+                    None => ("still running", None),
+                    Some(_) if self.killed_at_stop[i] => ("killed", None),
+                    Some((Exit::Code(c), true)) => ("terminated", Some(c)),
+                    Some((Exit::Signal(_), true)) => ("terminated", None),
+                    Some((Exit::Code(c), false)) => ("exited early", Some(c)),
+                    Some((Exit::Signal(_), false)) => ("exited early", None),
+                };
+                ProcessOutcome {
+                    name: w.name().to_string(),
+                    pid,
+                    restarts: w.restarts(),
+                    ended: ended.into(),
+                    exit_code,
+                    last_exit: w.last_exit().map(str::to_string),
+                }
+            })
+            .collect()
     }
 
     /// Index of the process a heartbeat's pid belongs to: the child itself, or a member of
@@ -173,20 +278,30 @@ impl Children<'_> {
     }
 }
 
-async fn supervise(
+pub(crate) async fn supervise(
     cfg: &SystemConfig,
     config_path: &Path,
     rt_dir: &Path,
     mut shutdown: Shutdown,
-) -> Result<()> {
+    mut demo: Option<DemoSide<'_>>,
+) -> Supervised {
+    let failed = |e: anyhow::Error| Supervised {
+        result: Err(e),
+        processes: Vec::new(),
+        incidents: Vec::new(),
+    };
     let control_ep = Endpoint::ipc_in(rt_dir, CONTROL_SOCKET);
     let hb_ep = Endpoint::ipc_in(rt_dir, HEARTBEAT_SOCKET);
     // Bound before any child starts: a second launch on this runtime directory fails here,
     // and the children's heartbeat publishers find their peer at once.
-    let mut control = ControlServer::bind(&control_ep)
+    let mut control = match ControlServer::bind(&control_ep)
         .await
-        .context("another `launch run` may be using this runtime directory")?;
-    let mut heartbeats = Subscriber::bind(
+        .context("another `launch run` may be using this runtime directory")
+    {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    let mut heartbeats = match Subscriber::bind(
         "launch-hb",
         &hb_ep,
         SubscriberOptions {
@@ -195,7 +310,11 @@ async fn supervise(
         },
     )
     .await
-    .context("binding the heartbeat socket")?;
+    .context("binding the heartbeat socket")
+    {
+        Ok(h) => h,
+        Err(e) => return failed(e),
+    };
     // Dropped once stopping starts, so that capture going away is not logged as an error.
     let mut playout = Some(Subscriber::connect(
         "launch-playout",
@@ -226,7 +345,12 @@ async fn supervise(
         heartbeat_endpoint: hb_ep.to_string(),
         live: names.iter().map(|_| None).collect(),
         dead: names.iter().map(|_| None).collect(),
+        last_end: names.iter().map(|_| None).collect(),
+        killed_at_stop: names.iter().map(|_| false).collect(),
+        incidents: Vec::new(),
+        started,
     };
+    let deadline = demo.as_ref().map(|d| d.deadline);
     let mut latest_playout: Option<(PlayoutStatus, Instant)> = None;
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -249,6 +373,15 @@ async fn supervise(
                 signalled = true;
                 tracing::info!(message = "Stopping every process in reverse order.", reason = ?reason);
                 sup.stop(Instant::now());
+            }
+            _ = sleep_until_opt(deadline), if !sup.is_stopping() => {
+                tracing::info!(message = "Run time is over; stopping every process in reverse order.");
+                sup.stop(Instant::now());
+            }
+            Some(r) = next_recorded(&mut demo) => {
+                if let Some(d) = demo.as_mut() {
+                    d.recorder.record(r);
+                }
             }
             Some(r) = heartbeats.recv() => {
                 if let Message::Heartbeat(hb) = r.message {
@@ -278,12 +411,40 @@ async fn supervise(
             let _ = std::fs::remove_file(p);
         }
     }
-    match result {
+    // The processes' last messages (capture's final status) may still be in flight.
+    if let Some(d) = demo.as_mut() {
+        let drain_until = tokio::time::Instant::now() + Duration::from_millis(300);
+        while let Ok(Some(r)) = tokio::time::timeout_at(drain_until, d.recorder.recv()).await {
+            d.recorder.record(r);
+        }
+    }
+    let result = match result {
         Ok(()) => {
             tracing::info!(message = "Every process stopped.");
             Ok(())
         }
         Err(g) => Err(kids.give_up_error(&sup, &g)),
+    };
+    Supervised {
+        result,
+        processes: kids.outcomes(&sup),
+        incidents: kids.incidents.clone(),
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next message for the demo's recorder, or never without one.
+async fn next_recorded(demo: &mut Option<DemoSide<'_>>) -> Option<shared::transport::Received> {
+    match demo {
+        Some(d) => d.recorder.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -257,7 +257,6 @@ impl Supervisor {
     }
 
     /// State of the process at `index`.
-    #[cfg(test)]
     pub fn state(&self, index: usize) -> crate::watch::State {
         self.watches[index].state()
     }

@@ -92,6 +92,20 @@ impl SystemConfig {
         self.analyzer.validate()?;
         self.director.validate()?;
         self.launch.validate()?;
+        // Both built-in synthetic rigs must describe the same panorama, or the analyzer puts
+        // every detection in the wrong place on the pitch.
+        if self.capture.calibration.is_empty()
+            && self.analyzer.calibration.is_empty()
+            && self.analyzer.panorama_width != self.capture.panorama_width
+        {
+            return Err(ConfigError::invalid(
+                "analyzer.panorama_width",
+                format!(
+                    "must equal `capture.panorama_width` ({}) when neither names a calibration file, got {}",
+                    self.capture.panorama_width, self.analyzer.panorama_width
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -134,6 +148,19 @@ mod tests {
         cfg.validate().unwrap();
         let text = cfg.to_toml_string();
         assert_eq!(SystemConfig::from_toml_str(&text).unwrap(), cfg);
+    }
+
+    #[test]
+    fn the_two_synthetic_rigs_must_agree_on_the_panorama_width() {
+        let e = SystemConfig::from_toml_str("[capture]\npanorama_width = 960\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("analyzer.panorama_width"), "{e}");
+        assert!(e.contains("capture.panorama_width"), "{e}");
+        SystemConfig::from_toml_str(
+            "[capture]\npanorama_width = 960\n[analyzer]\npanorama_width = 960\n",
+        )
+        .unwrap();
     }
 
     #[test]
