@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use capture::engine::{Engine, EngineEnd, EngineStats, PanoramaPool};
 use capture::setup::{self, Ingest};
 use capture::sinks::{PlayoutSink, TickSink};
+use gst::prelude::*;
 use playout::engine::{Playout, PlayoutInput, PlayoutReport, PlayoutSetup};
 use playout::outputs::ProgramTarget;
 use playout::ring::pool_frames_for;
@@ -25,6 +26,7 @@ pub struct RunningEngine {
     thread: Option<JoinHandle<(EngineEnd, EngineStats)>>,
     ingest: Option<Ingest>,
     audio: Option<JoinHandle<()>>,
+    live_audio: Option<playout::live_audio::LiveAudio>,
     playout: Option<Playout>,
     report_path: Option<PathBuf>,
     pub stats: Arc<Mutex<EngineStats>>,
@@ -93,12 +95,7 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
     let synthetic = c.source == SourceKind::Synthetic;
     let audio_on = match p.audio {
         AudioSource::Synthetic => synthetic,
-        AudioSource::Live => {
-            tracing::warn!(
-                message = "Live audio sources are not supported yet; the programme has no audio."
-            );
-            false
-        }
+        AudioSource::Live => true,
         AudioSource::None => false,
     };
     let playout = Playout::start(PlayoutSetup {
@@ -118,7 +115,22 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         .then(|| (p.sync_flash_period_s * c.fps as f64).round() as u64);
     let mut ingest =
         setup::start_ingest(c, &cal, c.realtime, None, flash_every, start, stop.clone())?;
-    let audio = audio_on.then(|| {
+    // The live audio source's running time 0 is `start`: the time line of the synthetic
+    // source, and (within the cameras' start-up skew) of live camera pipelines.
+    let live_audio = if p.audio == AudioSource::Live {
+        let origin = gst::SystemClock::obtain().time()
+            - gst::ClockTime::from_nseconds(start.elapsed().as_nanos() as u64);
+        let tx = playout_tx.clone();
+        Some(
+            playout::live_audio::LiveAudio::start(&p.audio_pipeline, origin, move |chunk| {
+                let _ = tx.send(PlayoutInput::Audio(chunk));
+            })
+            .context("starting the live audio source")?,
+        )
+    } else {
+        None
+    };
+    let audio = (audio_on && live_audio.is_none()).then(|| {
         let tx = playout_tx.clone();
         let stop = stop.clone();
         let period = secs_to_ns(p.sync_flash_period_s);
@@ -191,6 +203,7 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         thread: Some(thread),
         ingest: Some(ingest),
         audio,
+        live_audio,
         playout_status: playout.status_handle(),
         playout: Some(playout),
         report_path: (!p.report.is_empty()).then(|| PathBuf::from(&p.report)),
@@ -220,6 +233,7 @@ impl RunningEngine {
         if let Some(a) = self.audio.take() {
             let _ = tokio::task::spawn_blocking(move || a.join()).await;
         }
+        drop(self.live_audio.take());
         if let Some(p) = self.playout.take() {
             if let Ok(report) = tokio::task::spawn_blocking(move || p.finish()).await {
                 tracing::info!(message = "Playout finished.", frames_in = report.frames_in, frames_out = report.frames_out, outputs = ?report.outputs);

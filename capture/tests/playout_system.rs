@@ -312,3 +312,35 @@ fn an_unreachable_rtmp_server_is_reported_and_the_recording_is_complete() {
         "the key was logged:\n{log}"
     );
 }
+
+#[test]
+fn live_audio_from_a_gstreamer_source_is_in_the_programme() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("broadcast.mp4");
+    // A live source ticking 100 ms of 1 kHz every 2 s.
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "record = \"{}\"\naudio = \"live\"\naudio_pipeline = \"audiotestsrc is-live=true wave=ticks freq=1000 volume=0.8 sine-periods-per-tick=100 tick-interval=2000000000\"\n",
+            out.display()
+        ),
+    );
+    let child = start(&cfg);
+    std::thread::sleep(Duration::from_secs(8));
+    stop(child);
+    let r = report(dir.path());
+    let fout = r["playout"]["frames_out"].as_u64().unwrap();
+    let check = playout::check::inspect(&out).unwrap();
+    assert_eq!(check.video_frames, fout);
+    let video_s = fout as f64 / 25.0;
+    assert!(
+        (check.audio_seconds - video_s).abs() < 0.25,
+        "audio {} s for {video_s} s of video: {check:?}",
+        check.audio_seconds
+    );
+    // The source's ticks reached the programme, about 2 s apart.
+    assert!(check.beeps_s.len() >= 2, "ticks: {check:?}");
+    for w in check.beeps_s.windows(2) {
+        assert!(((w[1] - w[0]) - 2.0).abs() < 0.05, "ticks: {check:?}");
+    }
+}

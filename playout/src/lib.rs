@@ -11,6 +11,7 @@
 pub mod audio;
 pub mod check;
 pub mod engine;
+pub mod live_audio;
 pub mod outputs;
 pub mod overlay;
 pub mod pose;
