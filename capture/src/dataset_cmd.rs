@@ -33,6 +33,17 @@ pub struct DatasetArgs {
     /// Frames sampled from each scene.
     #[arg(long, default_value_t = 40)]
     frames_per_scene: usize,
+    /// Range of model-input pixels per panorama pixel, `lo,hi` (the run-time scale is the
+    /// model input side over `detector.tile_size`: 1.0 for 640 px tiles, 0.625 for 1024).
+    #[arg(long, value_delimiter = ',', num_args = 1..=2, default_value = "0.5,1.3")]
+    scale: Vec<f64>,
+    /// Probability that a tile is placed around the visible ball (otherwise a tile of the
+    /// run-time grid: players, grass, lines, stands).
+    #[arg(long, default_value_t = 0.6)]
+    ball_tile_chance: f64,
+    /// Tiles cut from each sampled frame.
+    #[arg(long, default_value_t = 4)]
+    tiles_per_frame: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,6 +82,21 @@ pub async fn run(_cfg: SystemConfig, _shutdown: Shutdown, a: DatasetArgs) -> Res
     spec.quality = a.quality;
     spec.frames_per_scene = a.frames_per_scene.max(1);
     spec.variety.widths = a.widths.clone();
+    anyhow::ensure!(
+        a.scale.iter().all(|s| (0.05..=8.0).contains(s)),
+        "--scale must be within 0.05-8"
+    );
+    spec.scale = (a.scale[0], *a.scale.last().unwrap_or(&a.scale[0]));
+    anyhow::ensure!(
+        spec.scale.0 <= spec.scale.1,
+        "--scale: lo must not exceed hi"
+    );
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&a.ball_tile_chance),
+        "--ball-tile-chance must be within 0-1"
+    );
+    spec.ball_tile_chance = a.ball_tile_chance;
+    spec.tiles_per_frame = a.tiles_per_frame.max(1);
     let summary = tokio::task::spawn_blocking(move || {
         let mut last = std::time::Instant::now();
         export(&spec, &mut |s| {

@@ -33,9 +33,15 @@ pub async fn run(
         std::time::Instant::now(),
         stop.clone(),
     )?;
+    let gpu = setup::gpu(c)?;
+    let cuda = gpu
+        .as_ref()
+        .map(|g| setup::cuda_stage(g, &stitcher, 8))
+        .transpose()?;
     let mut engine = Engine {
-        stitcher,
         pool: PanoramaPool::new(cal.panorama.width, cal.panorama.height, 8)?,
+        stitcher,
+        gpu: cuda,
         sinks: vec![Box::new(sink)],
         frame_ns: shared::time::FrameRate::new(c.fps, 1).frame_duration_ns(),
         max_frames: Some(frames),

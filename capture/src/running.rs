@@ -86,10 +86,18 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
     };
     let rate = FrameRate::new(c.fps, 1);
     let delay_ns = secs_to_ns(p.delay_s);
+    let frames = pool_frames_for(delay_ns, rate, p.pool_margin);
+    let gpu = setup::gpu(c)?;
+    let cuda = gpu
+        .as_ref()
+        .map(|g| setup::cuda_stage(g, &stitcher, frames))
+        .transpose()?;
+    // With the CUDA backend the panoramas live in the device pool; the system-memory pool
+    // then only has to exist (one frame).
     let pool = PanoramaPool::new(
         cal.panorama.width,
         cal.panorama.height,
-        pool_frames_for(delay_ns, rate, p.pool_margin),
+        if cuda.is_some() { 1 } else { frames },
     )?;
     let (targets, view) = outputs(cfg)?;
     let synthetic = c.source == SourceKind::Synthetic;
@@ -107,7 +115,9 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         blocking: false,
         audio: audio_on,
         pose_log: (!p.pose_log.is_empty()).then(|| PathBuf::from(&p.pose_log)),
-    });
+        gpu: gpu.clone(),
+    })
+    .context("playout on the GPU")?;
     let playout_tx = playout.sender();
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
@@ -165,7 +175,11 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
             tx: playout_tx.clone(),
         }),
     ];
-    if let Some(d) = detector {
+    if let Some(mut d) = detector {
+        if let Some(g) = &gpu {
+            d.use_gpu(g.clone())
+                .context("detector tile preparation on the GPU")?;
+        }
         // The detector takes the newest panorama when it is free and skips the rest.
         sinks.push(Box::new(capture::detector::DetectorSink::start(
             d,
@@ -176,6 +190,7 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
     let mut engine = Engine {
         stitcher,
         pool,
+        gpu: cuda,
         sinks,
         frame_ns: rate.frame_duration_ns(),
         max_frames: None,

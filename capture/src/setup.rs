@@ -5,8 +5,9 @@ use crate::ingest::{camera_sources, feeder, CameraPipeline, CameraSource, Ingest
 use crate::stitch::{CpuStitcher, GainSettings};
 use crate::synthetic::{Exposure, SyntheticWorld};
 use anyhow::{bail, Context, Result};
-use shared::config::{CaptureConfig, SourceKind};
+use shared::config::{Backend, CaptureConfig, SourceKind};
 use shared::geometry::{Calibration, LutSource, StitchLut};
+use shared::gpu::Gpu;
 use shared::scene::{BallScript, BallSource, Scenario, Trajectory};
 use shared::time::FrameRate;
 use std::path::{Path, PathBuf};
@@ -83,6 +84,40 @@ pub fn stitcher(cfg: &CaptureConfig, cal: &Calibration) -> Result<CpuStitcher> {
             max_gain: cfg.max_gain,
         },
     ))
+}
+
+/// The GPU of the `cuda` backend (`None` for `cpu`). A missing driver or GPU is an error
+/// that names the setting.
+pub fn gpu(cfg: &CaptureConfig) -> Result<Option<Arc<Gpu>>> {
+    match cfg.backend {
+        Backend::Cpu => Ok(None),
+        Backend::Cuda => Gpu::open(cfg.gpu_device as usize)
+            .map(Some)
+            .context("capture.backend = \"cuda\" cannot start"),
+    }
+}
+
+/// The GPU stage of the engine: the stitcher's tables on the GPU and the device panorama pool
+/// of `frames` frames.
+pub fn cuda_stage(
+    gpu: &Arc<Gpu>,
+    stitcher: &CpuStitcher,
+    frames: u32,
+) -> Result<crate::engine::CudaStage> {
+    let s =
+        crate::stitch::CudaStitcher::new(gpu.clone(), stitcher.table(), stitcher.gain_settings())
+            .context("CUDA stitcher")?;
+    let (w, h) = stitcher.panorama_size();
+    let pool =
+        shared::gpu::GpuFramePool::new(gpu, w, h, frames as usize).context("GPU panorama pool")?;
+    tracing::info!(
+        message = "CUDA backend ready.",
+        gpu = gpu.name(),
+        table_mb = s.table_bytes() / 1_000_000,
+        pool_frames = frames,
+        pool_gb = pool.total_bytes() as f64 / 1e9
+    );
+    Ok(crate::engine::CudaStage::new(s, pool))
 }
 
 /// The synthetic match of the config.

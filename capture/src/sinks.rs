@@ -1,6 +1,7 @@
 //! Panorama sinks that live in capture: frame ticks on the bus, a panorama video file.
 
 use crate::engine::{PanoramaFrame, PanoramaSink};
+use playout::frame::FrameRef;
 use playout::outputs::{ProgramOutput, ProgramSettings, ProgramTarget};
 use shared::messages::{FrameTick, Message};
 use shared::transport::Publisher;
@@ -68,10 +69,24 @@ impl PanoramaSink for PanoramaFileSink {
     }
 
     fn frame(&mut self, f: &PanoramaFrame) {
-        if let Some(out) = self.out.as_mut() {
-            if !out.push_video(f.buffer.clone()) {
-                self.errors += 1;
-            }
+        let Some(out) = self.out.as_mut() else {
+            return;
+        };
+        let buffer = match &f.frame {
+            FrameRef::Host(b) => b.clone(),
+            // The file is for people to look at: the one place a GPU panorama is downloaded.
+            FrameRef::Cuda(g) => match download(g, f.pts_ns) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.errors += 1;
+                    tracing::warn!(message = "Cannot download the panorama for the file.", error = %e);
+                    return;
+                }
+            },
+            FrameRef::Downloaded(v) => gst::Buffer::from_slice(v.as_ref().clone()),
+        };
+        if !out.push_video(buffer) {
+            self.errors += 1;
         }
     }
 
@@ -90,6 +105,17 @@ impl PanoramaSink for PanoramaFileSink {
     }
 }
 
+fn download(g: &shared::gpu::GpuFrame, pts_ns: u64) -> Result<gst::Buffer, shared::gpu::GpuError> {
+    let d = g.nv12();
+    let mut host = vec![0u8; d.bytes()];
+    g.gpu().download(d.ptr, &mut host)?;
+    let mut b = gst::Buffer::from_mut_slice(host);
+    if let Some(b) = b.get_mut() {
+        b.set_pts(gst::ClockTime::from_nseconds(pts_ns));
+    }
+    Ok(b)
+}
+
 /// Hands every panorama (a reference) to playout's delay ring.
 pub struct PlayoutSink {
     pub tx: std::sync::mpsc::Sender<playout::engine::PlayoutInput>,
@@ -104,7 +130,7 @@ impl PanoramaSink for PlayoutSink {
         let _ = self.tx.send(playout::engine::PlayoutInput::Frame {
             pts_ns: f.pts_ns,
             seq: f.seq,
-            buffer: f.buffer.clone(),
+            frame: f.frame.clone(),
         });
     }
 }

@@ -114,6 +114,7 @@ fn run_engine(n: u64, detector: DetectorSink, cal: &Calibration) -> (EngineEnd, 
     let mut engine = Engine {
         stitcher: CpuStitcher::new(&lut, [(240, 136); 2], GainSettings::default()),
         pool: PanoramaPool::new(cal.panorama.width, cal.panorama.height, 8).unwrap(),
+        gpu: None,
         sinks: vec![Box::new(detector), Box::new(Counter(count.clone()))],
         frame_ns: FRAME_NS,
         max_frames: None,

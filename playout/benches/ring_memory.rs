@@ -35,7 +35,11 @@ fn run_case(w: usize, h: usize, bytes_per_px_x2: usize, mode: RingMode) {
     let frames = 3 * FPS as u64;
     let mut peak = after_pool;
     let mut checksum = 0u64;
+    let mut copied_before_last_second = 0;
     for i in 0..frames {
+        if i == frames - FPS as u64 {
+            copied_before_last_second = ring.stats().bytes_copied;
+        }
         let pts = i * frame_ns;
         // Zero-copy: a reference to the pooled buffer; host-copy copies it inside `push`.
         let buffer = pool[i as usize % pool.len()].clone();
@@ -51,7 +55,8 @@ fn run_case(w: usize, h: usize, bytes_per_px_x2: usize, mode: RingMode) {
         }
         peak = peak.max(resident_bytes());
     }
-    let copied_per_s = ring.stats().bytes_copied as f64 / 3.0;
+    // Steady state: the last second, when every frame goes in and another comes out.
+    let copied_per_s = (ring.stats().bytes_copied - copied_before_last_second) as f64;
     println!(
         "{} {} {} {}",
         after_pool - before,
@@ -80,7 +85,7 @@ fn main() {
         pool_frames_for(DELAY_NS, FrameRate::new(FPS, 1), MARGIN)
     );
     println!(
-        "| panorama | format | mode | pool MB | ring beyond the pool MB | total MB per s of delay | copied MB/s |"
+        "| panorama | format | mode | pool MB (1 s + {MARGIN} frames) | ring beyond the pool MB | total MB | copied MB/s |"
     );
     println!("|---|---|---|---:|---:|---:|---:|");
     let me = std::env::current_exe().unwrap();

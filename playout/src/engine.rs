@@ -5,6 +5,8 @@
 //! when they come.
 
 use crate::audio::{AudioQueue, AudioStats};
+use crate::frame::FrameRef;
+use crate::gpu::GpuRenderer;
 use crate::outputs::{ProgramOutput, ProgramSettings, ProgramTarget};
 use crate::overlay;
 use crate::pose::{FallbackSettings, Pose, PoseFollower, PoseStore};
@@ -13,6 +15,7 @@ use crate::vcam::{ViewLimits, VirtualCamera};
 use gst_video::prelude::*;
 use shared::config::{PlayoutConfig, RingModeConfig};
 use shared::geometry::Calibration;
+use shared::gpu::Gpu;
 use shared::image::{Nv12Mut, Nv12Ref};
 use shared::messages::{CameraPath, Keyframe, PlayoutStatus, Tracks};
 use shared::time::{secs_to_ns, FrameRate};
@@ -25,11 +28,11 @@ use std::thread::JoinHandle;
 
 /// What the playout thread receives.
 pub enum PlayoutInput {
-    /// A stitched panorama (a reference to the pooled buffer).
+    /// A stitched panorama (a reference to the pooled frame, in system or GPU memory).
     Frame {
         pts_ns: u64,
         seq: u64,
-        buffer: gst::Buffer,
+        frame: FrameRef,
     },
     Path(CameraPath),
     /// S16LE stereo 48 kHz audio with its pts.
@@ -53,6 +56,9 @@ pub struct PlayoutSetup {
     pub audio: bool,
     /// Write the pose of every output frame here (JSON lines), for evaluation.
     pub pose_log: Option<PathBuf>,
+    /// The GPU of the CUDA backend: the virtual camera and the panorama view render there
+    /// from the device panorama. `None`: the CPU renders.
+    pub gpu: Option<Arc<Gpu>>,
 }
 
 /// What playout did, at the end.
@@ -80,7 +86,8 @@ pub struct Playout {
 }
 
 struct State {
-    ring: DelayRing,
+    ring: DelayRing<FrameRef>,
+    gpu: Option<GpuRenderer>,
     store: PoseStore,
     follower: PoseFollower,
     vcam: VirtualCamera,
@@ -114,7 +121,9 @@ fn start_output(t: &ProgramTarget, s: &ProgramSettings) -> Option<ProgramOutput>
 }
 
 impl Playout {
-    pub fn start(setup: PlayoutSetup) -> Playout {
+    /// Starts the playout thread. Fails only when the GPU renderer of the CUDA backend
+    /// cannot be made.
+    pub fn start(setup: PlayoutSetup) -> Result<Playout, shared::gpu::GpuError> {
         let c = &setup.config;
         let rate = FrameRate::new(setup.fps, 1);
         let delay_ns = secs_to_ns(c.delay_s);
@@ -186,8 +195,17 @@ impl Playout {
                 None
             }
         });
+        let gpu = match &setup.gpu {
+            Some(g) => Some(GpuRenderer::new(
+                g.clone(),
+                vcam.clone(),
+                view.as_ref().map(|(_, w, h)| (*w, *h)),
+            )?),
+            None => None,
+        };
         let state = State {
             ring: DelayRing::new(delay_ns, capacity, mode),
+            gpu,
             store: PoseStore::new(secs_to_ns(c.max_keyframe_gap_s)),
             follower: PoseFollower::new(FallbackSettings {
                 hold_ns: secs_to_ns(c.fallback_after_s),
@@ -218,11 +236,11 @@ impl Playout {
             .name("playout".into())
             .spawn(move || run(state, rx))
             .expect("spawn playout thread");
-        Playout {
+        Ok(Playout {
             tx,
             status,
             thread: Some(thread),
-        }
+        })
     }
 
     /// A sender for frames, paths, audio and tracks (never blocks).
@@ -258,7 +276,7 @@ fn run(mut st: State, rx: Receiver<PlayoutInput>) -> PlayoutReport {
             PlayoutInput::Frame {
                 pts_ns,
                 seq,
-                buffer,
+                frame: buffer,
             } => {
                 st.report.frames_in += 1;
                 st.live_pts = pts_ns;
@@ -315,7 +333,7 @@ impl State {
         }
     }
 
-    fn show(&mut self, f: RingFrame) {
+    fn show(&mut self, f: RingFrame<FrameRef>) {
         let target = self.store.pose_at(f.pts_ns).map(|p| self.vcam.limit(&p));
         let pose = self.vcam.limit(&self.follower.next(f.pts_ns, target));
         if let Some(prev) = self.last_pose {
@@ -334,58 +352,50 @@ impl State {
             let _ = self.audio.release(f.pts_ns + self.frame_ns);
             return;
         }
-        let info = self.pano_info.get_or_insert_with(|| {
-            let p = &self.cal.panorama;
-            gst_video::VideoInfo::builder(gst_video::VideoFormat::Nv12, p.width, p.height)
-                .build()
-                .expect("panorama video info")
-        });
-        let Ok(frame) = gst_video::VideoFrameRef::from_buffer_ref_readable(f.buffer.as_ref(), info)
-        else {
-            tracing::error!(
-                message = "Cannot read a panorama frame; skipped.",
-                pts_ns = f.pts_ns
-            );
-            return;
-        };
-        let pano = Nv12Ref {
-            width: frame.width() as usize,
-            height: frame.height() as usize,
-            y: frame.plane_data(0).unwrap_or(&[]),
-            y_stride: frame.plane_stride()[0] as usize,
-            uv: frame.plane_data(1).unwrap_or(&[]),
-            uv_stride: frame.plane_stride()[1] as usize,
+        let stamp = |b: &mut gst::BufferRef| {
+            b.set_pts(gst::ClockTime::from_nseconds(f.pts_ns));
+            b.set_duration(gst::ClockTime::from_nseconds(self.frame_ns));
         };
         let (w, h) = (self.out_w, self.out_h);
         let mut out = gst::Buffer::with_size(w * h * 3 / 2).expect("output frame");
-        {
-            let b = out.get_mut().unwrap();
-            b.set_pts(gst::ClockTime::from_nseconds(f.pts_ns));
-            b.set_duration(gst::ClockTime::from_nseconds(self.frame_ns));
-            let mut m = b.map_writable().unwrap();
-            let mut o = Nv12Mut::packed(w, h, m.as_mut_slice()).unwrap();
-            self.vcam.render(&pano, &pose, &mut o);
-        }
-        if let Some((view, vw, vh)) = self.view.as_mut() {
+        stamp(out.get_mut().expect("new buffer"));
+        let mut view_buf = self.view.as_ref().map(|(_, vw, vh)| {
             let mut vb = gst::Buffer::with_size(*vw * *vh * 3 / 2).expect("view frame");
-            {
-                let b = vb.get_mut().unwrap();
-                b.set_pts(gst::ClockTime::from_nseconds(f.pts_ns));
-                b.set_duration(gst::ClockTime::from_nseconds(self.frame_ns));
-                let mut m = b.map_writable().unwrap();
-                let mut o = Nv12Mut::packed(*vw, *vh, m.as_mut_slice()).unwrap();
-                overlay::scale(&pano, &mut o);
-                let tracks = self.tracks.iter().rev().find(|t| t.pts_ns <= f.pts_ns);
-                let players = tracks
-                    .and_then(|t| t.players.as_ref())
-                    .filter(|p| p.count > 0)
-                    .map(|p| {
-                        self.cal
-                            .pitch_to_panorama(p.cx_m as f64, p.cy_m as f64, 0.0)
-                    });
-                let k = *vw as f64 / pano.width as f64;
-                overlay::draw(&mut o, k, tracks, players, &self.vcam, &pose);
-            }
+            stamp(vb.get_mut().expect("new buffer"));
+            vb
+        });
+        let dots = self.view.as_ref().map(|(_, vw, _)| {
+            let tracks = self.tracks.iter().rev().find(|t| t.pts_ns <= f.pts_ns);
+            let players = tracks
+                .and_then(|t| t.players.as_ref())
+                .filter(|p| p.count > 0)
+                .map(|p| {
+                    self.cal
+                        .pitch_to_panorama(p.cx_m as f64, p.cy_m as f64, 0.0)
+                });
+            let k = *vw as f64 / self.cal.panorama.width as f64;
+            overlay::plan(k, tracks, players, &self.vcam, &pose)
+        });
+        let rendered = {
+            let mut om = out
+                .get_mut()
+                .expect("new buffer")
+                .map_writable()
+                .expect("writable output");
+            let mut vm = view_buf.as_mut().map(|b| {
+                b.get_mut()
+                    .expect("new buffer")
+                    .map_writable()
+                    .expect("writable view")
+            });
+            let view = vm.as_mut().map(|m| m.as_mut_slice()).zip(dots.as_deref());
+            self.render(&f.buffer, &pose, om.as_mut_slice(), view)
+        };
+        if let Err(e) = rendered {
+            tracing::error!(message = "Cannot render a panorama frame; skipped.", pts_ns = f.pts_ns, error = %e);
+            return;
+        }
+        if let (Some((view, _, _)), Some(vb)) = (self.view.as_mut(), view_buf) {
             view.set_text(&format!(
                 "delay {:.1} s | ring {}/{} | {} | pose {:.1} {:.1} fov {:.1} | frame {}",
                 (self.live_pts.saturating_sub(f.pts_ns)) as f64 / 1e9,
@@ -403,7 +413,6 @@ impl State {
             ));
             view.push_video(vb);
         }
-        drop(frame);
         let audio = self.audio.release(f.pts_ns + self.frame_ns);
         for o in self.outputs.iter_mut() {
             o.push_video(out.clone());
@@ -425,6 +434,48 @@ impl State {
         self.store.prune_before(f.pts_ns);
         self.shown_pts = Some(f.pts_ns);
         self.report.frames_out += 1;
+    }
+
+    /// Renders the programme (and the panorama view with its overlay points) from a frame:
+    /// on the GPU with the CUDA backend, else on the CPU from the mapped buffer.
+    fn render(
+        &mut self,
+        frame: &FrameRef,
+        pose: &Pose,
+        out: &mut [u8],
+        view: Option<(&mut [u8], &[overlay::Dot])>,
+    ) -> Result<(), String> {
+        if let Some(g) = self.gpu.as_mut() {
+            return g.render(frame, pose, out, view).map_err(|e| e.to_string());
+        }
+        let FrameRef::Host(buffer) = frame else {
+            return Err("a GPU frame reached playout, which renders on the CPU".into());
+        };
+        let info = self.pano_info.get_or_insert_with(|| {
+            let p = &self.cal.panorama;
+            gst_video::VideoInfo::builder(gst_video::VideoFormat::Nv12, p.width, p.height)
+                .build()
+                .expect("panorama video info")
+        });
+        let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), info)
+            .map_err(|e| format!("cannot read the panorama frame: {e}"))?;
+        let pano = Nv12Ref {
+            width: mapped.width() as usize,
+            height: mapped.height() as usize,
+            y: mapped.plane_data(0).unwrap_or(&[]),
+            y_stride: mapped.plane_stride()[0] as usize,
+            uv: mapped.plane_data(1).unwrap_or(&[]),
+            uv_stride: mapped.plane_stride()[1] as usize,
+        };
+        let mut o =
+            Nv12Mut::packed(self.out_w, self.out_h, out).ok_or("output buffer too small")?;
+        self.vcam.render(&pano, pose, &mut o);
+        if let (Some((vout, dots)), Some((_, vw, vh))) = (view, self.view.as_ref()) {
+            let mut o = Nv12Mut::packed(*vw, *vh, vout).ok_or("view buffer too small")?;
+            overlay::scale(&pano, &mut o);
+            overlay::apply(&mut o, dots);
+        }
+        Ok(())
     }
 
     fn finish(mut self) -> PlayoutReport {

@@ -2,6 +2,7 @@
 //! their pooled buffers. No pixel is copied between the stitcher and the virtual camera.
 //! The `host-copy` mode reproduces the old design (a deep copy in and out) for benchmarks.
 
+use crate::frame::RingPayload;
 use std::collections::VecDeque;
 
 /// How frames are held.
@@ -14,12 +15,13 @@ pub enum RingMode {
     HostCopy,
 }
 
-/// A frame in the ring.
+/// A frame in the ring: a [`crate::frame::FrameRef`] in playout, a plain `gst::Buffer` in
+/// CPU-only uses.
 #[derive(Debug, Clone)]
-pub struct RingFrame {
+pub struct RingFrame<F = gst::Buffer> {
     pub pts_ns: u64,
     pub seq: u64,
-    pub buffer: gst::Buffer,
+    pub buffer: F,
 }
 
 /// Counters of the ring.
@@ -34,27 +36,16 @@ pub struct RingStats {
 }
 
 /// Frames waiting for their turn, oldest first.
-pub struct DelayRing {
+pub struct DelayRing<F = gst::Buffer> {
     delay_ns: u64,
     capacity: usize,
     mode: RingMode,
-    frames: VecDeque<RingFrame>,
+    frames: VecDeque<RingFrame<F>>,
     stats: RingStats,
 }
 
-fn deep_copy(b: &gst::Buffer) -> gst::Buffer {
-    let map = b.map_readable().expect("readable frame");
-    let mut copy = gst::Buffer::from_mut_slice(map.as_slice().to_vec());
-    {
-        let c = copy.get_mut().expect("new buffer");
-        c.set_pts(b.pts());
-        c.set_duration(b.duration());
-    }
-    copy
-}
-
-impl DelayRing {
-    pub fn new(delay_ns: u64, capacity: usize, mode: RingMode) -> DelayRing {
+impl<F: RingPayload> DelayRing<F> {
+    pub fn new(delay_ns: u64, capacity: usize, mode: RingMode) -> DelayRing<F> {
         DelayRing {
             delay_ns,
             capacity: capacity.max(1),
@@ -65,10 +56,10 @@ impl DelayRing {
     }
 
     /// Adds the newest frame. Returns a frame evicted because the ring was full.
-    pub fn push(&mut self, mut frame: RingFrame) -> Option<RingFrame> {
+    pub fn push(&mut self, mut frame: RingFrame<F>) -> Option<RingFrame<F>> {
         if self.mode == RingMode::HostCopy {
-            self.stats.bytes_copied += frame.buffer.size() as u64;
-            frame.buffer = deep_copy(&frame.buffer);
+            self.stats.bytes_copied += frame.buffer.bytes() as u64;
+            frame.buffer = frame.buffer.deep_copy();
         }
         self.stats.pushed += 1;
         let evicted = if self.frames.len() >= self.capacity {
@@ -81,17 +72,17 @@ impl DelayRing {
         evicted
     }
 
-    fn out(&mut self, mut f: RingFrame) -> RingFrame {
+    fn out(&mut self, mut f: RingFrame<F>) -> RingFrame<F> {
         if self.mode == RingMode::HostCopy {
-            self.stats.bytes_copied += f.buffer.size() as u64;
-            f.buffer = deep_copy(&f.buffer);
+            self.stats.bytes_copied += f.buffer.bytes() as u64;
+            f.buffer = f.buffer.deep_copy();
         }
         self.stats.popped += 1;
         f
     }
 
     /// The oldest frame if it is due for a live time of `live_pts` (older than the delay).
-    pub fn pop_due(&mut self, live_pts: u64) -> Option<RingFrame> {
+    pub fn pop_due(&mut self, live_pts: u64) -> Option<RingFrame<F>> {
         let due = self
             .frames
             .front()
@@ -105,7 +96,7 @@ impl DelayRing {
     }
 
     /// The oldest frame whatever its time (end of input: drain everything).
-    pub fn pop_any(&mut self) -> Option<RingFrame> {
+    pub fn pop_any(&mut self) -> Option<RingFrame<F>> {
         let f = self.frames.pop_front()?;
         Some(self.out(f))
     }
@@ -142,7 +133,7 @@ pub fn pool_frames_for(delay_ns: u64, rate: shared::time::FrameRate, margin: u32
 mod tests {
     use super::*;
 
-    fn frame(pts: u64) -> RingFrame {
+    fn frame(pts: u64) -> RingFrame<gst::Buffer> {
         gst::init().unwrap();
         let mut b = gst::Buffer::from_mut_slice(vec![pts as u8; 64]);
         b.get_mut()

@@ -11,7 +11,25 @@ use shared::geometry::{dir_from_lonlat, lonlat_from_dir, PanoramaSpec};
 use shared::image::{Nv12Mut, Nv12Ref};
 
 /// Grid step (output pixels) of the exact mapping.
-const GRID: usize = 8;
+pub const GRID: usize = 8;
+
+/// The view's orientation for a pose: forward, right and down unit vectors in the rig frame,
+/// and the focal length in output pixels (what the GPU renderer receives).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoseBasis {
+    pub f: [f64; 3],
+    pub r: [f64; 3],
+    pub d: [f64; 3],
+    pub focal: f64,
+}
+
+/// Exact panorama positions every [`GRID`] output pixels: `gw x gh` points, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapGrid {
+    pub gw: usize,
+    pub gh: usize,
+    pub points: Vec<(f32, f32)>,
+}
 
 /// Field-of-view bounds and roll of the virtual camera.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,6 +83,36 @@ impl VirtualCamera {
             f,
             focal: (self.out_w as f64 / 2.0) / (p.fov.to_radians() / 2.0).tan(),
         }
+    }
+
+    /// The basis of a pose, for the GPU renderer.
+    pub fn pose_basis(&self, p: &Pose) -> PoseBasis {
+        let b = self.basis(p);
+        PoseBasis {
+            f: [b.f.x, b.f.y, b.f.z],
+            r: [b.r.x, b.r.y, b.r.z],
+            d: [b.d.x, b.d.y, b.d.z],
+            focal: b.focal,
+        }
+    }
+
+    /// Size of the mapping grid (points across, down).
+    pub fn grid_size(&self) -> (usize, usize) {
+        (self.out_w.div_ceil(GRID) + 1, self.out_h.div_ceil(GRID) + 1)
+    }
+
+    /// The exact mapping on the grid for a pose.
+    pub fn grid(&self, pose: &Pose) -> MapGrid {
+        let b = self.basis(pose);
+        let (gw, gh) = self.grid_size();
+        let points = (0..gh * gw)
+            .map(|k| {
+                let (gx, gy) = ((k % gw) * GRID, (k / gw) * GRID);
+                let (u, v) = self.pano_at(&b, gx as f64, gy as f64);
+                (u as f32, v as f32)
+            })
+            .collect();
+        MapGrid { gw, gh, points }
     }
 
     /// Panorama pixel seen at output pixel (x, y) (continuous, centres at integers).
@@ -187,17 +235,14 @@ impl VirtualCamera {
 
     /// Renders `pose` (already limited) from `pano` into `out`.
     pub fn render(&self, pano: &Nv12Ref<'_>, pose: &Pose, out: &mut Nv12Mut<'_>) {
-        let b = self.basis(pose);
+        self.render_grid(pano, &self.grid(pose), out);
+    }
+
+    /// Renders from a mapping grid made by [`Self::grid`].
+    pub fn render_grid(&self, pano: &Nv12Ref<'_>, grid: &MapGrid, out: &mut Nv12Mut<'_>) {
         let (w, h) = (self.out_w, self.out_h);
-        let gw = w.div_ceil(GRID) + 1;
-        let gh = h.div_ceil(GRID) + 1;
-        let grid: Vec<(f32, f32)> = (0..gh * gw)
-            .map(|k| {
-                let (gx, gy) = ((k % gw) * GRID, (k / gw) * GRID);
-                let (u, v) = self.pano_at(&b, gx as f64, gy as f64);
-                (u as f32, v as f32)
-            })
-            .collect();
+        let gw = grid.gw;
+        let grid = &grid.points;
         let map = |x: usize, y: usize| -> (f32, f32) {
             let (cx, cy) = (x / GRID, y / GRID);
             let (fx, fy) = (

@@ -6,11 +6,13 @@
 //! - [`recording`]: the recording file format (header + length-prefixed records);
 //! - [`time`]: presentation timestamps, frame rates and clocks;
 //! - [`telemetry`]: tracing setup; [`shutdown`]: SIGINT/SIGTERM handling;
-//! - [`cli`]: command-line arguments common to every binary.
+//! - [`cli`]: command-line arguments common to every binary;
+//! - [`gpu`]: the CUDA backend's context, run-time compiled kernels, device frames and pool.
 
 pub mod cli;
 pub mod config;
 pub mod geometry;
+pub mod gpu;
 pub mod image;
 pub mod messages;
 pub mod peers;

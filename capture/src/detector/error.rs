@@ -25,6 +25,8 @@ pub enum DetectorError {
     },
     #[error("detector configuration: {0}")]
     Config(String),
+    #[error("detector on the GPU: {0}")]
+    Gpu(#[from] shared::gpu::GpuError),
     #[error("frame {width}x{height} cannot be read: {reason}")]
     Frame {
         width: u32,

@@ -3,6 +3,7 @@
 //!
 //! - [`tiling`] and [`mask`]: which crops of the panorama are analysed;
 //! - [`prepare`]: crop, letterbox, normalise into the model input (CPU backend);
+//!   [`prepare_cuda`]: the same on the GPU (CUDA backend);
 //! - [`engine`]: the [`InferenceEngine`] trait, model checks; [`tract_engine`] (default) and
 //!   `ort_engine` (cargo feature `ort`);
 //! - [`decode`]: the Ultralytics output layout back to panorama pixels;
@@ -21,6 +22,7 @@ pub mod mask;
 #[cfg(feature = "ort")]
 pub mod ort_engine;
 pub mod prepare;
+pub mod prepare_cuda;
 pub mod priority;
 pub mod scenes;
 pub mod stage;
@@ -138,6 +140,8 @@ pub struct Detector {
     nice: i32,
     rgb: Vec<u8>,
     input: Vec<f32>,
+    /// The CUDA backend's preparer and its device tensor, once [`Detector::use_gpu`] is called.
+    gpu: Option<(prepare_cuda::CudaTilePreparer, shared::gpu::DeviceBuffer)>,
     prepared: bool,
     pub counts: DetectCounts,
 }
@@ -182,6 +186,7 @@ impl Detector {
             preparer: TilePreparer::new(),
             pool,
             nice: 0,
+            gpu: None,
             prepared: false,
             counts: DetectCounts::default(),
         })
@@ -278,6 +283,31 @@ impl Detector {
                 rgb_to_planes(rgb, &mut input[i * per..(i + 1) * per]);
             }
         });
+        self.prepared = true;
+        Ok(())
+    }
+
+    /// Prepares tiles on `gpu` from now on ([`Detector::prepare_device`]); the finished
+    /// tensor is the only thing downloaded for the engine.
+    pub fn use_gpu(&mut self, gpu: std::sync::Arc<shared::gpu::Gpu>) -> Result<(), DetectorError> {
+        let prep =
+            prepare_cuda::CudaTilePreparer::new(gpu.clone(), &self.tiling, &self.letterboxes)?;
+        let tensor = gpu.alloc(prep.tensor_len() * 4)?;
+        self.gpu = Some((prep, tensor));
+        Ok(())
+    }
+
+    /// As [`Detector::prepare`] from a panorama in GPU memory (after [`Detector::use_gpu`]).
+    pub fn prepare_device(
+        &mut self,
+        pano: &shared::gpu::DeviceNv12<'_>,
+    ) -> Result<(), DetectorError> {
+        let Some((prep, tensor)) = self.gpu.as_ref() else {
+            return Err(DetectorError::Config(
+                "a GPU panorama reached a detector without a GPU preparer".into(),
+            ));
+        };
+        prep.prepare_to_host(pano, tensor, &mut self.input)?;
         self.prepared = true;
         Ok(())
     }

@@ -112,15 +112,22 @@ fn tables() -> &'static YuvTables {
     T.get_or_init(YuvTables::new)
 }
 
+/// The conversion tables in the order the CUDA preparer reads them: Y, R from V, G from U,
+/// G from V, B from U (256 entries each).
+pub(crate) fn yuv_tables_flat() -> Vec<f32> {
+    let t = tables();
+    [t.y, t.rv, t.gu, t.gv, t.bu].concat()
+}
+
 /// Linear-filter taps for one output coordinate.
 #[derive(Debug, Clone)]
-struct Taps {
-    start: usize,
-    weights: Vec<f32>,
+pub(crate) struct Taps {
+    pub(crate) start: usize,
+    pub(crate) weights: Vec<f32>,
 }
 
 /// Antialiased linear resampling weights from `src` to `dst` samples.
-fn taps(src: usize, dst: usize) -> Vec<Taps> {
+pub(crate) fn taps(src: usize, dst: usize) -> Vec<Taps> {
     let scale = dst as f64 / src as f64;
     // Downscaling widens the triangle to cover the source footprint (antialiasing).
     let support = if scale < 1.0 { 1.0 / scale } else { 1.0 };

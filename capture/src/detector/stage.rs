@@ -10,6 +10,7 @@ use super::handoff::{Mailbox, RateGate, RateMeter};
 use super::Detector;
 use crate::engine::{PanoramaFrame, PanoramaSink};
 use gst_video::prelude::*;
+use playout::frame::FrameRef;
 use shared::image::Nv12Ref;
 use shared::messages::{Message, RawDetections};
 use shared::transport::Publisher;
@@ -223,11 +224,16 @@ fn nv12_of<'a>(f: &'a gst_video::VideoFrameRef<&gst::BufferRef>) -> Result<Nv12R
 
 /// Copies the frame's tiles into the detector input; the frame is released on return.
 fn prepare_frame(det: &mut Detector, frame: PanoramaFrame) -> Result<(), String> {
+    let buffer = match &frame.frame {
+        FrameRef::Host(b) => b,
+        FrameRef::Cuda(f) => return det.prepare_device(&f.nv12()).map_err(|e| e.to_string()),
+        FrameRef::Downloaded(_) => return Err("the detector takes pooled frames only".into()),
+    };
     let info =
         gst_video::VideoInfo::builder(gst_video::VideoFormat::Nv12, frame.width, frame.height)
             .build()
             .map_err(|e| e.to_string())?;
-    let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(frame.buffer.as_ref(), &info)
+    let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info)
         .map_err(|e| e.to_string())?;
     let pano = nv12_of(&mapped)?;
     det.prepare(&pano).map_err(|e| e.to_string())

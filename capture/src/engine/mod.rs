@@ -2,23 +2,27 @@
 //! each pair into a pooled panorama buffer, and hands a reference to every panorama sink
 //! (playout's delay ring, the detector, frame ticks, a panorama file).
 
+mod cuda;
 mod pool;
 
+pub use cuda::{CudaStage, CudaStageError};
 pub use pool::{PanoramaPool, PoolError};
 
 use crate::ingest::{IngestEvent, Pairer};
 use crate::stitch::CpuStitcher;
 use gst_video::prelude::*;
+use playout::frame::FrameRef;
 use shared::image::{Nv12Mut, Nv12Ref};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A stitched panorama, as handed to sinks. `buffer` is a reference into the pool.
+/// A stitched panorama, as handed to sinks. `frame` is a reference into the pool (system
+/// memory on the CPU backend, GPU memory on the CUDA backend).
 #[derive(Clone)]
 pub struct PanoramaFrame {
-    pub buffer: gst::Buffer,
+    pub frame: FrameRef,
     pub pts_ns: u64,
     pub seq: u64,
     pub width: u32,
@@ -81,6 +85,9 @@ fn nv12_ref<'a>(f: &'a gst_video::VideoFrameRef<&gst::BufferRef>) -> Option<Nv12
 pub struct Engine {
     pub stitcher: CpuStitcher,
     pub pool: PanoramaPool,
+    /// The CUDA backend: when set, pairs are stitched on the GPU into its device pool and
+    /// `stitcher`/`pool` stay idle.
+    pub gpu: Option<CudaStage>,
     pub sinks: Vec<Box<dyn PanoramaSink>>,
     pub frame_ns: u64,
     pub max_frames: Option<u64>,
@@ -157,6 +164,9 @@ impl Engine {
         pts_ns: u64,
         seq: u64,
     ) -> bool {
+        if self.gpu.is_some() {
+            return self.process_cuda(frames, pts_ns, seq);
+        }
         let Some(mut pano) = self.pool.acquire() else {
             self.stats.pool_exhausted += 1;
             tracing::warn!(
@@ -200,16 +210,67 @@ impl Engine {
             return false;
         }
         let frame = PanoramaFrame {
-            buffer: pano,
+            frame: FrameRef::Host(pano),
             pts_ns,
             seq,
             width: w as u32,
             height: h as u32,
         };
+        self.hand_on(&frame);
+        true
+    }
+
+    fn hand_on(&mut self, frame: &PanoramaFrame) {
         for s in self.sinks.iter_mut() {
-            s.frame(&frame);
+            s.frame(frame);
         }
         self.stats.panoramas += 1;
+    }
+
+    /// [`Engine::process`] on the GPU.
+    fn process_cuda(
+        &mut self,
+        frames: &[Option<(gst::Buffer, gst_video::VideoInfo)>; 2],
+        pts_ns: u64,
+        seq: u64,
+    ) -> bool {
+        let Some(stage) = self.gpu.as_mut() else {
+            return false;
+        };
+        let mapped: Vec<Option<_>> = frames
+            .iter()
+            .map(|f| f.as_ref().and_then(|(b, i)| map_camera(b, i)))
+            .collect();
+        let refs: Vec<Option<Nv12Ref<'_>>> = mapped
+            .iter()
+            .map(|m| m.as_ref().and_then(nv12_ref))
+            .collect();
+        let (w, h) = stage.pool.size();
+        let frame = match stage.stitch([refs[0].as_ref(), refs[1].as_ref()]) {
+            Ok(f) => f,
+            Err(CudaStageError::PoolExhausted) => {
+                self.stats.pool_exhausted += 1;
+                tracing::warn!(
+                    message = "GPU panorama pool exhausted; frame dropped.",
+                    pts_ns,
+                    capacity = stage.pool.capacity()
+                );
+                return false;
+            }
+            Err(CudaStageError::Stitch(e)) => {
+                self.stats.bad_frames += 1;
+                tracing::warn!(message = "Cannot stitch this pair on the GPU.", error = %e);
+                return false;
+            }
+        };
+        let frame = PanoramaFrame {
+            frame: FrameRef::Cuda(frame),
+            pts_ns,
+            seq,
+            width: w as u32,
+            height: h as u32,
+        };
+        self.hand_on(&frame);
         true
     }
 }

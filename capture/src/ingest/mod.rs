@@ -1,7 +1,9 @@
 //! Ingest: the camera sources (synthetic, files, RTSP, V4L2, custom), one GStreamer pipeline
-//! per camera, and pairing of their frames by timestamp.
+//! per camera, and pairing of their frames by timestamp; [`cuda_memory`] takes NVDEC output
+//! in GPU memory without a host copy (CUDA backend).
 
 pub mod camera;
+pub mod cuda_memory;
 pub mod feeder;
 pub mod pairing;
 pub mod sources;

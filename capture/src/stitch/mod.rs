@@ -1,14 +1,18 @@
 //! CPU stitching: two NV12 camera frames and the stitch tables in, one NV12 panorama out
 //! (bilinear sampling, feathered blend, gain matching on the overlap), multi-threaded.
 
+pub mod cuda;
 mod gain;
 mod kernel;
 mod table;
 
+pub use cuda::CudaStitcher;
 pub use gain::{GainMatcher, GainSettings, GainStats};
+pub use kernel::GainLuts;
 pub use table::{CompactTable, Tap};
 
 use shared::geometry::StitchLut;
+use shared::gpu::GpuError;
 use shared::image::{Nv12Mut, Nv12Ref};
 use thiserror::Error;
 
@@ -29,12 +33,15 @@ pub enum StitchError {
         want_w: usize,
         want_h: usize,
     },
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
 }
 
 /// The CPU stitcher.
 pub struct CpuStitcher {
     table: CompactTable,
     gain: GainMatcher,
+    settings: GainSettings,
 }
 
 impl CpuStitcher {
@@ -46,11 +53,22 @@ impl CpuStitcher {
         CpuStitcher {
             table: CompactTable::from_lut(lut, camera_sizes),
             gain: GainMatcher::new(gain),
+            settings: gain,
         }
     }
 
     pub fn panorama_size(&self) -> (usize, usize) {
         (self.table.width, self.table.height)
+    }
+
+    /// The kernel-ready tables (the CUDA stitcher uploads the same ones).
+    pub fn table(&self) -> &CompactTable {
+        &self.table
+    }
+
+    /// Gain matching settings (the CUDA stitcher is made with the same).
+    pub fn gain_settings(&self) -> GainSettings {
+        self.settings
     }
 
     /// Stitches one pair of frames (either may be missing) into `out`; returns the gains

@@ -20,10 +20,27 @@ pub enum SourceKind {
     Custom,
 }
 
+/// Where the panorama's pixels live and which processor works on them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// System memory and the CPU (any machine).
+    #[default]
+    Cpu,
+    /// GPU memory and CUDA kernels (a PC with an NVIDIA GPU and its driver): stitch, delay
+    /// ring, tile preparation and virtual camera on the GPU; only the output frame leaves it.
+    Cuda,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CaptureConfig {
     pub source: SourceKind,
+    /// `cpu` or `cuda`. Asking for `cuda` where no NVIDIA driver or GPU is found stops capture
+    /// at start with an error saying so.
+    pub backend: Backend,
+    /// The GPU to use with the `cuda` backend (CUDA device index).
+    pub gpu_device: u32,
     /// Rig calibration file (TOML). Empty: the built-in synthetic rig.
     pub calibration: String,
     /// Panorama width of the built-in rig (height is a third of it).
@@ -72,6 +89,8 @@ impl Default for CaptureConfig {
     fn default() -> Self {
         Self {
             source: SourceKind::Synthetic,
+            backend: Backend::Cpu,
+            gpu_device: 0,
             calibration: String::new(),
             panorama_width: 1920,
             camera_width: 960,
@@ -127,6 +146,7 @@ impl CaptureConfig {
             ));
         }
         check_range("capture.fps", self.fps, 1, 120)?;
+        check_range("capture.gpu_device", self.gpu_device, 0, 63)?;
         if !SCENARIOS.contains(&self.scenario.as_str()) {
             return Err(ConfigError::invalid(
                 "capture.scenario",

@@ -14,7 +14,7 @@ mod runtime;
 mod transport;
 
 pub use analyzer::AnalyzerConfig;
-pub use capture::{CaptureConfig, SourceKind};
+pub use capture::{Backend, CaptureConfig, SourceKind};
 pub use detector::DetectorConfig;
 pub use director::DirectorConfig;
 pub use error::ConfigError;
@@ -223,6 +223,17 @@ mod tests {
         let t = "[launch]\nprocesses = [{ name = \"a\", program = \"x\" }, { name = \"a\", program = \"y\" }]\n";
         let e = SystemConfig::from_toml_str(t).unwrap_err().to_string();
         assert!(e.contains("launch.processes[1].name"), "{e}");
+    }
+
+    #[test]
+    fn backend_is_cpu_by_default_and_cuda_on_request() {
+        assert_eq!(SystemConfig::default().capture.backend, Backend::Cpu);
+        let c = SystemConfig::from_toml_str("[capture]\nbackend = \"cuda\"\n").unwrap();
+        assert_eq!(c.capture.backend, Backend::Cuda);
+        let e = SystemConfig::from_toml_str("[capture]\nbackend = \"opencl\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("backend"), "{e}");
     }
 
     #[test]

@@ -25,6 +25,32 @@ pub fn yuv_to_rgb(y: f32, u: f32, v: f32) -> Rgb {
     [r.clamp(0.0, 1.0), g.clamp(0.0, 1.0), b.clamp(0.0, 1.0)]
 }
 
+/// NV12 to packed RGBA (`width * 4` bytes per row, alpha 255): each pixel's luma with the
+/// chroma of its 2x2 block through [`yuv_to_rgb`], rounded to 8 bits.
+pub fn nv12_to_rgba(src: &super::Nv12Ref<'_>, out: &mut [u8]) {
+    assert!(
+        out.len() >= src.width * src.height * 4,
+        "RGBA buffer too small"
+    );
+    for y in 0..src.height {
+        for x in 0..src.width {
+            let c = (y / 2) * src.uv_stride + (x / 2) * 2;
+            let [r, g, b] = yuv_to_rgb(
+                src.y[y * src.y_stride + x] as f32,
+                src.uv[c] as f32,
+                src.uv[c + 1] as f32,
+            );
+            let o = (y * src.width + x) * 4;
+            out[o..o + 4].copy_from_slice(&[
+                (r * 255.0).round() as u8,
+                (g * 255.0).round() as u8,
+                (b * 255.0).round() as u8,
+                255,
+            ]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

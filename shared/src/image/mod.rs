@@ -5,6 +5,6 @@ mod color;
 mod nv12;
 mod quality;
 
-pub use color::{rgb_to_yuv, yuv_to_rgb, Rgb};
+pub use color::{nv12_to_rgba, rgb_to_yuv, yuv_to_rgb, Rgb};
 pub use nv12::{Nv12Image, Nv12Mut, Nv12Ref};
 pub use quality::{psnr_luma_masked, PsnrError};

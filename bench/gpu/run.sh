@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# On the GPU machine, from the repository root, with `.gpu-bundle` carried (built by
+# bench/gpu/ship.sh): the GPU kernel tests with the GPU mandatory, then the benchmarks.
+#   bench/gpu/run.sh [STEP...]   steps: tests kernels pipeline files nvdec record
+#                                (default: all but nvdec)
+# H.264 inputs: $FILES/left.mp4 and right.mp4 (default .gpu-bundle/h264 when carried, else
+# written on the machine by `gpu_bench make-files`).
+# The whole log goes to $OUT/gpu-bench.log (or bench/gpu/out/ without $OUT).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+LOGDIR=${OUT:-bench/gpu/out}
+mkdir -p "$LOGDIR" /tmp/tlbin
+LOG="$LOGDIR/gpu-bench.log"
+source scripts/gpu-env.sh || exit 1
+for f in .gpu-bundle/bin/*.xz; do
+  b=/tmp/tlbin/$(basename "$f" .xz)
+  xz -dc "$f" >"$b" && chmod +x "$b"
+done
+export TOUCHLINE_REQUIRE_GPU=1 RUST_LOG=${RUST_LOG:-warn}
+B=/tmp/tlbin
+FILES=${FILES:-/tmp/touchline-h264}
+[ -f .gpu-bundle/h264/left.mp4 ] && FILES=.gpu-bundle/h264
+make_files() { [ -f $FILES/left.mp4 ] || step $B/gpu_bench make-files --out $FILES --frames 300; }
+step() {
+  echo "== $(date -u +%FT%TZ) $*" | tee -a "$LOG"
+  timeout "${STEP_TIMEOUT:-150}" "$@" 2>&1 | tee -a "$LOG"
+  echo "== exit ${PIPESTATUS[0]}" | tee -a "$LOG"
+}
+steps=${*:-tests kernels pipeline files record}
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv | tee -a "$LOG"
+nproc | sed 's/^/cpus: /' | tee -a "$LOG"
+for s in $steps; do
+  case $s in
+    tests)
+      step $B/capture_gpu_kernels --test-threads 1 --nocapture
+      step $B/playout_gpu_kernels --test-threads 1 --nocapture ;;
+    kernels)
+      step $B/gpu_bench kernels ;;
+    pipeline)
+      step $B/gpu_bench pipeline --frames 600 --ring-mode zero-copy
+      step $B/gpu_bench pipeline --frames 600 --ring-mode host-copy ;;
+    files)
+      make_files
+      step $B/gpu_bench pipeline --files $FILES/left.mp4 $FILES/right.mp4 --frames 300 --ring-mode zero-copy
+      step $B/gpu_bench pipeline --files $FILES/left.mp4 $FILES/right.mp4 --frames 300 --ring-mode host-copy ;;
+    nvdec)
+      make_files
+      step $B/gpu_bench pipeline --files $FILES/left.mp4 $FILES/right.mp4 --frames 300 --ring-mode zero-copy
+      step $B/gpu_bench pipeline --files $FILES/left.mp4 $FILES/right.mp4 --frames 300 --ring-mode zero-copy --cuda-memory
+      step $B/gpu_bench pipeline --files $FILES/left.mp4 $FILES/right.mp4 --frames 300 --ring-mode host-copy --cuda-memory ;;
+    record)
+      step $B/gpu_bench pipeline --frames 300 --ring-mode zero-copy --record /tmp/touchline-programme.mp4
+      ls -l /tmp/touchline-programme.mp4 | tee -a "$LOG" ;;
+    *) echo "unknown step $s" | tee -a "$LOG" ;;
+  esac
+done
+grep -E '^\{"mode"|^\| |^copy bandwidth|test result|max abs error' "$LOG" | tail -80

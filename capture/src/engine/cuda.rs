@@ -1,0 +1,79 @@
+//! The engine's CUDA stage: camera frames are uploaded once each (or, with NVDEC, would
+//! already be on the GPU), stitched on the GPU into a frame of the device pool, and handed on
+//! as a reference. No panorama byte crosses the bus.
+
+use crate::stitch::{CudaStitcher, StitchError};
+use shared::gpu::{DeviceBuffer, GpuError, GpuFrame, GpuFramePool};
+use shared::image::Nv12Ref;
+
+/// Stitcher, device pool and the camera upload frames.
+pub struct CudaStage {
+    pub stitcher: CudaStitcher,
+    pub pool: GpuFramePool,
+    /// One device frame per camera, allocated at the first frame of its size.
+    cams: [Option<(DeviceBuffer, usize, usize)>; 2],
+}
+
+/// Why a pair was not stitched.
+#[derive(Debug)]
+pub enum CudaStageError {
+    PoolExhausted,
+    Stitch(StitchError),
+}
+
+impl From<GpuError> for CudaStageError {
+    fn from(e: GpuError) -> Self {
+        CudaStageError::Stitch(StitchError::Gpu(e))
+    }
+}
+
+impl CudaStage {
+    pub fn new(stitcher: CudaStitcher, pool: GpuFramePool) -> CudaStage {
+        CudaStage {
+            stitcher,
+            pool,
+            cams: [None, None],
+        }
+    }
+
+    /// Uploads the present cameras and stitches them into a pool frame.
+    pub fn stitch(&mut self, cams: [Option<&Nv12Ref<'_>>; 2]) -> Result<GpuFrame, CudaStageError> {
+        let frame = self.pool.acquire().ok_or(CudaStageError::PoolExhausted)?;
+        let gpu = self.stitcher.gpu().clone();
+        for (slot, cam) in self.cams.iter_mut().zip(cams) {
+            let Some(c) = cam else { continue };
+            if slot
+                .as_ref()
+                .is_none_or(|(_, w, h)| (*w, *h) != (c.width, c.height))
+            {
+                *slot = Some((gpu.alloc(c.width * c.height * 3 / 2)?, c.width, c.height));
+            }
+            let (buf, w, h) = slot.as_ref().expect("allocated above");
+            gpu.upload_nv12(c, &buf.nv12(*w, *h))?;
+        }
+        let dev: Vec<Option<_>> = self
+            .cams
+            .iter()
+            .zip(cams)
+            .map(|(s, c)| c.and(s.as_ref()).map(|(b, w, h)| b.nv12(*w, *h)))
+            .collect();
+        self.stitcher
+            .stitch([dev[0].as_ref(), dev[1].as_ref()], &frame.nv12())
+            .map_err(CudaStageError::Stitch)?;
+        Ok(frame)
+    }
+
+    /// Stitches camera frames already in GPU memory (NVDEC output) into a pool frame. Returns
+    /// when the GPU has finished reading them, so their buffers may go back to the decoder.
+    pub fn stitch_device(
+        &mut self,
+        cams: [Option<&shared::gpu::DeviceNv12<'_>>; 2],
+    ) -> Result<GpuFrame, CudaStageError> {
+        let frame = self.pool.acquire().ok_or(CudaStageError::PoolExhausted)?;
+        self.stitcher
+            .stitch(cams, &frame.nv12())
+            .map_err(CudaStageError::Stitch)?;
+        self.stitcher.gpu().sync()?;
+        Ok(frame)
+    }
+}
