@@ -406,9 +406,13 @@ pub(crate) async fn supervise(
     tokio::time::sleep(Duration::from_millis(100)).await;
     drop(control);
     drop(heartbeats);
+    // The sockets remove their files as they close; whatever is left after that goes here.
+    tokio::time::sleep(Duration::from_millis(50)).await;
     for ep in [&control_ep, &hb_ep] {
         if let Endpoint::Ipc(p) = ep {
-            let _ = std::fs::remove_file(p);
+            if p.exists() {
+                let _ = std::fs::remove_file(p);
+            }
         }
     }
     // The processes' last messages (capture's final status) may still be in flight.
