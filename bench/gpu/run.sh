@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repository root, with `.gpu-bundle` carried (built by
 # bench/gpu/ship.sh): the GPU kernel tests with the GPU mandatory, then the benchmarks.
-#   bench/gpu/run.sh [STEP...]   steps: tests kernels pipeline files nvdec record
-#                                (default: all but nvdec)
+#   bench/gpu/run.sh [STEP...]   steps: tests kernels pipeline files nvdec record capture
+#                                (default: all but nvdec and capture)
+# `capture` runs the capture binary itself (backend = "cuda", files source, 1920x1080
+# programme recorded, 7 s delay at 30 fps, not real time) once per ring mode, sampling the
+# GPU's memory with nvidia-smi; its report goes to $LOGDIR/capture-<mode>.json.
 # H.264 inputs: $FILES/left.mp4 and right.mp4 (default .gpu-bundle/h264 when carried, else
 # written on the machine by `gpu_bench make-files`).
 # The whole log goes to $OUT/gpu-bench.log (or bench/gpu/out/ without $OUT).
@@ -20,7 +23,46 @@ export TOUCHLINE_REQUIRE_GPU=1 RUST_LOG=${RUST_LOG:-warn}
 B=/tmp/tlbin
 FILES=${FILES:-/tmp/touchline-h264}
 [ -f .gpu-bundle/h264/left.mp4 ] && FILES=.gpu-bundle/h264
-make_files() { [ -f $FILES/left.mp4 ] || step $B/gpu_bench make-files --out $FILES --frames 300; }
+make_files() {
+  [ -f $FILES/left.mp4 ] && [ -f $FILES/calibration.toml ] ||
+    step $B/gpu_bench make-files --out $FILES --frames ${FRAMES:-300}
+}
+capture_run() { # ring mode
+  local cfg=/tmp/touchline-capture-$1.toml rep=$LOGDIR/capture-$1.json smi=/tmp/touchline-smi-$1.csv
+  cat >"$cfg" <<CFG
+[capture]
+source = "files"
+files = ["$FILES/left.mp4", "$FILES/right.mp4"]
+calibration = "$FILES/calibration.toml"
+backend = "cuda"
+fps = 30
+realtime = false
+table_cache = "/tmp/touchline-tables"
+[detector]
+enabled = false
+[playout]
+delay_s = 7.0
+ring_mode = "${1//-/_}"
+output_width = 1920
+output_height = 1080
+bitrate_kbps = 8000
+audio = "none"
+record = "/tmp/touchline-capture-$1.mp4"
+report = "$rep"
+CFG
+  rm -f "$rep" "/tmp/touchline-capture-$1.mp4"
+  echo "gpu used before (MiB): $(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits)" | tee -a "$LOG"
+  (while :; do
+    echo "$(date +%s.%N),$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits),$(nvidia-smi --query-compute-apps=used_memory --format=csv,noheader,nounits | paste -sd+)"
+    sleep 0.2
+  done >"$smi") &
+  local sampler=$!
+  RUST_LOG=${RUST_LOG_CAPTURE:-info} step $B/capture -c "$cfg" run
+  kill $sampler
+  echo "gpu used, max over the run (MiB; device, then capture's process): $(sort -t, -k2 -n "$smi" | tail -1 | cut -d, -f2-)" | tee -a "$LOG"
+  ls -l "/tmp/touchline-capture-$1.mp4" | tee -a "$LOG"
+  echo "capture report $1: $(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$rep")" | tee -a "$LOG"
+}
 step() {
   echo "== $(date -u +%FT%TZ) $*" | tee -a "$LOG"
   timeout "${STEP_TIMEOUT:-150}" "$@" 2>&1 | tee -a "$LOG"
@@ -48,10 +90,14 @@ for s in $steps; do
       step $B/gpu_bench pipeline --files $FILES/left.mp4 $FILES/right.mp4 --frames 300 --ring-mode zero-copy
       step $B/gpu_bench pipeline --files $FILES/left.mp4 $FILES/right.mp4 --frames 300 --ring-mode zero-copy --cuda-memory
       step $B/gpu_bench pipeline --files $FILES/left.mp4 $FILES/right.mp4 --frames 300 --ring-mode host-copy --cuda-memory ;;
+    capture)
+      make_files
+      capture_run zero-copy
+      capture_run host-copy ;;
     record)
       step $B/gpu_bench pipeline --frames 300 --ring-mode zero-copy --record /tmp/touchline-programme.mp4
       ls -l /tmp/touchline-programme.mp4 | tee -a "$LOG" ;;
     *) echo "unknown step $s" | tee -a "$LOG" ;;
   esac
 done
-grep -E '^\{"mode"|^\| |^copy bandwidth|test result|max abs error' "$LOG" | tail -80
+grep -E '^\{"mode"|^\| |^copy bandwidth|test result|max abs error|^capture report|^gpu used' "$LOG" | tail -80

@@ -177,7 +177,19 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
             playout_status: engine.playout_status.clone(),
         }
     });
-    shutdown.wait().await;
+    // Offline (`capture.realtime = false`): the process also ends when its input does.
+    let offline = !cfg.capture.realtime;
+    let input_ended = async {
+        while !engine.engine_ended() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::select! {
+        _ = shutdown.wait() => {}
+        _ = input_ended, if offline => {
+            tracing::info!(message = "Input ended; capture stops (capture.realtime = false).");
+        }
+    }
     engine.stop().await;
     Ok(())
 }

@@ -10,6 +10,7 @@ use playout::engine::{Playout, PlayoutInput, PlayoutReport, PlayoutSetup};
 use playout::outputs::ProgramTarget;
 use playout::ring::pool_frames_for;
 use shared::config::{AudioSource, SourceKind, SystemConfig};
+use shared::gpu::{Gpu, TransferStats};
 use shared::messages::PlayoutStatus;
 use shared::time::{secs_to_ns, FrameRate};
 use shared::transport::Publisher;
@@ -29,6 +30,9 @@ pub struct RunningEngine {
     live_audio: Option<playout::live_audio::LiveAudio>,
     playout: Option<Playout>,
     report_path: Option<PathBuf>,
+    /// When ingest started, and the GPU with its pool size and transfer counters then.
+    started: Instant,
+    gpu: Option<(Arc<Gpu>, usize, TransferStats)>,
     pub stats: Arc<Mutex<EngineStats>>,
     pub playout_tx: Sender<PlayoutInput>,
     pub playout_status: Arc<Mutex<PlayoutStatus>>,
@@ -88,10 +92,14 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
     let delay_ns = secs_to_ns(p.delay_s);
     let frames = pool_frames_for(delay_ns, rate, p.pool_margin);
     let gpu = setup::gpu(c)?;
-    let cuda = gpu
+    let mut cuda = gpu
         .as_ref()
         .map(|g| setup::cuda_stage(g, &stitcher, frames))
         .transpose()?;
+    if let Some(s) = cuda.as_mut() {
+        s.wait_for_pool = !c.realtime;
+    }
+    let pool_bytes = cuda.as_ref().map_or(0, |s| s.pool.total_bytes());
     // With the CUDA backend the panoramas live in the device pool; the system-memory pool
     // then only has to exist (one frame).
     let pool = PanoramaPool::new(
@@ -112,7 +120,8 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         config: p.clone(),
         outputs: targets,
         panorama_view: view,
-        blocking: false,
+        // Offline (not real time): outputs apply back-pressure instead of queueing.
+        blocking: !c.realtime,
         audio: audio_on,
         pose_log: (!p.pose_log.is_empty()).then(|| PathBuf::from(&p.pose_log)),
         gpu: gpu.clone(),
@@ -121,6 +130,7 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
     let playout_tx = playout.sender();
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
+    let gpu_at_start = gpu.as_ref().map(|g| (g.clone(), pool_bytes, g.transfers()));
     let flash_every = (synthetic && p.sync_flash_period_s > 0.0)
         .then(|| (p.sync_flash_period_s * c.fps as f64).round() as u64);
     let mut ingest =
@@ -222,6 +232,8 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         playout_status: playout.status_handle(),
         playout: Some(playout),
         report_path: (!p.report.is_empty()).then(|| PathBuf::from(&p.report)),
+        started: start,
+        gpu: gpu_at_start,
         stats,
         playout_tx,
     })
@@ -231,6 +243,80 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
 struct FinalReport {
     engine: EngineStats,
     playout: PlayoutReport,
+    run: RunReport,
+}
+
+/// Throughput and resources of the whole run, from ingest start to the outputs finalised.
+#[derive(Debug, serde::Serialize)]
+struct RunReport {
+    seconds: f64,
+    /// Programme frames out per second.
+    fps: f64,
+    host_rss_bytes: u64,
+    host_peak_bytes: u64,
+    /// The CUDA backend's device memory and bus traffic (absent on the CPU backend).
+    gpu: Option<GpuRunReport>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct GpuRunReport {
+    pool_bytes: usize,
+    /// Device memory in use at the end (all processes).
+    device_used_bytes: usize,
+    /// Bytes copied by our copies since ingest started (setup uploads excluded).
+    host_to_device_bytes: u64,
+    device_to_host_bytes: u64,
+    host_to_device_per_frame: f64,
+    device_to_host_per_frame: f64,
+}
+
+/// Resident and peak resident memory of this process (Linux; zeros elsewhere).
+fn host_memory() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+impl RunningEngine {
+    /// True once the engine has stopped by itself (end of input or a frame limit).
+    pub fn engine_ended(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    fn run_report(&self, frames_out: u64) -> RunReport {
+        let seconds = self.started.elapsed().as_secs_f64();
+        let (host_rss_bytes, host_peak_bytes) = host_memory();
+        let n = frames_out.max(1) as f64;
+        let gpu = self.gpu.as_ref().map(|(g, pool_bytes, before)| {
+            let t = g.transfers();
+            let (htod, dtoh) = (
+                t.host_to_device - before.host_to_device,
+                t.device_to_host - before.device_to_host,
+            );
+            GpuRunReport {
+                pool_bytes: *pool_bytes,
+                device_used_bytes: g.memory().map_or(0, |(free, total)| total - free),
+                host_to_device_bytes: htod,
+                device_to_host_bytes: dtoh,
+                host_to_device_per_frame: htod as f64 / n,
+                device_to_host_per_frame: dtoh as f64 / n,
+            }
+        });
+        RunReport {
+            seconds,
+            fps: frames_out as f64 / seconds.max(1e-9),
+            host_rss_bytes,
+            host_peak_bytes,
+            gpu,
+        }
+    }
 }
 
 impl RunningEngine {
@@ -252,10 +338,13 @@ impl RunningEngine {
         if let Some(p) = self.playout.take() {
             if let Ok(report) = tokio::task::spawn_blocking(move || p.finish()).await {
                 tracing::info!(message = "Playout finished.", frames_in = report.frames_in, frames_out = report.frames_out, outputs = ?report.outputs);
+                let run = self.run_report(report.frames_out);
+                tracing::info!(message = "Run summary.", run = ?run);
                 if let Some(path) = &self.report_path {
                     let r = FinalReport {
                         engine: engine_stats,
                         playout: report,
+                        run,
                     };
                     if let Err(e) =
                         std::fs::write(path, serde_json::to_string_pretty(&r).unwrap_or_default())

@@ -43,6 +43,8 @@ fn wait_eos(p: &gst::Pipeline) -> Result<()> {
 pub fn run(a: Args) -> Result<()> {
     std::fs::create_dir_all(&a.out)?;
     let cal = rig::calibration();
+    // The rig of these files, for `capture.calibration` (the capture binary's files source).
+    std::fs::write(a.out.join("calibration.toml"), cal.to_toml_string())?;
     let mut world = rig::world(&cal, a.fps);
     let (w, h) = (rig::CAM_W as usize, rig::CAM_H as usize);
     let caps = format!(

@@ -10,6 +10,9 @@ use shared::image::Nv12Ref;
 pub struct CudaStage {
     pub stitcher: CudaStitcher,
     pub pool: GpuFramePool,
+    /// Offline runs (`capture.realtime = false`): when every pool frame is in use, the engine
+    /// waits for playout to release one instead of dropping the pair.
+    pub wait_for_pool: bool,
     /// One device frame per camera, allocated at the first frame of its size.
     cams: [Option<(DeviceBuffer, usize, usize)>; 2],
 }
@@ -32,6 +35,7 @@ impl CudaStage {
         CudaStage {
             stitcher,
             pool,
+            wait_for_pool: false,
             cams: [None, None],
         }
     }

@@ -18,6 +18,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The longest an offline engine waits for a free GPU pool frame before dropping the pair.
+const POOL_WAIT_LIMIT: Duration = Duration::from_secs(10);
+
 /// A stitched panorama, as handed to sinks. `frame` is a reference into the pool (system
 /// memory on the CPU backend, GPU memory on the CUDA backend).
 #[derive(Clone)]
@@ -107,24 +110,30 @@ impl Engine {
             if stop.load(Ordering::Relaxed) {
                 break EngineEnd::Stopped;
             }
-            match events.recv_timeout(Duration::from_nanos(self.frame_ns / 4)) {
-                Ok(IngestEvent::Frame {
-                    cam,
-                    pts_ns,
-                    buffer,
-                    info,
-                }) => {
-                    self.stats.camera_frames[cam] += 1;
-                    pairer.push(cam, pts_ns, now(), (buffer, info));
+            // Every event already queued is taken before pairing: a frame whose partner is
+            // waiting in the channel must not time out because the engine was busy.
+            let mut next = Some(events.recv_timeout(Duration::from_nanos(self.frame_ns / 4)));
+            while let Some(event) = next.take() {
+                match event {
+                    Ok(IngestEvent::Frame {
+                        cam,
+                        pts_ns,
+                        buffer,
+                        info,
+                    }) => {
+                        self.stats.camera_frames[cam] += 1;
+                        pairer.push(cam, pts_ns, now(), (buffer, info));
+                    }
+                    Ok(IngestEvent::Eos { cam }) => ended[cam] = true,
+                    Ok(IngestEvent::Error { cam, message }) => {
+                        self.stats.camera_errors += 1;
+                        tracing::error!(message = "Camera failed; the panorama continues with the other camera.", camera = cam, error = %message);
+                        ended[cam] = true;
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => ended = [true, true],
                 }
-                Ok(IngestEvent::Eos { cam }) => ended[cam] = true,
-                Ok(IngestEvent::Error { cam, message }) => {
-                    self.stats.camera_errors += 1;
-                    tracing::error!(message = "Camera failed; the panorama continues with the other camera.", camera = cam, error = %message);
-                    ended[cam] = true;
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => ended = [true, true],
+                next = events.try_recv().ok().map(Ok);
             }
             let all_ended = ended[0] && ended[1];
             let pairs = if all_ended {
@@ -246,7 +255,18 @@ impl Engine {
             .map(|m| m.as_ref().and_then(nv12_ref))
             .collect();
         let (w, h) = stage.pool.size();
-        let frame = match stage.stitch([refs[0].as_ref(), refs[1].as_ref()]) {
+        let waiting_since = Instant::now();
+        let stitched = loop {
+            match stage.stitch([refs[0].as_ref(), refs[1].as_ref()]) {
+                Err(CudaStageError::PoolExhausted)
+                    if stage.wait_for_pool && waiting_since.elapsed() < POOL_WAIT_LIMIT =>
+                {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                r => break r,
+            }
+        };
+        let frame = match stitched {
             Ok(f) => f,
             Err(CudaStageError::PoolExhausted) => {
                 self.stats.pool_exhausted += 1;
