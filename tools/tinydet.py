@@ -110,6 +110,65 @@ class TinyDet(nn.Module):
         p2 = self.n2(c2 + F.interpolate(self.l32(p3), scale_factor=2, mode="nearest"))
         return [h(p) for h, p in zip(self.heads, (p2, p3, c4))]
 
+    def convs(self) -> list[tuple[nn.Conv2d, nn.BatchNorm2d | None]]:
+        """Every convolution with its BatchNorm, in the order the export writes them."""
+        cbrs = [self.stem, self.d2, self.b2.cbr, self.d3, self.b3.cbr, self.d4, self.b4.cbr, self.b4b.cbr]
+        cbrs += [self.l43, self.n3.cbr, self.l32, self.n2.cbr]
+        return [(c.conv, c.bn) for c in cbrs] + [(h, None) for h in self.heads]
+
+    def load_onnx(self, path: str) -> None:
+        """Loads the weights of a model this class exported (BatchNorm folded): each
+        BatchNorm becomes the identity plus the folded bias, to be trained with its
+        statistics frozen (`freeze_bn`). Needs the `onnx` package."""
+        import onnx
+        from onnx import numpy_helper
+
+        graph = onnx.load(path).graph
+        init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        nodes = [n for n in graph.node if n.op_type == "Conv"]
+        mods = self.convs()
+        if len(nodes) != len(mods):
+            raise ValueError(f"{path}: {len(nodes)} convolutions, this TinyDet has {len(mods)}")
+        with torch.no_grad():
+            for node, (conv, bn) in zip(nodes, mods):
+                w, b = init[node.input[1]], init[node.input[2]]
+                if tuple(w.shape) != tuple(conv.weight.shape):
+                    raise ValueError(f"{path}: weight {w.shape} where this TinyDet has {tuple(conv.weight.shape)}")
+                conv.weight.copy_(torch.from_numpy(w.copy()))
+                if bn is None:
+                    conv.bias.copy_(torch.from_numpy(b.copy()))
+                else:
+                    bn.weight.fill_(1.0)
+                    bn.bias.copy_(torch.from_numpy(b.copy()))
+                    bn.running_mean.zero_()
+                    bn.running_var.fill_(1.0 - bn.eps)
+
+    def freeze_bn(self) -> None:
+        """BatchNorm layers use their running statistics (and keep them) in training too."""
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
+
+    def macs(self, size: int) -> int:
+        """Multiply-accumulates of the convolutions for one `size` x `size` input."""
+        total = 0
+
+        def hook(mod, _inp, out):
+            nonlocal total
+            total += out.numel() * mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
+
+        hooks = [m.register_forward_hook(hook) for m in self.modules() if isinstance(m, nn.Conv2d)]
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                self(torch.zeros(1, 3, size, size, device=next(self.parameters()).device))
+        finally:
+            for h in hooks:
+                h.remove()
+            self.train(was_training)
+        return total
+
     @staticmethod
     def grid(h: int, w: int, device=None):
         gy, gx = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing="ij")

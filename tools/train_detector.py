@@ -5,7 +5,9 @@ Ultralytics YOLO layout (`[batch, 4 + nc, N]`, dynamic batch, opset 17).
 
     python3 tools/train_detector.py --data .gpu-data --out OUT [--minutes 5]
 
-`--data` holds `train/` and `val/` (each made by `capture dataset`). Writes to `--out`:
+`--data` holds `val/` and one or more training folders whose names start with `train`
+(`train/`, `train_rt1920/`, ...; each made by `capture dataset`, all with the same tile
+size): they are trained on together. Writes to `--out`:
 `touchline-detector.onnx`, `metrics.json` (training, validation metrics, ONNX parity) and
 `train.log`. Needs torch and numpy; reads JPEGs with opencv (or Pillow); checks the export
 with onnxruntime when installed. `--smoke` runs a few steps on CPU on a handful of tiles.
@@ -113,27 +115,35 @@ def dense_targets(labels: np.ndarray, ignore: np.ndarray, size: int):
 
 
 class Split:
-    """One split in memory: uint8 images [N, H, W, 3] and dense targets per level."""
+    """One split in memory: uint8 images [N, H, W, 3] and dense targets per level, from one
+    or more dataset folders with the same tile size."""
 
-    def __init__(self, root: str, limit: int | None, device: torch.device, nc: int, fh=None):
-        names = sorted(f[:-4] for f in os.listdir(os.path.join(root, "images")) if f.endswith(".jpg"))
-        if limit:
-            names = names[:limit]
-        if not names:
-            raise SystemExit(f"no tiles in {root}/images")
+    def __init__(self, roots: list[str], limit: int | None, device: torch.device, nc: int, fh=None):
         t = time.time()
+        paths = []
+        for root in roots:
+            names = sorted(f[:-4] for f in os.listdir(os.path.join(root, "images")) if f.endswith(".jpg"))
+            if limit:
+                names = names[:limit]
+            if not names:
+                raise SystemExit(f"no tiles in {root}/images")
+            paths += [(root, n) for n in names]
         with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 4)) as ex:
-            imgs = list(ex.map(lambda n: read_image(os.path.join(root, "images", n + ".jpg")), names))
+            imgs = list(ex.map(lambda p: read_image(os.path.join(p[0], "images", p[1] + ".jpg")), paths))
+        sizes = {im.shape[:2] for im in imgs}
+        if len(sizes) != 1 or imgs[0].shape[0] != imgs[0].shape[1]:
+            raise SystemExit(f"tiles of {roots} must be square and of one size, found {sorted(sizes)}")
         self.size = imgs[0].shape[0]
-        self.labels = [read_boxes(os.path.join(root, "labels", n + ".txt")) for n in names]
-        ignores = [read_boxes(os.path.join(root, "ignore", n + ".txt")) for n in names]
+        self.labels = [read_boxes(os.path.join(r, "labels", n + ".txt")) for r, n in paths]
+        ignores = [read_boxes(os.path.join(r, "ignore", n + ".txt")) for r, n in paths]
         dense = [dense_targets(lb, ig, self.size) for lb, ig in zip(self.labels, ignores)]
         self.cls = [torch.from_numpy(np.stack([d[0][li] for d in dense])).to(device) for li in range(3)]
         self.box = [torch.from_numpy(np.stack([d[1][li] for d in dense])).to(device) for li in range(3)]
         self.images = torch.from_numpy(np.stack(imgs)).to(device)
-        self.names = names
+        self.names = [f"{os.path.basename(r)}/{n}" for r, n in paths]
         self.nc = nc
-        log(f"loaded {len(names)} tiles of {self.size}px from {root} in {time.time() - t:.1f}s", fh)
+        where = ", ".join(roots)
+        log(f"loaded {len(paths)} tiles of {self.size}px from {where} in {time.time() - t:.1f}s", fh)
 
     def __len__(self):
         return len(self.names)
@@ -202,9 +212,11 @@ def focal(logits, target, alpha=0.25, gamma=2.0):
 
 
 def loss_fn(raw, cls, box, nc: int, ball_weight: float = 2.0):
-    total_cls = raw[0].new_zeros(())
-    total_box = raw[0].new_zeros(())
-    npos = 0
+    """Focal class loss and box loss (centre offset L1 in strides, log size L1) over the
+    positive cells, both per positive; ball cells weigh `ball_weight`. No host syncs."""
+    total_cls = raw[0].new_zeros((), dtype=torch.float32)
+    total_box = raw[0].new_zeros((), dtype=torch.float32)
+    npos = raw[0].new_zeros((), dtype=torch.float32)
     for li, (r, s) in enumerate(zip(raw, STRIDES)):
         r = r.float()
         b, _, h, w = r.shape
@@ -213,19 +225,17 @@ def loss_fn(raw, cls, box, nc: int, ball_weight: float = 2.0):
         valid = cm != -2
         onehot = F.one_hot(cm.clamp(min=0), nc).permute(0, 3, 1, 2).float() * pos[:, None]
         fl = focal(r[:, 4:], onehot)
-        weight = torch.ones_like(cm, dtype=torch.float32)
-        weight[cm == 0] = ball_weight
+        weight = 1.0 + (cm == 0).float() * (ball_weight - 1.0)
         total_cls = total_cls + (fl.sum(1) * valid * weight).sum()
-        npos += int(pos.sum())
-        if pos.any():
-            g = TinyDet.grid(h, w, r.device).reshape(2, h, w)
-            t = box[li]  # [B, 4, H, W]
-            pxy = (torch.sigmoid(r[:, 0:2]) * 2.0 - 0.5 + g[None]) * s
-            lxy = (pxy - t[:, 0:2]).abs().sum(1) / s
-            lwh = (r[:, 2:4].clamp(-6, 6) - torch.log(t[:, 2:4].clamp(min=0.5) / s)).abs().sum(1)
-            wpos = weight * pos
-            total_box = total_box + (lxy * wpos).sum() * 2.0 + (lwh * wpos).sum()
-    n = max(npos, 1)
+        npos = npos + pos.sum()
+        g = TinyDet.grid(h, w, r.device).reshape(2, h, w)
+        t = box[li]  # [B, 4, H, W]
+        pxy = (torch.sigmoid(r[:, 0:2]) * 2.0 - 0.5 + g[None]) * s
+        lxy = (pxy - t[:, 0:2]).abs().sum(1) / s
+        lwh = (r[:, 2:4].clamp(-6, 6) - torch.log(t[:, 2:4].clamp(min=0.5) / s)).abs().sum(1)
+        wpos = weight * pos
+        total_box = total_box + (lxy * wpos).sum() * 2.0 + (lwh * wpos).sum()
+    n = npos.clamp(min=1.0)
     return total_cls / n, total_box / n
 
 
@@ -252,7 +262,7 @@ def iou(a, b):
 
 
 @torch.no_grad()
-def evaluate(model: TinyDet, split: Split, device, thresholds=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), people_thr=0.4):
+def evaluate(model: TinyDet, split: Split, device, thresholds=tuple(round(0.05 * k, 2) for k in range(2, 20)), people_thr=0.4):
     """Per-tile metrics in model input pixels (the panorama-level numbers come from
     `capture detector-eval`)."""
     model.eval()
@@ -366,6 +376,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: time budget)")
     ap.add_argument("--crop", type=int, default=0, help="train on random crops of this side (multiple of 16; 0: whole tiles)")
     ap.add_argument("--export-size", type=int, default=640, help="input side of the exported model")
+    ap.add_argument("--width", default="16,24,40,64", help="channels of the four backbone stages")
+    ap.add_argument("--ball-weight", type=float, default=2.0, help="loss weight of ball cells")
+    ap.add_argument("--init", default="", help="start from this exported TinyDet (same --width; needs `onnx`); BatchNorm frozen")
     ap.add_argument("--smoke", action="store_true", help="a few CPU steps on a few tiles")
     args = ap.parse_args()
     if args.smoke:
@@ -375,24 +388,48 @@ def main() -> None:
     fh = open(os.path.join(args.out, "train.log"), "w")
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
-    info = json.load(open(os.path.join(args.data, "train", "dataset.json")))
+    roots = sorted(
+        os.path.join(args.data, d)
+        for d in os.listdir(args.data)
+        if d.startswith("train") and os.path.isdir(os.path.join(args.data, d, "images"))
+    )
+    if not roots:
+        raise SystemExit(f"no train*/ folders in {args.data}")
+    info = json.load(open(os.path.join(roots[0], "dataset.json")))
     names = info["classes"]
     nc = len(names)
     log(f"torch {torch.__version__} on {device}; classes {names}", fh)
-    train = Split(os.path.join(args.data, "train"), args.limit or None, device, nc, fh)
-    val = Split(os.path.join(args.data, "val"), args.limit or None, device, nc, fh)
+    summaries = {os.path.basename(r): json.load(open(os.path.join(r, "dataset.json"))) for r in roots}
+    for name, d in summaries.items():
+        if d["classes"] != names:
+            raise SystemExit(f"{name}: classes {d['classes']} differ from {names}")
+    train = Split(roots, args.limit or None, device, nc, fh)
+    val = Split([os.path.join(args.data, "val")], args.limit or None, device, nc, fh)
     size = train.size
+    width = tuple(int(v) for v in args.width.split(","))
+    if len(width) != 4:
+        raise SystemExit("--width needs four channel counts")
 
-    model = TinyDet(nc).to(device)
+    model = TinyDet(nc, width)
+    if args.init:
+        model.load_onnx(args.init)
+        model.freeze_bn()
+        log(f"initialised from {args.init} (BatchNorm frozen)", fh)
+    model = model.to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True
     params = sum(p.numel() for p in model.parameters())
-    log(f"TinyDet: {params} parameters, input {size}px", fh)
-    ema = TinyDet(nc).to(device)
+    gmac = TinyDet(nc, width).macs(args.export_size) / 1e9
+    log(f"TinyDet {width}: {params} parameters, {gmac:.3f} GMAC per {args.export_size}px input, trained on {size}px tiles", fh)
+    ema = TinyDet(nc, width).to(device)
     ema.load_state_dict(model.state_dict())
     for p in ema.parameters():
         p.requires_grad_(False)
+    ema_float = [e for e in ema.state_dict().values() if e.dtype.is_floating_point]
+    model_float = [m for m in model.state_dict().values() if m.dtype.is_floating_point]
+    ema_other = [e for e in ema.state_dict().values() if not e.dtype.is_floating_point]
+    model_other = [m for m in model.state_dict().values() if not m.dtype.is_floating_point]
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
     gen = torch.Generator(device=device)
     gen.manual_seed(args.seed)
@@ -416,7 +453,7 @@ def main() -> None:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             raw = model(x)
-        lc, lb = loss_fn(raw, cls, box, nc)
+        lc, lb = loss_fn(raw, cls, box, nc, args.ball_weight)
         loss = lc + lb
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -424,11 +461,10 @@ def main() -> None:
         opt.step()
         with torch.no_grad():
             d = min(0.999, (1 + step) / (10 + step))
-            for e, m in zip(ema.state_dict().values(), model.state_dict().values()):
-                if e.dtype.is_floating_point:
-                    e.mul_(d).add_(m.detach(), alpha=1 - d)
-                else:
-                    e.copy_(m)
+            torch._foreach_mul_(ema_float, d)
+            torch._foreach_add_(ema_float, model_float, alpha=1 - d)
+            for e, m in zip(ema_other, model_other):
+                e.copy_(m)
         step += 1
         seen += args.batch
         if step % 100 == 0 or args.smoke:
@@ -479,6 +515,8 @@ def main() -> None:
         "input_size": args.export_size,
         "train_tile_size": size,
         "parameters": params,
+        "width": list(width),
+        "gmac_per_input": gmac,
         "train": {
             "tiles": len(train),
             "steps": step,
@@ -486,10 +524,13 @@ def main() -> None:
             "seconds": train_s,
             "batch": args.batch,
             "crop": args.crop,
+            "ball_weight": args.ball_weight,
+            "init": os.path.basename(args.init) if args.init else None,
             "lr": args.lr,
             "device": str(device),
             "torch": torch.__version__,
             "dataset": info.get("summary"),
+            "folders": {k: {"summary": v.get("summary"), "seed": v.get("seed"), "spec": v.get("spec")} for k, v in summaries.items()},
         },
         "val": metrics,
         "onnx_parity": parity,

@@ -66,6 +66,9 @@ pub struct EvalArgs {
     /// Engine, tract or ort (default: detector.engine).
     #[arg(long)]
     engine: Option<String>,
+    /// Ball threshold to report at (default: the ball's entry in detector.thresholds).
+    #[arg(long)]
+    threshold: Option<f32>,
     /// Also write the report (JSON) here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -141,6 +144,17 @@ pub async fn run_eval(cfg: SystemConfig, _shutdown: Shutdown, a: EvalArgs) -> Re
     if let Some(t) = a.tile_size {
         dc.tile_size = t;
     }
+    if let Some(t) = a.threshold {
+        anyhow::ensure!((0.0..=1.0).contains(&t), "--threshold must be within 0-1");
+        let ball = dc
+            .classes
+            .iter()
+            .position(|c| c == "ball")
+            .context("detector.classes has no \"ball\" class")?;
+        let mut all: Vec<f32> = (0..dc.classes.len()).map(|i| dc.threshold(i)).collect();
+        all[ball] = t;
+        dc.thresholds = all;
+    }
     dc.validate().context("detector settings")?;
     let width = a.width.unwrap_or(cfg.capture.panorama_width);
     anyhow::ensure!(width.is_multiple_of(6), "--width must be a multiple of 6");
@@ -163,7 +177,7 @@ pub async fn run_eval(cfg: SystemConfig, _shutdown: Shutdown, a: EvalArgs) -> Re
         std::fs::write(&p, &text).with_context(|| format!("writing {}", p.display()))?;
     }
     eprintln!(
-        "detector-eval: {} frames {}x{}, {} tiles of {}: ball recall {:.3} precision {:.3} at {:.2} (visible balls {}, mean diameter {:.1} px), localisation error mean {:.2} px, p95 {:.2} px; player recall {:.3}; {:.0} ms per frame ({})",
+        "detector-eval: {} frames {}x{}, {} tiles of {}: ball recall {:.3} precision {:.3} at {:.2} (visible balls {}, {} more on a painted spot not counted, mean diameter {:.1} px), localisation error mean {:.2} px, p95 {:.2} px; player recall {:.3}; {:.0} ms per frame ({})",
         report.frames,
         report.panorama[0],
         report.panorama[1],
@@ -173,6 +187,7 @@ pub async fn run_eval(cfg: SystemConfig, _shutdown: Shutdown, a: EvalArgs) -> Re
         report.ball_precision,
         report.ball_threshold,
         report.balls_visible,
+        report.balls_on_spot,
         report.ball_diameter_mean_px,
         report.loc_err_mean_px,
         report.loc_err_p95_px,

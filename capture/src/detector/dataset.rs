@@ -13,8 +13,8 @@ use super::mask::FieldMask;
 use super::prepare::{Letterbox, TilePreparer};
 use super::scenes::{LutCache, Rng, Scene, SceneVariety};
 use super::tiling::{Tile, Tiling};
-use shared::geometry::Calibration;
-use shared::scene::{GroundTruth, Role};
+use shared::geometry::{Calibration, SPOT_RADIUS_M};
+use shared::scene::{GroundTruth, Role, BALL_RADIUS_M};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -51,8 +51,22 @@ fn person_width_px(cal: &Calibration, x: f64, y: f64) -> f64 {
     (0.5 / d).atan().to_degrees() / cal.panorama.deg_per_px()
 }
 
+/// True when the ball rests (or rolls) on a painted spot: the centre spot at every kick-off,
+/// a penalty spot. A 0.22 m ball on a 0.30 m white disc looks like the disc alone at the
+/// sizes the detector works at (2-10 px), and the disc is there in every other frame, so such
+/// a ball is neither taught as a ball nor counted as one to find (see docs/detector.md).
+pub fn ball_on_spot(truth: &GroundTruth, cal: &Calibration) -> bool {
+    let b = &truth.ball;
+    b.z_m < 2.0 * BALL_RADIUS_M
+        && cal
+            .pitch
+            .spots()
+            .iter()
+            .any(|&(x, y)| (b.x_m - x).hypot(b.y_m - y) < SPOT_RADIUS_M + BALL_RADIUS_M)
+}
+
 /// Boxes of a frame's objects: what must be found, and what the loss should ignore (balls
-/// hidden behind people).
+/// hidden behind people, balls on a painted spot).
 pub fn truth_boxes(
     truth: &GroundTruth,
     cal: &Calibration,
@@ -70,7 +84,7 @@ pub fn truth_boxes(
             w: d + blur.0.abs(),
             h: d + blur.1.abs(),
         };
-        if b.visible {
+        if b.visible && !ball_on_spot(truth, cal) {
             labels.push(bx);
         } else {
             ignore.push(LabelBox {
@@ -225,7 +239,11 @@ fn pick_tiles(
             let s = ((spec.input_size as f64 / scale).round() as u32).max(64);
             let (w, h) = (s.min(pw), s.min(ph));
             let b = &truth.ball;
-            if b.visible && cal.panorama.contains(b.px, b.py) && rng.chance(spec.ball_tile_chance) {
+            if b.visible
+                && !ball_on_spot(truth, cal)
+                && cal.panorama.contains(b.px, b.py)
+                && rng.chance(spec.ball_tile_chance)
+            {
                 let m = 3.0f64.min(w as f64 / 4.0);
                 let ox = rng.range(m, w as f64 - m);
                 let oy = rng.range(m.min(h as f64 / 4.0), h as f64 - m.min(h as f64 / 4.0));
@@ -345,7 +363,7 @@ pub fn export(
                     "crop": [t.x, t.y, t.w, t.h],
                     "scale": lb.sx,
                     "pts_ns": f.truth.pts_ns,
-                    "ball": {"px": b.px, "py": b.py, "diameter_px": b.diameter_px, "visible": b.visible, "in_tile": has_ball},
+                    "ball": {"px": b.px, "py": b.py, "diameter_px": b.diameter_px, "visible": b.visible, "on_spot": ball_on_spot(&f.truth, &cal), "in_tile": has_ball},
                     "blur_px": [f.blur.0, f.blur.1],
                 });
                 writeln!(meta, "{line}").map_err(io_err(&meta_path))?;
@@ -379,4 +397,50 @@ pub fn export(
     std::fs::write(&p, serde_json::to_string_pretty(&info).unwrap_or_default())
         .map_err(io_err(&p))?;
     Ok(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::scene::BallTruth;
+
+    fn truth_at(cal: &Calibration, x: f64, y: f64, z: f64) -> GroundTruth {
+        let (px, py) = cal.pitch_to_panorama(x, y, z);
+        GroundTruth {
+            pts_ns: 0,
+            t_s: 0.0,
+            ball: BallTruth {
+                x_m: x,
+                y_m: y,
+                z_m: z,
+                in_play: true,
+                px,
+                py,
+                diameter_px: 3.0,
+                visible: true,
+            },
+            people: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_ball_on_a_painted_spot_is_ignored_not_labelled() {
+        let cal = Calibration::synthetic(1920, 960, 540);
+        let (l, w) = (cal.pitch.length_m, cal.pitch.width_m);
+        let r = BALL_RADIUS_M;
+        for (x, y, z, on) in [
+            (l / 2.0, w / 2.0, r, true),        // kick-off
+            (11.0 + 0.2, w / 2.0, r, true),     // rolling off a penalty spot
+            (l - 11.0, w / 2.0, r, true),       // the other penalty spot
+            (l / 2.0 + 0.5, w / 2.0, r, false), // beside the centre spot
+            (l / 2.0, w / 2.0, 2.0, false),     // in the air above it
+            (30.0, 20.0, r, false),
+        ] {
+            let t = truth_at(&cal, x, y, z);
+            assert_eq!(ball_on_spot(&t, &cal), on, "{x} {y} {z}");
+            let (labels, ignore) = truth_boxes(&t, &cal, (0.0, 0.0));
+            let balls = labels.iter().filter(|b| b.class == 0).count();
+            assert_eq!((balls, ignore.len()), if on { (0, 1) } else { (1, 0) });
+        }
+    }
 }

@@ -3,14 +3,21 @@
 //! precision at the configured threshold (and a sweep of thresholds), ball localisation error
 //! in pixels, player and referee recall.
 //!
-//! Rules: a ball counts when it is visible (not hidden behind a person) and inside the field
-//! mask. Ball detections are merged across tiles (greedy, by score, within the larger of 4 px
-//! and the box size). A detection matches when its centre is within `max(3 px, diameter) +
-//! blur / 2` of the truth; more matches of the same ball are duplicates (the analyzer merges
-//! them), detections near a hidden ball or a ball outside the mask are ignored, the rest are
-//! false positives. People match a box of their class with IoU >= 0.3 (greedy).
+//! Rules: a ball counts when it is visible (not hidden behind a person), inside the field
+//! mask, and not resting on a painted spot (the centre spot at kick-off, a penalty spot:
+//! there it looks like the spot itself; such frames are counted in `balls_on_spot`). Ball
+//! detections are merged across tiles (greedy, by score, within the larger of 4 px and the
+//! box size). A detection matches when its centre is within `max(3 px, diameter) + blur / 2`
+//! of the truth; more matches of the same ball are duplicates (the analyzer merges them),
+//! detections near a hidden ball, a ball on a spot or a ball outside the mask are ignored,
+//! the rest are false positives. People match a box of their class with IoU >= 0.3
+//! (greedy).
+//!
+//! For reading the misses and false positives, the report also counts, at the configured
+//! threshold, missed balls that overlap a person's box (a white ball at white socks, partly
+//! in front of a leg) and false positives outside the field mask (stands, advertising).
 
-use super::dataset::{truth_boxes, LabelBox};
+use super::dataset::{ball_on_spot, truth_boxes, LabelBox};
 use super::mask::FieldMask;
 use super::scenes::{LutCache, Scene, SceneVariety};
 use super::{field_mask, Detector, DetectorError, InferenceEngine};
@@ -66,13 +73,20 @@ pub struct EvalReport {
     pub tiles: usize,
     pub frames: usize,
     pub ball_threshold: f32,
-    /// Frames with a visible ball in the mask.
+    /// Frames with a visible ball in the mask (not on a painted spot).
     pub balls_visible: usize,
+    /// Frames with a visible ball in the mask resting on a painted spot: not counted as
+    /// balls to find; detections there are neither hits nor false positives.
+    pub balls_on_spot: usize,
     pub ball_recall: f64,
     pub ball_precision: f64,
     pub ball_tp: usize,
     pub ball_fp: usize,
     pub ball_duplicates: usize,
+    /// Missed visible balls whose box overlaps a person's box.
+    pub ball_missed_near_person: usize,
+    /// False positives whose centre is outside the field mask.
+    pub ball_fp_outside_mask: usize,
     pub ball_diameter_mean_px: f64,
     pub loc_err_mean_px: f64,
     pub loc_err_median_px: f64,
@@ -96,7 +110,23 @@ struct BallDet {
 enum Kind {
     Match(f64),
     Ignored,
-    False,
+    /// A false positive; `true` when inside the field mask.
+    False(bool),
+}
+
+/// One analysed frame: whether a visible ball in the mask is to be found, whether it
+/// overlaps a person, and the merged ball detections.
+struct FrameBalls {
+    positive: bool,
+    near_person: bool,
+    dets: Vec<BallDet>,
+}
+
+/// Whether the ball (radius `r` around `x`, `y`) overlaps a person's box.
+fn near_person(labels: &[LabelBox], x: f64, y: f64, r: f64) -> bool {
+    labels.iter().any(|p| {
+        p.class != 0 && (x - p.cx).abs() <= p.w / 2.0 + r && (y - p.cy).abs() <= p.h / 2.0 + r
+    })
 }
 
 fn merge(mut dets: Vec<Detection>) -> Vec<Detection> {
@@ -183,7 +213,7 @@ pub fn evaluate(
     let player = class_of("player");
     let referee = class_of("referee");
     let ball_threshold = cfg.threshold(ball as usize);
-    let sweep_thresholds: Vec<f32> = (1..=9).map(|i| i as f32 / 10.0).collect();
+    let sweep_thresholds: Vec<f32> = (1..=19).map(|i| i as f32 / 20.0).collect();
     let floor = sweep_thresholds[0].min(ball_threshold);
     // Decode with a low ball threshold so every sweep point can be scored.
     let mut low = cfg.clone();
@@ -203,9 +233,10 @@ pub fn evaluate(
     let mut engine = Some(engine);
     let mut frames = 0usize;
     let mut scene_no = 0u64;
-    let mut per_frame: Vec<(bool, Vec<BallDet>)> = Vec::new();
+    let mut per_frame: Vec<FrameBalls> = Vec::new();
     let (mut players, mut players_found, mut refs, mut refs_found) = (0, 0, 0, 0);
     let mut diam_sum = 0.0;
+    let mut on_spot = 0usize;
     let mut ms = 0.0;
     let mut mask = None;
     while frames < spec.frames {
@@ -235,7 +266,10 @@ pub fn evaluate(
             frames += 1;
             let (labels, _) = truth_boxes(&f.truth, &scene.cal, f.blur);
             let b = &f.truth.ball;
-            let positive = b.visible && mask.contains(b.px, b.py);
+            let findable = b.visible && mask.contains(b.px, b.py);
+            let spot = ball_on_spot(&f.truth, &scene.cal);
+            on_spot += usize::from(findable && spot);
+            let positive = findable && !spot;
             if positive {
                 diam_sum += b.diameter_px;
             }
@@ -255,7 +289,7 @@ pub fn evaluate(
                     } else if dist <= radius {
                         Kind::Ignored
                     } else {
-                        Kind::False
+                        Kind::False(mask.contains(x.cx as f64, x.cy as f64))
                     };
                     BallDet {
                         score: x.score,
@@ -263,7 +297,12 @@ pub fn evaluate(
                     }
                 })
                 .collect();
-            per_frame.push((positive, kinds));
+            per_frame.push(FrameBalls {
+                positive,
+                near_person: positive
+                    && near_person(&labels, b.px, b.py, b.diameter_px.max(1.0) / 2.0),
+                dets: kinds,
+            });
             if let Some(p) = player {
                 let dets: Vec<Detection> = out
                     .detections
@@ -297,9 +336,10 @@ pub fn evaluate(
     }
     let point = |thr: f32| {
         let (mut tp, mut fp, mut missed, mut dup) = (0, 0, 0, 0);
+        let (mut missed_near, mut fp_outside) = (0, 0);
         let mut errs = Vec::new();
-        for (positive, dets) in &per_frame {
-            let above: Vec<&BallDet> = dets.iter().filter(|d| d.score >= thr).collect();
+        for f in &per_frame {
+            let above: Vec<&BallDet> = f.dets.iter().filter(|d| d.score >= thr).collect();
             let matches: Vec<f64> = above
                 .iter()
                 .filter_map(|d| match d.kind {
@@ -307,19 +347,27 @@ pub fn evaluate(
                     _ => None,
                 })
                 .collect();
-            fp += above.iter().filter(|d| d.kind == Kind::False).count();
-            if *positive {
+            fp += above
+                .iter()
+                .filter(|d| matches!(d.kind, Kind::False(_)))
+                .count();
+            fp_outside += above
+                .iter()
+                .filter(|d| d.kind == Kind::False(false))
+                .count();
+            if f.positive {
                 if let Some(e) = matches.first() {
                     tp += 1;
                     errs.push(*e);
                     dup += matches.len() - 1;
                 } else {
                     missed += 1;
+                    missed_near += usize::from(f.near_person);
                 }
             }
         }
         errs.sort_by(|a, b| a.total_cmp(b));
-        (tp, fp, missed, dup, errs)
+        (tp, fp, missed, dup, errs, missed_near, fp_outside)
     };
     let ratio = |a: usize, b: usize| {
         if b == 0 {
@@ -331,7 +379,7 @@ pub fn evaluate(
     let sweep = sweep_thresholds
         .iter()
         .map(|&t| {
-            let (tp, fp, missed, _, _) = point(t);
+            let (tp, fp, missed, ..) = point(t);
             BallPoint {
                 threshold: t,
                 recall: ratio(tp, tp + missed),
@@ -342,7 +390,7 @@ pub fn evaluate(
             }
         })
         .collect();
-    let (tp, fp, missed, dup, errs) = point(ball_threshold);
+    let (tp, fp, missed, dup, errs, missed_near, fp_outside) = point(ball_threshold);
     let d = det.as_ref().expect("at least one frame");
     Ok(EvalReport {
         engine: engine_name,
@@ -353,11 +401,14 @@ pub fn evaluate(
         frames,
         ball_threshold,
         balls_visible: tp + missed,
+        balls_on_spot: on_spot,
         ball_recall: ratio(tp, tp + missed),
         ball_precision: ratio(tp, tp + fp),
         ball_tp: tp,
         ball_fp: fp,
         ball_duplicates: dup,
+        ball_missed_near_person: missed_near,
+        ball_fp_outside_mask: fp_outside,
         ball_diameter_mean_px: diam_sum / (tp + missed).max(1) as f64,
         loc_err_mean_px: if errs.is_empty() {
             f64::NAN

@@ -2,7 +2,7 @@
 //! pitch markings, the surround, a stand on the far side, the sky.
 
 use nalgebra::Vector3;
-use shared::geometry::PitchSpec;
+use shared::geometry::{PitchSpec, PENALTY_SPOT_M, SPOT_RADIUS_M};
 use shared::image::Rgb;
 
 const LINE_HALF_WIDTH: f64 = 0.06;
@@ -45,7 +45,7 @@ fn on_line(p: &PitchSpec, x: f64, y: f64) -> bool {
     }
     // Centre circle and spot.
     let rc = ((x - cx).powi(2) + (y - cy).powi(2)).sqrt();
-    if near((rc - 9.15).abs()) || rc < 0.15 {
+    if near((rc - 9.15).abs()) || rc < SPOT_RADIUS_M {
         return true;
     }
     for (gx, dir) in [(0.0, 1.0), (l, -1.0)] {
@@ -60,9 +60,9 @@ fn on_line(p: &PitchSpec, x: f64, y: f64) -> bool {
             }
         }
         // Penalty spot and arc outside the area.
-        let sx = gx + dir * 11.0;
+        let sx = gx + dir * PENALTY_SPOT_M;
         let rs = ((x - sx).powi(2) + (y - cy).powi(2)).sqrt();
-        if rs < 0.15 {
+        if rs < SPOT_RADIUS_M {
             return true;
         }
         if near((rs - 9.15).abs()) && (x - gx) * dir > 16.5 {

@@ -23,7 +23,7 @@ pub use calibration::{Calibration, CalibrationError, RigPose};
 pub use camera::{CameraModel, Distortion};
 pub use lut::{CameraTable, LutError, LutSource, StitchLut, LEGACY_LUT_FILES};
 pub use panorama::PanoramaSpec;
-pub use pitch::PitchSpec;
+pub use pitch::{PitchSpec, PENALTY_SPOT_M, SPOT_RADIUS_M};
 
 use nalgebra::Vector3;
 

@@ -2,6 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Radius of the painted centre and penalty spots, metres.
+pub const SPOT_RADIUS_M: f64 = 0.15;
+
+/// Distance of a penalty spot from its goal line, metres.
+pub const PENALTY_SPOT_M: f64 = 11.0;
+
 /// Pitch dimensions in metres (FIFA standard 105 x 68 by default).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -26,6 +32,16 @@ impl PitchSpec {
             && y >= -margin_m
             && x <= self.length_m + margin_m
             && y <= self.width_m + margin_m
+    }
+
+    /// Centres of the painted spots: the centre spot, then the two penalty spots.
+    pub fn spots(&self) -> [(f64, f64); 3] {
+        let (l, cy) = (self.length_m, self.width_m / 2.0);
+        [
+            (l / 2.0, cy),
+            (PENALTY_SPOT_M, cy),
+            (l - PENALTY_SPOT_M, cy),
+        ]
     }
 
     /// The pitch outline grown by `margin_m`, corners counter-clockwise from the origin.
