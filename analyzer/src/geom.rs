@@ -111,6 +111,16 @@ impl PitchModel {
         }
     }
 
+    /// The point of the pixel's viewing ray nearest to a pitch point (at least 1 m in front
+    /// of the rig).
+    pub fn ray_nearest(&self, u: f64, v: f64, p: (f64, f64, f64)) -> RayPoint {
+        let (ox, oy, oz) = self.rig();
+        let one = self.ray_at_range(u, v, 1.0);
+        let (dx, dy, dz) = (one.x - ox, one.y - oy, one.z - oz);
+        let t = (p.0 - ox) * dx + (p.1 - oy) * dy + (p.2 - oz) * dz;
+        self.ray_at_range(u, v, t.max(1.0))
+    }
+
     /// Apparent diameter in pixels of an object `diameter_m` wide at `range` metres.
     pub fn diameter_px(&self, diameter_m: f64, range: f64) -> f64 {
         2.0 * (diameter_m / 2.0 / range.max(0.1)).atan() / self.rad_per_px
@@ -126,6 +136,20 @@ impl PitchModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nearest_ray_point_is_the_point_itself_when_on_the_ray() {
+        let m = model();
+        let (u, v) = m.to_pixel(60.0, 40.0, 8.0);
+        let q = m.ray_nearest(u, v, (60.0, 40.0, 8.0));
+        assert!((q.x - 60.0).abs() < 1e-3 && (q.y - 40.0).abs() < 1e-3 && (q.z - 8.0).abs() < 1e-3);
+        // From a point on the grass below it, the ray passes above.
+        let q = m.ray_nearest(u, v, (60.0, 40.0, 0.11));
+        assert!(
+            q.z > 4.0 && ((q.x - 60.0).powi(2) + (q.y - 40.0).powi(2)).sqrt() < 4.0,
+            "{q:?}"
+        );
+    }
 
     fn model() -> PitchModel {
         PitchModel::new(Calibration::synthetic(1920, 960, 540))

@@ -50,6 +50,9 @@ pub struct Faults {
     pub spare_ball: Option<SpareBall>,
     /// Chance that the ball is reported twice by overlapping tiles.
     pub tile_duplicate: f64,
+    /// Range of the match ball's detector scores (uniform). A detector run with a high
+    /// threshold (the real chain's 0.65) reports the ball between about 0.7 and 1.
+    pub ball_score: (f32, f32),
 }
 
 impl Default for Faults {
@@ -64,6 +67,7 @@ impl Default for Faults {
             random_fp_per_frame: 0.0,
             spare_ball: None,
             tile_duplicate: 0.1,
+            ball_score: (0.45, 0.95),
         }
     }
 }
@@ -207,7 +211,7 @@ impl Iterator for SynthStream {
         let mut detected = false;
         if gt.ball.visible && !missed {
             let b = &gt.ball;
-            if let Some(d) = self.ball_box(b.x_m, b.y_m, b.z_m, f.pixel_noise, (0.45, 0.95)) {
+            if let Some(d) = self.ball_box(b.x_m, b.y_m, b.z_m, f.pixel_noise, f.ball_score) {
                 if self.rng.gen_bool(f.tile_duplicate.clamp(0.0, 1.0)) {
                     let mut dup = d.clone();
                     dup.cx += 0.4;

@@ -1,7 +1,8 @@
 //! The ball's Kalman filter: state in pitch metres, measurements in panorama pixels.
 //!
 //! State `[x, y, z, vx, vy, vz]`. Two motion models:
-//! - **ground**: constant velocity on the grass, `z` pinned to the ball's radius;
+//! - **ground**: rolling on the grass at a uniform deceleration (friction, [`Noise::roll_decel`])
+//!   until it stops, `z` pinned to the ball's radius;
 //! - **air**: ballistic (gravity on `z`, constant horizontal velocity); a ball that comes
 //!   down to the grass switches to ground.
 //!
@@ -35,8 +36,11 @@ pub enum Mode {
 /// Noise settings of the filter.
 #[derive(Debug, Clone, Copy)]
 pub struct Noise {
-    /// Random acceleration on the ground (dribbles, touches, friction), m/s^2.
+    /// Random acceleration on the ground (dribbles, touches), m/s^2.
     pub ground_accel: f64,
+    /// Deceleration of a rolling ball (grass friction), m/s^2: a ball coasting unseen slows
+    /// down and stops instead of rolling on for ever.
+    pub roll_decel: f64,
     /// Random acceleration in the air (drag, spin), m/s^2.
     pub air_accel: f64,
     /// Detection position noise, pixels.
@@ -137,7 +141,10 @@ impl BallFilter {
         self.s = f * self.s;
         let mut q = Cov::zeros();
         match self.mode {
-            Mode::Ground => cv_noise(dt, noise.ground_accel, &[0, 1], &mut q),
+            Mode::Ground => {
+                self.roll(dt, noise.roll_decel);
+                cv_noise(dt, noise.ground_accel, &[0, 1], &mut q)
+            }
             Mode::Air => {
                 self.s[2] -= 0.5 * G * dt * dt;
                 self.s[5] -= G * dt;
@@ -154,6 +161,25 @@ impl BallFilter {
             }
             Mode::Air => {}
         }
+    }
+
+    /// Friction on a rolling ball over `dt` (called after the constant-velocity step): the
+    /// position loses `a dt^2 / 2` along the motion, the speed `a dt`, down to a stop.
+    fn roll(&mut self, dt: f64, a: f64) {
+        let speed = (self.s[3].powi(2) + self.s[4].powi(2)).sqrt();
+        if a <= 0.0 || speed < 1e-9 {
+            return;
+        }
+        let (ux, uy) = (self.s[3] / speed, self.s[4] / speed);
+        let t = dt.min(speed / a);
+        // Back from the constant-velocity step: travelled `speed t - a t^2 / 2` instead of
+        // `speed dt`.
+        let lost = speed * dt - (speed * t - 0.5 * a * t * t);
+        self.s[0] -= ux * lost;
+        self.s[1] -= uy * lost;
+        let v = speed - a * t;
+        self.s[3] = ux * v;
+        self.s[4] = uy * v;
     }
 
     /// Predicted pixel position.
@@ -279,6 +305,7 @@ mod tests {
     fn noise() -> Noise {
         Noise {
             ground_accel: 6.0,
+            roll_decel: 1.5,
             air_accel: 1.0,
             pixel_sigma: 1.0,
             size_cue: true,
@@ -316,6 +343,22 @@ mod tests {
             "{:?}",
             f.s
         );
+    }
+
+    #[test]
+    fn unseen_rolling_ball_slows_down_and_stops() {
+        let n = noise();
+        let mut f = BallFilter::on_ground(30.0, 20.0, 0.3, 1.0);
+        f.s[3] = 6.0;
+        f.predict(1.0, &n);
+        assert!((f.s[0] - (30.0 + 6.0 - 0.75)).abs() < 1e-9, "{:?}", f.s);
+        assert!((f.s[3] - 4.5).abs() < 1e-9);
+        // 4.5 m/s stops after 3 s and 6.75 m more, then stays.
+        for _ in 0..10 {
+            f.predict(1.0, &n);
+        }
+        assert!((f.s[0] - (35.25 + 6.75)).abs() < 1e-6, "{:?}", f.s);
+        assert!(f.s[3].abs() < 1e-9 && f.s[1] == 20.0);
     }
 
     #[test]

@@ -12,6 +12,16 @@ use super::filter::BallFilter;
 /// Time constant of the score average, seconds.
 pub const SCORE_TAU_S: f64 = 1.0;
 
+/// A measurement used by a hypothesis in a frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    /// Index of the candidate in the frame.
+    pub candidate: usize,
+    pub now_ns: u64,
+    /// Its score times its prior.
+    pub score: f64,
+}
+
 /// One explanation of a lineage's measurements.
 #[derive(Debug, Clone)]
 pub struct Hypothesis {
@@ -26,6 +36,10 @@ pub struct Hypothesis {
     pub candidate: Option<usize>,
     /// Horizontal speed after the last measurement, m/s.
     pub speed_at_hit: f64,
+    /// Horizontal position after the last measurement, metres (plausibility of the next one).
+    pub hit_xy: (f64, f64),
+    /// Candidate scores (times their prior) of the last two measurements, newest first.
+    pub hit_scores: [f64; 2],
 }
 
 impl Hypothesis {
@@ -35,20 +49,26 @@ impl Hypothesis {
         filter: BallFilter,
         delta: f64,
         gamma: f64,
-        hit: Option<(usize, u64)>,
+        hit: Option<Hit>,
     ) -> Hypothesis {
         let speed_at_hit = if hit.is_some() {
             (filter.s[3].powi(2) + filter.s[4].powi(2)).sqrt()
         } else {
             self.speed_at_hit
         };
+        let (hit_xy, hit_scores) = match hit {
+            Some(h) => ((filter.s[0], filter.s[1]), [h.score, self.hit_scores[0]]),
+            None => (self.hit_xy, self.hit_scores),
+        };
         Hypothesis {
             speed_at_hit,
+            hit_xy,
+            hit_scores,
             filter,
             score: gamma * self.score + (1.0 - gamma) * delta,
             hits: (self.hits << 1) | hit.is_some() as u32,
-            last_hit_ns: hit.map(|h| h.1).unwrap_or(self.last_hit_ns),
-            candidate: hit.map(|h| h.0),
+            last_hit_ns: hit.map(|h| h.now_ns).unwrap_or(self.last_hit_ns),
+            candidate: hit.map(|h| h.candidate),
         }
     }
 
@@ -60,6 +80,20 @@ impl Hypothesis {
             (1u32 << window) - 1
         };
         (self.hits & mask).count_ones()
+    }
+
+    /// Measured in this frame and the one before, both with at least `min_score`.
+    pub fn confident_pair(&self, min_score: f64) -> bool {
+        self.hits & 0b11 == 0b11 && self.hit_scores.iter().all(|&s| s >= min_score)
+    }
+
+    /// Whether a measurement putting the ball at `xy` at `now_ns` is physically plausible
+    /// after the last one: no faster than `max_speed` m/s, with `slack_m` for the position
+    /// uncertainty of both.
+    pub fn plausible(&self, xy: (f64, f64), now_ns: u64, max_speed: f64, slack_m: f64) -> bool {
+        let dt = now_ns.saturating_sub(self.last_hit_ns) as f64 * 1e-9;
+        let d = ((xy.0 - self.hit_xy.0).powi(2) + (xy.1 - self.hit_xy.1).powi(2)).sqrt();
+        d <= max_speed * dt + slack_m
     }
 }
 
@@ -89,6 +123,8 @@ pub const TRAVEL_M: f64 = 3.0;
 pub const MOVE_M: f64 = 1.0;
 
 impl Lineage {
+    /// The most likely hypothesis. A lineage always has one (lineages left without any are
+    /// removed at once).
     pub fn best(&self) -> &Hypothesis {
         &self.hyps[0]
     }

@@ -5,20 +5,30 @@
 //! gate may still be explained by a kick (velocity much less certain: along the ground, or
 //! up into the air), at a score penalty. The best few branches of each lineage survive.
 //! Candidates that no hypothesis explains start new lineages. A lineage is reported only once
-//! confirmed (M hits of N frames); the reported one changes only for a clearly better one,
-//! and a lineage that never moved (a fixed false positive, a spare ball) never replaces one
-//! that has travelled. Smoothing is forward only: the filter's current estimate.
+//! confirmed: M hits of N frames, two confident hits in successive frames, or one very
+//! confident candidate when nothing competes (which continues the coasting reported ball if
+//! it could have got there). The reported one changes only for a clearly better one, and a
+//! lineage that never moved (a fixed false positive, a spare ball) never replaces one that
+//! has travelled. Smoothing is forward only: the filter's current estimate.
+//!
+//! Predictions are bounded: an unseen ball slows down on the grass (friction), a lofted one
+//! lands and rolls on, and a hypothesis predicted off the pitch (beyond the field mask) ends.
+//! A measurement of a hypothesis whose prediction has become very uncertain (coasting for
+//! long, or just kicked at a low detection rate) re-initialises the state at the measurement
+//! instead of being averaged with the prediction, and every measurement must be reachable
+//! from the previous one at a plausible ball speed.
 
 mod filter;
 mod hypotheses;
 
 pub use filter::{BallFilter, Mode, Noise};
-pub use hypotheses::{Hypothesis, Lineage, MOVE_M, SCORE_TAU_S, TRAVEL_M};
+pub use hypotheses::{Hit, Hypothesis, Lineage, MOVE_M, SCORE_TAU_S, TRAVEL_M};
 
 use crate::counters::Counters;
 use crate::gates::{Candidate, BALL_DIAMETER_M};
 use crate::geom::PitchModel;
 use shared::config::AnalyzerConfig;
+use shared::geometry::{PitchSpec, SPOT_RADIUS_M};
 use shared::messages::{BallState, TrackStatus};
 use shared::scene::BALL_RADIUS_M;
 
@@ -46,6 +56,39 @@ const TRAVEL_BONUS: f64 = 1000.0;
 /// on a fixed false positive gives way to one following a moving ball.
 const MOVING_BONUS: f64 = 6.0;
 const MOVING_WINDOW_NS: u64 = 5_000_000_000;
+/// Deceleration of an unseen rolling ball, m/s^2 (grass friction; passes lose more, but a
+/// low value errs on the side of the ball having gone on).
+const ROLL_DECEL: f64 = 1.5;
+/// A hypothesis this uncertain (horizontal position, one sigma, metres) is stale: a
+/// measurement re-initialises it at the measurement instead of a linearised update far from
+/// both, which can land metres away from the detection.
+const STALE_SIGMA_M: f64 = 3.0;
+/// ... after this long without a measurement (a hypothesis measured every frame may be
+/// uncertain, a ball high in the air, without being stale).
+const STALE_AFTER_NS: u64 = 300_000_000;
+/// A hypothesis predicted further than this outside the field mask ends, metres.
+const BOUND_EXTRA_M: f64 = 2.0;
+/// Position slack of the speed plausibility test between two measurements, metres.
+const PLAUSIBLE_SLACK_M: f64 = 3.0;
+/// Farthest from the reported ball's expected position that a new lineage is taken for it
+/// (re-acquisition), metres: a ball coasting for long is expected nowhere in particular.
+const REACQUIRE_MAX_M: f64 = 15.0;
+/// Position uncertainty of a reading taken as the point of a candidate's ray nearest to
+/// where the ball is expected, metres; below [`NEAR_GROUND_M`] that point is on the grass.
+const NEAR_SIGMA_M: f64 = 4.0;
+const NEAR_GROUND_M: f64 = 0.5;
+/// That reading is offered only this soon after the last measurement: later, the ball may
+/// be anywhere along a long stretch of the ray.
+const NEAR_MAX_GAP_NS: u64 = 1_000_000_000;
+/// Prior factor on the score of a candidate close to the panorama's left, right or top edge
+/// (a ball cut by the edge, lights, the stands), and the width of that band in pixels at
+/// 1920 px.
+const EDGE_PRIOR: f64 = 0.5;
+const EDGE_PX_AT_1920: f64 = 12.0;
+/// Prior factor on the score of a candidate whose ground point lies on a painted spot (a
+/// white disc of about a ball's size), and how near counts, metres.
+const SPOT_PRIOR: f64 = 0.5;
+const SPOT_NEAR_M: f64 = 0.5;
 
 /// What the tracker reports for a frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +106,8 @@ struct Frame<'a> {
     gamma: f64,
     now_ns: u64,
     cands: &'a [Candidate],
+    /// Per candidate: the detector score times its prior (edges, painted spots).
+    scores: &'a [f64],
     model: &'a PitchModel,
 }
 
@@ -74,6 +119,14 @@ pub struct BallTracker {
     max_lineages: usize,
     confirm_hits: u32,
     confirm_window: u32,
+    confirm_single_score: f64,
+    confirm_pair_score: f64,
+    max_speed: f64,
+    pitch: PitchSpec,
+    /// Field mask margin plus [`BOUND_EXTRA_M`]: where a predicted ball is given up.
+    bound_m: f64,
+    pano_w: f64,
+    edge_px: f64,
     predict_max_ns: u64,
     predict_still_max_ns: u64,
     /// ln of the clutter volume (pixels x pixels x diameter range): the likelihood of a false
@@ -112,6 +165,7 @@ impl BallTracker {
             gate2: (cfg.gate_sigma as f64).powi(2),
             noise: Noise {
                 ground_accel: 6.0,
+                roll_decel: ROLL_DECEL,
                 air_accel: 1.5,
                 pixel_sigma: cfg.pixel_sigma as f64,
                 size_cue: cfg.use_size_cue,
@@ -119,6 +173,13 @@ impl BallTracker {
             max_lineages: cfg.max_hypotheses,
             confirm_hits: cfg.confirm_hits,
             confirm_window: cfg.confirm_window,
+            confirm_single_score: cfg.confirm_single_score as f64,
+            confirm_pair_score: cfg.confirm_pair_score as f64,
+            max_speed: cfg.max_ball_speed_mps as f64,
+            pitch: model.pitch().clone(),
+            bound_m: cfg.field_margin_m as f64 + BOUND_EXTRA_M,
+            pano_w: pano.width as f64,
+            edge_px: EDGE_PX_AT_1920 * pano.width as f64 / 1920.0,
             predict_max_ns: (cfg.predict_max_s as f64 * 1e9) as u64,
             predict_still_max_ns: (cfg.predict_still_max_s as f64 * 1e9) as u64,
             ln_clutter: (pano.width as f64 * pano.height as f64 * 20.0).ln(),
@@ -141,10 +202,125 @@ impl BallTracker {
         &self.lineages
     }
 
-    fn hit_delta(&self, inn: &filter::Innovation, c: &Candidate) -> f64 {
+    fn hit_delta(&self, inn: &filter::Innovation, score: f64) -> f64 {
         P_DETECT.ln() - 0.5 * inn.d2 - 0.5 * inn.ln_det
             + self.ln_clutter
-            + (c.score.max(0.05) as f64 / 0.5).ln()
+            + (score.max(0.05) / 0.5).ln()
+    }
+
+    /// Prior factor of a candidate (1, or less where false positives are likely): next to
+    /// the panorama's left, right or top edge, or on a painted spot.
+    pub fn prior(&self, c: &Candidate) -> f64 {
+        let mut p = 1.0;
+        if c.u < self.edge_px || c.u > self.pano_w - 1.0 - self.edge_px || c.v < self.edge_px {
+            p *= EDGE_PRIOR;
+        }
+        if let Some((x, y)) = c.ground {
+            let near = SPOT_RADIUS_M + SPOT_NEAR_M;
+            if self
+                .pitch
+                .spots()
+                .iter()
+                .any(|&s| dist2(s, (x, y)) <= near * near)
+            {
+                p *= SPOT_PRIOR;
+            }
+        }
+        p
+    }
+
+    /// Whether a hypothesis' position is still somewhere the ball can be.
+    fn in_bounds(&self, f: &BallFilter) -> bool {
+        self.pitch.contains(f.s[0], f.s[1], self.bound_m)
+    }
+
+    /// Filters started from one candidate alone, with a score offset each: on the grass where
+    /// its ray meets it, and in the air where its size puts it (when that is much nearer, or
+    /// the ray never meets the grass).
+    fn fresh(&self, c: &Candidate, model: &PitchModel) -> Vec<(BallFilter, f64)> {
+        let mut out = Vec::new();
+        let size_range = model.range_for_diameter(BALL_DIAMETER_M, c.diameter_px);
+        if let Some((x, y)) = c.ground {
+            let r = model.range(x, y, BALL_RADIUS_M);
+            // Position uncertainty: a couple of pixels at that range, stretched in depth.
+            let sigma = (r * model.rad_per_px() * 3.0 * self.noise.pixel_sigma).max(0.3);
+            out.push((BallFilter::on_ground(x, y, sigma, 8.0), 0.0));
+        }
+        let ground_range = c
+            .ground
+            .map(|(x, y)| model.range(x, y, BALL_RADIUS_M))
+            .unwrap_or(f64::INFINITY);
+        if self.noise.size_cue && size_range < 0.7 * ground_range || c.ground.is_none() {
+            let p = model.ray_at_range(c.u, c.v, size_range.min(ground_range));
+            out.push((BallFilter::in_air(p.x, p.y, p.z, 0.3 * p.range, 10.0), -1.0));
+        }
+        out
+    }
+
+    /// The reading of a candidate nearest to where a hypothesis expects the ball: the point
+    /// of its viewing ray closest to `p` (a lofted ball seen once: its ray is exact, its range
+    /// is not). In the air with a loose position, or on the grass when that point is low.
+    fn near_reading(&self, c: &Candidate, model: &PitchModel, p: (f64, f64, f64)) -> BallFilter {
+        let q = model.ray_nearest(c.u, c.v, p);
+        if q.z <= NEAR_GROUND_M {
+            if let Some((x, y)) = c.ground {
+                return BallFilter::on_ground(x, y, NEAR_SIGMA_M, 8.0);
+            }
+        }
+        BallFilter::in_air(q.x, q.y, q.z, NEAR_SIGMA_M, 10.0)
+    }
+
+    /// Children of a hypothesis measured by candidate `i`: the Kalman update of its
+    /// prediction, or, when that prediction is stale, the state re-initialised at the
+    /// measurement. Children that jump faster than a ball can, or leave the bounds, are not
+    /// kept.
+    #[allow(clippy::too_many_arguments)]
+    fn hit_children(
+        &self,
+        prior: &Hypothesis,
+        predicted: &BallFilter,
+        pred: &filter::Predicted,
+        inn: &filter::Innovation,
+        delta: f64,
+        i: usize,
+        f: &Frame,
+        out: &mut Vec<Hypothesis>,
+    ) {
+        let mut push = |filter: BallFilter, delta: f64| {
+            let xy = (filter.s[0], filter.s[1]);
+            if prior.plausible(xy, f.now_ns, self.max_speed, PLAUSIBLE_SLACK_M) {
+                let hit = Hit {
+                    candidate: i,
+                    now_ns: f.now_ns,
+                    score: f.scores[i],
+                };
+                out.push(prior.child(filter, delta, f.gamma, Some(hit)));
+            }
+        };
+        // Only a confident candidate restarts the state: a stale hypothesis' gate is wide, and
+        // a false positive in it must not become a precise (and wrong) position.
+        let coasting = f.now_ns.saturating_sub(prior.last_hit_ns) >= STALE_AFTER_NS;
+        let confident = f.scores[i] >= self.confirm_single_score;
+        if coasting && confident && predicted.pos_sigma() > STALE_SIGMA_M {
+            // Where the measurement alone puts the ball (on the grass, or in the air), the one
+            // the old prediction agrees with best: its position spread is its only use.
+            let (s, p2) = (&predicted.s, predicted.pos_sigma().powi(2));
+            let c = &f.cands[i];
+            let mut readings = self.fresh(c, f.model);
+            if f.now_ns.saturating_sub(prior.last_hit_ns) <= NEAR_MAX_GAP_NS {
+                readings.push((self.near_reading(c, f.model, (s[0], s[1], s[2])), -0.5));
+            }
+            for (filter, offset) in readings {
+                let d2 =
+                    dist2((s[0], s[1]), (filter.s[0], filter.s[1])) + (s[2] - filter.s[2]).powi(2);
+                let agree = -0.5 * d2 / (p2 + filter.pos_sigma().powi(2));
+                push(filter, delta + offset + agree);
+            }
+        } else {
+            let mut filter = predicted.clone();
+            filter.update(pred, inn);
+            push(filter, delta);
+        }
     }
 
     /// Children of one hypothesis for this frame's candidates.
@@ -152,14 +328,18 @@ impl BallTracker {
         let Frame {
             dt,
             gamma,
-            now_ns,
             cands,
+            scores,
             model,
+            ..
         } = *f;
         let mut h = prior.clone();
         h.filter.predict(dt, &self.noise);
         let h = &h;
-        out.push(h.child(h.filter.clone(), (1.0 - P_DETECT).ln(), gamma, None));
+        // Predicted off the pitch: that hypothesis ends (a measurement may still continue it).
+        if self.in_bounds(&h.filter) {
+            out.push(h.child(h.filter.clone(), (1.0 - P_DETECT).ln(), gamma, None));
+        }
         if cands.is_empty() {
             return;
         }
@@ -175,9 +355,8 @@ impl BallTracker {
             }
             match BallFilter::innovation(&pred, c, &self.noise) {
                 Some(inn) if inn.d2 <= self.gate2 => {
-                    let mut f = h.filter.clone();
-                    f.update(&pred, &inn);
-                    out.push(h.child(f, self.hit_delta(&inn, c), gamma, Some((i, now_ns))));
+                    let delta = self.hit_delta(&inn, scores[i]);
+                    self.hit_children(h, &h.filter, &pred, &inn, delta, i, f, out);
                 }
                 _ => unexplained.push(i),
             }
@@ -194,15 +373,13 @@ impl BallTracker {
                 let c = &cands[i];
                 if let Some(inn) = BallFilter::innovation(&kp, c, &self.noise) {
                     if inn.d2 <= self.gate2 {
-                        let mut f = k.clone();
-                        f.update(&kp, &inn);
-                        let prior = if take_off && h.filter.mode == Mode::Ground {
+                        let p_kick = if take_off && h.filter.mode == Mode::Ground {
                             P_TAKE_OFF
                         } else {
                             P_KICK
                         };
-                        let delta = self.hit_delta(&inn, c) + prior.ln();
-                        out.push(h.child(f, delta, gamma, Some((i, now_ns))));
+                        let delta = self.hit_delta(&inn, scores[i]) + p_kick.ln();
+                        self.hit_children(prior, &k, &kp, &inn, delta, i, f, out);
                     }
                 }
             }
@@ -210,50 +387,36 @@ impl BallTracker {
     }
 
     /// New lineage for a candidate nobody explains.
-    fn birth(&mut self, i: usize, c: &Candidate, model: &PitchModel, now_ns: u64) -> Lineage {
-        let mut hyps = Vec::new();
-        let base = Hypothesis {
-            filter: BallFilter::on_ground(0.0, 0.0, 1.0, 1.0),
-            score: BIRTH_SCORE,
-            hits: 1,
-            last_hit_ns: now_ns,
-            candidate: Some(i),
-            speed_at_hit: 0.0,
-        };
-        let size_range = model.range_for_diameter(BALL_DIAMETER_M, c.diameter_px);
-        let mut birth_xy = None;
-        if let Some((x, y)) = c.ground {
-            let r = model.range(x, y, BALL_RADIUS_M);
-            // Position uncertainty: a couple of pixels at that range, stretched in depth.
-            let sigma = (r * model.rad_per_px() * 3.0 * self.noise.pixel_sigma).max(0.3);
-            hyps.push(Hypothesis {
-                filter: BallFilter::on_ground(x, y, sigma, 8.0),
-                ..base.clone()
-            });
-            birth_xy = Some((x, y));
-        }
-        // The size says it is much nearer than where its ray meets the grass (or the ray
-        // never does): it may be in the air.
-        let ground_range = c
-            .ground
-            .map(|(x, y)| model.range(x, y, BALL_RADIUS_M))
-            .unwrap_or(f64::INFINITY);
-        if self.noise.size_cue && size_range < 0.7 * ground_range || c.ground.is_none() {
-            let p = model.ray_at_range(c.u, c.v, size_range.min(ground_range));
-            hyps.push(Hypothesis {
-                filter: BallFilter::in_air(p.x, p.y, p.z, 0.3 * p.range, 10.0),
-                score: BIRTH_SCORE - 1.0,
-                ..base.clone()
-            });
-            birth_xy.get_or_insert((p.x, p.y));
-        }
-        let birth_xy = birth_xy.unwrap_or((0.0, 0.0));
+    /// `score`: the candidate's score times its prior.
+    fn birth(
+        &mut self,
+        i: usize,
+        c: &Candidate,
+        score: f64,
+        model: &PitchModel,
+        now_ns: u64,
+    ) -> Lineage {
+        let hyps: Vec<Hypothesis> = self
+            .fresh(c, model)
+            .into_iter()
+            .map(|(filter, offset)| Hypothesis {
+                score: BIRTH_SCORE + offset,
+                hits: 1,
+                last_hit_ns: now_ns,
+                candidate: Some(i),
+                speed_at_hit: 0.0,
+                hit_scores: [score, 0.0],
+                hit_xy: (filter.s[0], filter.s[1]),
+                filter,
+            })
+            .collect();
+        let birth_xy = hyps.first().map(|h| h.hit_xy).unwrap_or((0.0, 0.0));
         // Re-acquisition: born where the reported ball is expected, it is the same ball.
         let travelled = self
             .current_lineage()
             .map(|l| {
                 let f = &l.best().filter;
-                let r = (3.0 * f.pos_sigma()).max(3.0);
+                let r = (3.0 * f.pos_sigma()).clamp(3.0, REACQUIRE_MAX_M);
                 l.travelled && dist2((f.s[0], f.s[1]), birth_xy) <= r * r
             })
             .unwrap_or(false);
@@ -268,6 +431,80 @@ impl BallTracker {
             confirmed: false,
             move_anchor: birth_xy,
             last_moved_ns: if travelled { now_ns } else { 0 },
+        }
+    }
+
+    /// One very confident candidate when nothing competes (no confirmed lineage measured
+    /// this frame, no other new lineage): the lineage born from it is confirmed at once. If
+    /// the reported ball is coasting and could have got there since it was last measured,
+    /// the newborn continues it (same identity, travel marks kept).
+    fn confirm_single(
+        &mut self,
+        newborn: &[usize],
+        cands: &[Candidate],
+        scores: &[f64],
+        model: &PitchModel,
+        now_ns: u64,
+    ) {
+        let [n] = *newborn else {
+            return;
+        };
+        let measured = self
+            .lineages
+            .iter()
+            .any(|l| l.confirmed && l.best().candidate.is_some());
+        let Some(i) = self.lineages[n].best().candidate else {
+            return;
+        };
+        if measured || scores[i] < self.confirm_single_score {
+            return;
+        }
+        self.lineages[n].confirmed = true;
+        // Continues the reported ball if one of its readings is reachable from where that ball
+        // was last measured: on the grass, or the point of the candidate's ray nearest to the
+        // coasting ball when that was measured lately (a lofted ball seen once; its apparent
+        // size is too rough a range). Only those readings are kept.
+        let Some(k) = self
+            .current
+            .and_then(|id| self.lineages.iter().position(|l| l.id == id))
+        else {
+            return;
+        };
+        let b = self.lineages[k].best();
+        let mut readings: Vec<Hypothesis> = self.lineages[n]
+            .hyps
+            .iter()
+            .filter(|h| h.filter.mode == Mode::Ground)
+            .cloned()
+            .collect();
+        if now_ns.saturating_sub(b.last_hit_ns) <= NEAR_MAX_GAP_NS {
+            let s = &b.filter.s;
+            let near = self.near_reading(&cands[i], model, (s[0], s[1], s[2]));
+            let mut h = self.lineages[n].hyps[0].clone();
+            h.hit_xy = (near.s[0], near.s[1]);
+            h.score = BIRTH_SCORE - 0.5;
+            h.filter = near;
+            readings.push(h);
+        }
+        readings.retain(|h| b.plausible(h.hit_xy, now_ns, self.max_speed, PLAUSIBLE_SLACK_M));
+        let continued = (!readings.is_empty()).then_some(k);
+        let mut l = self.lineages[n].clone();
+        l.hyps = readings;
+        l.prune(PER_LINEAGE);
+        if let Some(k) = continued {
+            let old = &self.lineages[k];
+            l.id = old.id;
+            l.travelled = old.travelled;
+            l.anchor = old.anchor;
+            l.move_anchor = old.move_anchor;
+            l.last_moved_ns = old.last_moved_ns;
+            let score = old.best().score;
+            for h in &mut l.hyps {
+                h.score = h.score.max(score);
+            }
+            l.note_travel(now_ns);
+            self.lineages[n] = l;
+            self.lineages.remove(k);
         }
     }
 
@@ -298,11 +535,16 @@ impl BallTracker {
         let cur = self.current;
         let dt = dt_s.clamp(1e-3, 2.0 * self.predict_max_ns as f64 * 1e-9 + 0.1);
         let gamma = (-dt / SCORE_TAU_S).exp();
+        let scores: Vec<f64> = cands
+            .iter()
+            .map(|c| c.score as f64 * self.prior(c))
+            .collect();
         let frame = Frame {
             dt,
             gamma,
             now_ns,
             cands,
+            scores: &scores,
             model,
         };
         // 1. Predict and branch.
@@ -316,15 +558,24 @@ impl BallTracker {
             l.hyps = std::mem::take(&mut children);
             l.prune(PER_LINEAGE);
             l.age = l.age.saturating_add(1);
-            if l.best().recent_hits(self.confirm_window) >= self.confirm_hits {
+            let Some(b) = l.hyps.first() else {
+                // Every hypothesis left the bounds: ended below.
+                continue;
+            };
+            if b.recent_hits(self.confirm_window) >= self.confirm_hits
+                || b.confident_pair(self.confirm_pair_score)
+            {
                 l.confirmed = true;
             }
             l.note_travel(now_ns);
         }
-        // 2. End lineages: lost too long, or never confirmed in their first frames.
+        // 2. End lineages: predicted off the pitch, lost too long, or never confirmed in
+        //    their first frames (and seconds).
         let before = lineages.len();
         lineages.retain(|l| {
-            let b = l.best();
+            let Some(b) = l.hyps.first() else {
+                return false;
+            };
             let alive = now_ns.saturating_sub(b.last_hit_ns) <= self.coast_limit_ns(b);
             let hopeless = !l.confirmed && l.age >= self.confirm_window;
             alive && !hopeless
@@ -346,13 +597,17 @@ impl BallTracker {
             None => true,
         });
         counters.tracks_ended += (before - lineages.len()) as u64;
-        // Candidates used by any surviving hypothesis are explained.
+        // Candidates used by any surviving hypothesis are explained, except a confident one
+        //  that only an unlikely branch of a coasting lineage used (its gate had grown wide):
+        //  it may start a lineage, which can then continue the coasting one (see
+        //  `confirm_single`).
         let mut explained = vec![false; cands.len()];
         let mut exempt = vec![false; cands.len()];
         for l in &lineages {
+            let coasting = l.best().candidate.is_none();
             for h in &l.hyps {
                 if let Some(i) = h.candidate {
-                    explained[i] = true;
+                    explained[i] |= !coasting || scores[i] < self.confirm_single_score;
                 }
             }
             if let (true, Some(i)) = (l.travelled, l.best().candidate) {
@@ -361,17 +616,22 @@ impl BallTracker {
         }
         self.lineages = lineages;
         // 4. Births.
+        let mut newborn = Vec::new();
         for (i, c) in cands.iter().enumerate() {
             if explained[i] || c.suppressed {
                 continue;
             }
-            let l = self.birth(i, c, model, now_ns);
+            let l = self.birth(i, c, scores[i], model, now_ns);
             if l.hyps.is_empty() {
                 continue;
             }
             counters.tracks_started += 1;
+            newborn.push(self.lineages.len());
             self.lineages.push(l);
         }
+        let n = self.lineages.len();
+        self.confirm_single(&newborn, cands, &scores, model, now_ns);
+        counters.tracks_ended += (n - self.lineages.len()) as u64;
         // 5. Bounded: the weakest go, never the reported one.
         if self.lineages.len() > self.max_lineages {
             self.lineages.sort_by(|a, b| {

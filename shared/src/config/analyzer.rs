@@ -51,9 +51,26 @@ pub struct AnalyzerConfig {
     pub gate_sigma: f32,
     /// Hypotheses kept when candidates compete.
     pub max_hypotheses: usize,
-    /// Detections a new track needs within `confirm_window` frames before it can be reported.
+    /// Detections a new track needs within `confirm_window` analysed frames before it can be
+    /// reported. At a low detection rate (a frame every 0.4-1 s, the ball found in half of
+    /// them) this takes seconds or never happens: `confirm_single_score` covers that.
     pub confirm_hits: u32,
     pub confirm_window: u32,
+    /// A new track born from one candidate with at least this score is confirmed at once when
+    /// nothing competes: no other new candidate in that frame and no track measured in it. If
+    /// the reported ball is coasting and could have got there (`max_ball_speed_mps`), the new
+    /// track continues it. The same score lets a detection restart a track whose prediction
+    /// has become very uncertain, instead of being averaged with it. The score is the
+    /// detector's times a prior (halved next to the panorama's left, right and top edges and
+    /// on painted spots). Above 1: off.
+    pub confirm_single_score: f32,
+    /// Two detections in successive analysed frames, each with at least this score (times the
+    /// same prior), confirm a new track. The second must lie inside the first one's gate and
+    /// be reachable at `max_ball_speed_mps`. Above 1: off.
+    pub confirm_pair_score: f32,
+    /// Fastest plausible ball, m/s: a detection further from the track's last detection than
+    /// this speed allows for the elapsed time does not continue the track.
+    pub max_ball_speed_mps: f32,
     /// Seconds a track is predicted without a measurement before it is reported lost.
     pub predict_max_s: f32,
     /// The same for a ball that was at rest when last seen (hidden by players gathered round
@@ -97,6 +114,9 @@ impl Default for AnalyzerConfig {
             max_hypotheses: 8,
             confirm_hits: 3,
             confirm_window: 5,
+            confirm_single_score: 0.85,
+            confirm_pair_score: 0.75,
+            max_ball_speed_mps: 40.0,
             predict_max_s: 2.5,
             predict_still_max_s: 8.0,
             restart_backwards_ms: 1000,
@@ -176,6 +196,24 @@ impl AnalyzerConfig {
             1,
             self.confirm_window,
         )?;
+        check_range(
+            "analyzer.confirm_single_score",
+            self.confirm_single_score,
+            0.0,
+            2.0,
+        )?;
+        check_range(
+            "analyzer.confirm_pair_score",
+            self.confirm_pair_score,
+            0.0,
+            2.0,
+        )?;
+        check_range(
+            "analyzer.max_ball_speed_mps",
+            self.max_ball_speed_mps,
+            5.0,
+            100.0,
+        )?;
         check_range("analyzer.predict_max_s", self.predict_max_s, 0.0, 30.0)?;
         check_range(
             "analyzer.predict_still_max_s",
@@ -222,5 +260,28 @@ mod tests {
         };
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("analyzer.player_classes"), "{e}");
+        let c = AnalyzerConfig {
+            confirm_single_score: f32::NAN,
+            ..Default::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("analyzer.confirm_single_score"), "{e}");
+        let c = AnalyzerConfig {
+            max_ball_speed_mps: 0.0,
+            ..Default::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("analyzer.max_ball_speed_mps"), "{e}");
+    }
+
+    #[test]
+    fn older_files_without_the_low_rate_keys_load_with_defaults() {
+        let c: AnalyzerConfig = toml::from_str("confirm_hits = 2\nconfirm_window = 4\n").unwrap();
+        assert_eq!((c.confirm_hits, c.confirm_window), (2, 4));
+        let d = AnalyzerConfig::default();
+        assert_eq!(c.confirm_single_score, d.confirm_single_score);
+        assert_eq!(c.confirm_pair_score, d.confirm_pair_score);
+        assert_eq!(c.max_ball_speed_mps, d.max_ball_speed_mps);
+        c.validate().unwrap();
     }
 }
