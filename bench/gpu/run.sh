@@ -4,8 +4,11 @@
 #   bench/gpu/run.sh [STEP...]   steps: tests kernels pipeline files nvdec record capture
 #                                (default: all but nvdec and capture)
 # `capture` runs the capture binary itself (backend = "cuda", files source, 1920x1080
-# programme recorded, 7 s delay at 30 fps, not real time) once per ring mode, sampling the
-# GPU's memory with nvidia-smi; its report goes to $LOGDIR/capture-<mode>.json.
+# programme recorded, 7 s delay at 30 fps, not real time): zero-copy with NVDEC decoding into
+# GPU memory, zero-copy decoding into system memory, host-copy with NVDEC into GPU memory,
+# each once recording the programme with x264 and once only rendering and downloading it,
+# sampling the GPU's memory with nvidia-smi; reports go to
+# $LOGDIR/capture-<mode>-decode-<gpu_decode>-<record|render>.json.
 # H.264 inputs: $FILES/left.mp4 and right.mp4 (default .gpu-bundle/h264 when carried, else
 # written on the machine by `gpu_bench make-files`).
 # The whole log goes to $OUT/gpu-bench.log (or bench/gpu/out/ without $OUT).
@@ -27,14 +30,19 @@ make_files() {
   [ -f $FILES/left.mp4 ] && [ -f $FILES/calibration.toml ] ||
     step $B/gpu_bench make-files --out $FILES --frames ${FRAMES:-300}
 }
-capture_run() { # ring mode
-  local cfg=/tmp/touchline-capture-$1.toml rep=$LOGDIR/capture-$1.json smi=/tmp/touchline-smi-$1.csv
+capture_run() { # ring mode, gpu_decode (true: NVDEC into GPU memory, false: into system memory),
+  # programme (record: x264 to an MP4 file; render: rendered and downloaded, not encoded)
+  local name=$1-decode-${2:-true}-${3:-record}
+  local output="record = \"/tmp/touchline-capture-$name.mp4\""
+  [ "${3:-record}" = render ] && output="pose_log = \"/tmp/touchline-capture-$name.poses\""
+  local cfg=/tmp/touchline-capture-$name.toml rep=$LOGDIR/capture-$name.json smi=/tmp/touchline-smi-$name.csv
   cat >"$cfg" <<CFG
 [capture]
 source = "files"
 files = ["$FILES/left.mp4", "$FILES/right.mp4"]
 calibration = "$FILES/calibration.toml"
 backend = "cuda"
+gpu_decode = ${2:-true}
 fps = 30
 realtime = false
 table_cache = "/tmp/touchline-tables"
@@ -47,10 +55,10 @@ output_width = 1920
 output_height = 1080
 bitrate_kbps = 8000
 audio = "none"
-record = "/tmp/touchline-capture-$1.mp4"
+$output
 report = "$rep"
 CFG
-  rm -f "$rep" "/tmp/touchline-capture-$1.mp4"
+  rm -f "$rep" "/tmp/touchline-capture-$name.mp4"
   echo "gpu used before (MiB): $(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits)" | tee -a "$LOG"
   (while :; do
     echo "$(date +%s.%N),$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits),$(nvidia-smi --query-compute-apps=used_memory --format=csv,noheader,nounits | paste -sd+)"
@@ -60,8 +68,8 @@ CFG
   RUST_LOG=${RUST_LOG_CAPTURE:-info} step $B/capture -c "$cfg" run
   kill $sampler
   echo "gpu used, max over the run (MiB; device, then capture's process): $(sort -t, -k2 -n "$smi" | tail -1 | cut -d, -f2-)" | tee -a "$LOG"
-  ls -l "/tmp/touchline-capture-$1.mp4" | tee -a "$LOG"
-  echo "capture report $1: $(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$rep")" | tee -a "$LOG"
+  ls -l /tmp/touchline-capture-$name.* | tee -a "$LOG"
+  echo "capture report $name: $(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$rep")" | tee -a "$LOG"
 }
 step() {
   echo "== $(date -u +%FT%TZ) $*" | tee -a "$LOG"
@@ -92,8 +100,12 @@ for s in $steps; do
       step $B/gpu_bench pipeline --files $FILES/left.mp4 $FILES/right.mp4 --frames 300 --ring-mode host-copy --cuda-memory ;;
     capture)
       make_files
-      capture_run zero-copy
-      capture_run host-copy ;;
+      capture_run zero-copy true
+      capture_run zero-copy false
+      capture_run host-copy true
+      capture_run zero-copy true render
+      capture_run zero-copy false render
+      capture_run host-copy true render ;;
     record)
       step $B/gpu_bench pipeline --frames 300 --ring-mode zero-copy --record /tmp/touchline-programme.mp4
       ls -l /tmp/touchline-programme.mp4 | tee -a "$LOG" ;;

@@ -61,6 +61,7 @@ impl Actor for CaptureNode {
                 camera_frames = ?e.camera_frames,
                 partner_missing = ?e.partner_missing,
                 pool_exhausted = e.pool_exhausted,
+                ingest_dropped = ?e.ingest_dropped,
                 frames_out = s.frames_out,
                 ring_depth = s.ring_depth,
                 fallback = s.fallback_active,

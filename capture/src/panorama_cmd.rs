@@ -24,16 +24,17 @@ pub async fn run(
     // Every check before anything starts.
     let sink = PanoramaFileSink::create(&out, cal.panorama.width, cal.panorama.height, c.fps, true)
         .with_context(|| format!("panorama output {}", out.display()))?;
+    let gpu = setup::gpu(c)?;
     let ingest = setup::start_ingest(
         c,
         &cal,
+        gpu.as_deref(),
         false,
         Some(frames),
         None,
         std::time::Instant::now(),
         stop.clone(),
     )?;
-    let gpu = setup::gpu(c)?;
     let cuda = gpu
         .as_ref()
         .map(|g| setup::cuda_stage(g, &stitcher, 8))
@@ -45,6 +46,8 @@ pub async fn run(
         sinks: vec![Box::new(sink)],
         frame_ns: shared::time::FrameRate::new(c.fps, 1).frame_duration_ns(),
         max_frames: Some(frames),
+        offline: true,
+        ingest_dropped: ingest.dropped.clone(),
         stats: Default::default(),
         live_stats: Default::default(),
     };

@@ -133,8 +133,16 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
     let gpu_at_start = gpu.as_ref().map(|g| (g.clone(), pool_bytes, g.transfers()));
     let flash_every = (synthetic && p.sync_flash_period_s > 0.0)
         .then(|| (p.sync_flash_period_s * c.fps as f64).round() as u64);
-    let mut ingest =
-        setup::start_ingest(c, &cal, c.realtime, None, flash_every, start, stop.clone())?;
+    let mut ingest = setup::start_ingest(
+        c,
+        &cal,
+        gpu.as_deref(),
+        c.realtime,
+        None,
+        flash_every,
+        start,
+        stop.clone(),
+    )?;
     // The live audio source's running time 0 is `start`: the time line of the synthetic
     // source, and (within the cameras' start-up skew) of live camera pipelines.
     let live_audio = if p.audio == AudioSource::Live {
@@ -204,6 +212,8 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         sinks,
         frame_ns: rate.frame_duration_ns(),
         max_frames: None,
+        offline: !c.realtime,
+        ingest_dropped: ingest.dropped.clone(),
         stats: Default::default(),
         live_stats: stats.clone(),
     };

@@ -1,7 +1,10 @@
 //! Building capture from the config: calibration, stitch tables, stitcher, camera pipelines
 //! and (for the synthetic source) the feeder thread.
 
-use crate::ingest::{camera_sources, feeder, CameraPipeline, CameraSource, IngestEvent};
+use crate::ingest::sources::decode_on_gpu;
+use crate::ingest::{
+    camera_sources, feeder, ingest_queue_frames, CameraPipeline, CameraSource, HandOff, IngestEvent,
+};
 use crate::stitch::{CpuStitcher, GainSettings};
 use crate::synthetic::{Exposure, SyntheticWorld};
 use anyhow::{bail, Context, Result};
@@ -155,6 +158,8 @@ pub fn synthetic_world(
 /// Running camera pipelines and the synthetic feeder.
 pub struct Ingest {
     pub events: Receiver<IngestEvent>,
+    /// Camera frames dropped at ingest (live runs, engine behind), per camera.
+    pub dropped: [Arc<std::sync::atomic::AtomicU64>; 2],
     pub cameras: Vec<CameraPipeline>,
     pub feeder: Option<JoinHandle<u64>>,
 }
@@ -171,10 +176,45 @@ impl Ingest {
     }
 }
 
-/// Starts both camera pipelines (and the feeder for the synthetic source).
+/// GStreamer has an NVDEC decoder (the nvcodec plugin found a driver and a decoder).
+fn nvdec_present() -> bool {
+    ["nvh264dec", "nvh265dec"]
+        .iter()
+        .any(|f| gst::ElementFactory::find(f).is_some())
+}
+
+/// The CUDA context to give camera pipelines that decode into GPU memory, or `None` when
+/// cameras decode into system memory (the reason is logged where `gpu_decode` asked for it).
+fn gpu_decode_context(cfg: &CaptureConfig, gpu: Option<&Gpu>) -> Option<gst::Context> {
+    let gpu = gpu?;
+    let nvdec = nvdec_present();
+    if !decode_on_gpu(cfg, nvdec) {
+        if decode_on_gpu(cfg, true) {
+            tracing::warn!(message = "capture.gpu_decode: GStreamer has no NVDEC decoder (nvh264dec/nvh265dec from gstreamer1.0-plugins-bad with an NVIDIA driver); cameras are decoded into system memory and uploaded.");
+        }
+        return None;
+    }
+    match crate::ingest::cuda_memory::shared_context(gpu) {
+        Ok(c) => {
+            tracing::info!(
+                message = "Cameras decode into GPU memory (NVDEC, capture's CUDA context)."
+            );
+            Some(c)
+        }
+        Err(e) => {
+            tracing::warn!(message = "capture.gpu_decode: cannot share capture's CUDA context with GStreamer; cameras are decoded into system memory and uploaded.", error = %e);
+            None
+        }
+    }
+}
+
+/// Starts both camera pipelines (and the feeder for the synthetic source). `gpu`: the
+/// `cuda` backend's GPU, whose context decoders share when frames stay in GPU memory.
+#[allow(clippy::too_many_arguments)]
 pub fn start_ingest(
     cfg: &CaptureConfig,
     cal: &Calibration,
+    gpu: Option<&Gpu>,
     realtime: bool,
     max_frames: Option<u64>,
     flash_every: Option<u64>,
@@ -190,14 +230,28 @@ pub fn start_ingest(
     } else {
         None
     };
-    let (tx, rx) = std::sync::mpsc::channel();
-    let sources = camera_sources(cfg);
+    let (tx, rx) = std::sync::mpsc::sync_channel(ingest_queue_frames(cfg.fps));
+    let hand_off = [0, 1].map(|_| HandOff {
+        events: tx.clone(),
+        block: !realtime,
+        dropped: Default::default(),
+    });
+    let cuda_context = gpu_decode_context(cfg, gpu);
+    let sources = camera_sources(cfg, cuda_context.is_some());
     let mut cameras = Vec::new();
     for (i, src) in sources.iter().enumerate() {
         let c = &cal.cameras[i];
         cameras.push(
-            CameraPipeline::start(i, &c.name, src, (c.width, c.height), cfg.fps, tx.clone())
-                .with_context(|| format!("starting camera {i} ({})", c.name))?,
+            CameraPipeline::start(
+                i,
+                &c.name,
+                src,
+                (c.width, c.height),
+                cfg.fps,
+                hand_off[i].clone(),
+                cuda_context.as_ref(),
+            )
+            .with_context(|| format!("starting camera {i} ({})", c.name))?,
         );
     }
     let feeder = if let Some(world) = world {
@@ -225,6 +279,7 @@ pub fn start_ingest(
     };
     Ok(Ingest {
         events: rx,
+        dropped: hand_off.map(|h| h.dropped),
         cameras,
         feeder,
     })

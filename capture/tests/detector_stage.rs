@@ -118,6 +118,8 @@ fn run_engine(n: u64, detector: DetectorSink, cal: &Calibration) -> (EngineEnd, 
         sinks: vec![Box::new(detector), Box::new(Counter(count.clone()))],
         frame_ns: FRAME_NS,
         max_frames: None,
+        offline: false,
+        ingest_dropped: Default::default(),
         stats: Default::default(),
         live_stats: Default::default(),
     };

@@ -14,7 +14,8 @@ use std::path::Path;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Evaluation {
-    /// Panoramas stitched, shown, and dropped (ring overflow or pool exhaustion).
+    /// Panoramas stitched, shown, and dropped (ring overflow, pool exhaustion, or camera frames
+    /// dropped at ingest because the engine was behind: the larger of the two cameras).
     pub frames_in: Option<u64>,
     pub frames_out: Option<u64>,
     pub frames_dropped: Option<u64>,
@@ -150,9 +151,13 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
         Ok(Ok(r)) => {
             e.frames_in = r["playout"]["frames_in"].as_u64();
             e.frames_out = r["playout"]["frames_out"].as_u64();
+            let ingest_dropped: u64 = r["engine"]["ingest_dropped"].as_array().map_or(0, |a| {
+                a.iter().filter_map(|v| v.as_u64()).max().unwrap_or(0)
+            });
             e.frames_dropped = Some(
                 r["playout"]["ring_overflowed"].as_u64().unwrap_or(0)
-                    + r["engine"]["pool_exhausted"].as_u64().unwrap_or(0),
+                    + r["engine"]["pool_exhausted"].as_u64().unwrap_or(0)
+                    + ingest_dropped,
             );
             e.fallback_frames = r["playout"]["fallback_frames"].as_u64();
         }

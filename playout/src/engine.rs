@@ -76,6 +76,13 @@ pub struct PlayoutReport {
     /// Per output: frames written, or the error that stopped it.
     pub outputs: Vec<(String, Result<u64, String>)>,
     pub paths: u64,
+    /// Where the playout thread's time went while showing frames, microseconds: rendering
+    /// the programme and panorama view (on the GPU: with the download of the output), and
+    /// handing them to the outputs (in offline runs this waits for the encoders).
+    pub render_us: u64,
+    pub outputs_us: u64,
+    /// Milliseconds from the first frame shown to the last.
+    pub shown_span_ms: u64,
 }
 
 /// A running playout.
@@ -86,6 +93,8 @@ pub struct Playout {
 }
 
 struct State {
+    /// When the first frame was shown (for the report's span).
+    first_shown: Option<std::time::Instant>,
     ring: DelayRing<FrameRef>,
     gpu: Option<GpuRenderer>,
     store: PoseStore,
@@ -204,6 +213,7 @@ impl Playout {
             None => None,
         };
         let state = State {
+            first_shown: None,
             ring: DelayRing::new(delay_ns, capacity, mode),
             gpu,
             store: PoseStore::new(secs_to_ns(c.max_keyframe_gap_s)),
@@ -347,8 +357,7 @@ impl State {
         if self.outputs.is_empty() && self.view.is_none() && self.pose_log.is_none() {
             // Nothing to show the frame to: keep the timing and the pose, skip the pixels.
             self.store.prune_before(f.pts_ns);
-            self.shown_pts = Some(f.pts_ns);
-            self.report.frames_out += 1;
+            self.mark_shown(f.pts_ns);
             let _ = self.audio.release(f.pts_ns + self.frame_ns);
             return;
         }
@@ -376,6 +385,7 @@ impl State {
             let k = *vw as f64 / self.cal.panorama.width as f64;
             overlay::plan(k, tracks, players, &self.vcam, &pose)
         });
+        let render_started = std::time::Instant::now();
         let rendered = {
             let mut om = out
                 .get_mut()
@@ -391,6 +401,8 @@ impl State {
             let view = vm.as_mut().map(|m| m.as_mut_slice()).zip(dots.as_deref());
             self.render(&f.buffer, &pose, om.as_mut_slice(), view)
         };
+        let push_started = std::time::Instant::now();
+        self.report.render_us += (push_started - render_started).as_micros() as u64;
         if let Err(e) = rendered {
             tracing::error!(message = "Cannot render a panorama frame; skipped.", pts_ns = f.pts_ns, error = %e);
             return;
@@ -420,6 +432,7 @@ impl State {
                 o.push_audio(a.clone());
             }
         }
+        self.report.outputs_us += push_started.elapsed().as_micros() as u64;
         if let Some(log) = self.pose_log.as_mut() {
             let _ = writeln!(
                 log,
@@ -432,8 +445,14 @@ impl State {
             );
         }
         self.store.prune_before(f.pts_ns);
-        self.shown_pts = Some(f.pts_ns);
+        self.mark_shown(f.pts_ns);
+    }
+
+    fn mark_shown(&mut self, pts_ns: u64) {
+        self.shown_pts = Some(pts_ns);
         self.report.frames_out += 1;
+        let first = *self.first_shown.get_or_insert_with(std::time::Instant::now);
+        self.report.shown_span_ms = first.elapsed().as_millis() as u64;
     }
 
     /// Renders the programme (and the panorama view with its overlay points) from a frame:

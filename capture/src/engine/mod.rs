@@ -5,9 +5,10 @@
 mod cuda;
 mod pool;
 
-pub use cuda::{CudaStage, CudaStageError};
+pub use cuda::{CameraInput, CudaStage, CudaStageError};
 pub use pool::{PanoramaPool, PoolError};
 
+use crate::ingest::cuda_memory::{self, CudaFrame};
 use crate::ingest::{IngestEvent, Pairer};
 use crate::stitch::CpuStitcher;
 use gst_video::prelude::*;
@@ -56,6 +57,21 @@ pub struct EngineStats {
     pub bad_frames: u64,
     /// Camera pipeline failures.
     pub camera_errors: u64,
+    /// Camera frames stitched straight from GPU memory (NVDEC output, no upload).
+    pub gpu_camera_frames: u64,
+    /// Camera frames dropped at ingest because the engine was behind (live runs), per
+    /// camera.
+    pub ingest_dropped: [u64; 2],
+    /// Where the engine thread's time went, microseconds: waiting for camera frames, waiting
+    /// for a free GPU pool frame (offline runs: the outputs are behind), stitching (with the
+    /// uploads), and handing panoramas on to the sinks.
+    pub wait_input_us: u64,
+    pub wait_pool_us: u64,
+    pub stitch_us: u64,
+    pub sinks_us: u64,
+    /// Milliseconds from the first panorama to the last: panoramas / this is the engine's
+    /// sustained rate, start-up excluded.
+    pub panorama_span_ms: u64,
 }
 
 /// Why the engine stopped.
@@ -94,6 +110,12 @@ pub struct Engine {
     pub sinks: Vec<Box<dyn PanoramaSink>>,
     pub frame_ns: u64,
     pub max_frames: Option<u64>,
+    /// Offline run (`capture.realtime = false`): a camera frame waits for its partner until
+    /// that camera ends instead of one frame interval (decoders reading files are never in
+    /// step).
+    pub offline: bool,
+    /// The cameras' counters of frames dropped at ingest ([`crate::ingest::HandOff`]).
+    pub ingest_dropped: [Arc<std::sync::atomic::AtomicU64>; 2],
     pub stats: EngineStats,
     /// Shared live copy of the stats for status reports.
     pub live_stats: Arc<std::sync::Mutex<EngineStats>>,
@@ -103,16 +125,24 @@ impl Engine {
     pub fn run(&mut self, events: Receiver<IngestEvent>, stop: Arc<AtomicBool>) -> EngineEnd {
         let origin = Instant::now();
         let now = || origin.elapsed().as_nanos() as u64;
-        let mut pairer: Pairer<(gst::Buffer, gst_video::VideoInfo)> = Pairer::new(self.frame_ns);
+        let mut pairer: Pairer<(gst::Buffer, gst_video::VideoInfo)> = Pairer::new(self.frame_ns)
+            .with_patience(if self.offline {
+                u64::MAX
+            } else {
+                self.frame_ns
+            });
         let mut ended = [false, false];
         let mut seq = 0u64;
+        let mut first_panorama: Option<Instant> = None;
         let end = loop {
             if stop.load(Ordering::Relaxed) {
                 break EngineEnd::Stopped;
             }
             // Every event already queued is taken before pairing: a frame whose partner is
             // waiting in the channel must not time out because the engine was busy.
+            let waiting = Instant::now();
             let mut next = Some(events.recv_timeout(Duration::from_nanos(self.frame_ns / 4)));
+            self.stats.wait_input_us += waiting.elapsed().as_micros() as u64;
             while let Some(event) = next.take() {
                 match event {
                     Ok(IngestEvent::Frame {
@@ -124,11 +154,15 @@ impl Engine {
                         self.stats.camera_frames[cam] += 1;
                         pairer.push(cam, pts_ns, now(), (buffer, info));
                     }
-                    Ok(IngestEvent::Eos { cam }) => ended[cam] = true,
+                    Ok(IngestEvent::Eos { cam }) => {
+                        ended[cam] = true;
+                        pairer.camera_ended(cam);
+                    }
                     Ok(IngestEvent::Error { cam, message }) => {
                         self.stats.camera_errors += 1;
                         tracing::error!(message = "Camera failed; the panorama continues with the other camera.", camera = cam, error = %message);
                         ended[cam] = true;
+                        pairer.camera_ended(cam);
                     }
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => ended = [true, true],
@@ -147,9 +181,15 @@ impl Engine {
                 }
                 if self.process(&pair.frames, pair.pts_ns, seq) {
                     seq += 1;
+                    let first = *first_panorama.get_or_insert_with(Instant::now);
+                    self.stats.panorama_span_ms = first.elapsed().as_millis() as u64;
                 }
             }
             self.stats.partner_missing = pairer.stats().partner_missing;
+            self.stats.ingest_dropped = self
+                .ingest_dropped
+                .each_ref()
+                .map(|d| d.load(Ordering::Relaxed));
             if let Ok(mut s) = self.live_stats.lock() {
                 *s = self.stats;
             }
@@ -195,6 +235,7 @@ impl Engine {
             .collect();
         let info = self.pool.info.clone();
         let (w, h) = (info.width() as usize, info.height() as usize);
+        let started = Instant::now();
         let result = {
             let b = pano.get_mut().expect("a fresh pool buffer is writable");
             b.set_pts(gst::ClockTime::from_nseconds(pts_ns));
@@ -213,6 +254,7 @@ impl Engine {
             self.stitcher
                 .stitch([refs[0].as_ref(), refs[1].as_ref()], &mut out)
         };
+        self.stats.stitch_us += started.elapsed().as_micros() as u64;
         if let Err(e) = result {
             self.stats.bad_frames += 1;
             tracing::warn!(message = "Cannot stitch this pair.", error = %e);
@@ -230,10 +272,12 @@ impl Engine {
     }
 
     fn hand_on(&mut self, frame: &PanoramaFrame) {
+        let t = Instant::now();
         for s in self.sinks.iter_mut() {
             s.frame(frame);
         }
         self.stats.panoramas += 1;
+        self.stats.sinks_us += t.elapsed().as_micros() as u64;
     }
 
     /// [`Engine::process`] on the GPU.
@@ -246,26 +290,61 @@ impl Engine {
         let Some(stage) = self.gpu.as_mut() else {
             return false;
         };
-        let mapped: Vec<Option<_>> = frames
-            .iter()
-            .map(|f| f.as_ref().and_then(|(b, i)| map_camera(b, i)))
-            .collect();
-        let refs: Vec<Option<Nv12Ref<'_>>> = mapped
-            .iter()
-            .map(|m| m.as_ref().and_then(nv12_ref))
-            .collect();
+        // Frames a decoder left in GPU memory are mapped as device pointers (read in place);
+        // frames in system memory are mapped for the upload.
+        let mut device = [None, None];
+        let mut host = [None, None];
+        for (i, f) in frames.iter().enumerate() {
+            let Some((buffer, info)) = f else { continue };
+            if cuda_memory::is_cuda_memory(buffer) {
+                match CudaFrame::map(buffer, info) {
+                    Ok(m) => device[i] = Some(m),
+                    Err(e) => {
+                        self.stats.bad_frames += 1;
+                        tracing::warn!(message = "Cannot read a decoded camera frame in GPU memory; the pair goes on without it.", camera = i, error = %e);
+                    }
+                }
+            } else {
+                host[i] = map_camera(buffer, info);
+            }
+        }
+        let host_refs = host.each_ref().map(|m| m.as_ref().and_then(nv12_ref));
+        let mut views = [None, None];
+        for (i, m) in device.iter().enumerate() {
+            if let Some(m) = m {
+                match m.nv12() {
+                    Ok(v) => views[i] = Some(v),
+                    Err(e) => {
+                        self.stats.bad_frames += 1;
+                        tracing::warn!(message = "Decoded camera frame in GPU memory has an unsupported layout; the pair goes on without it.", camera = i, error = %e);
+                    }
+                }
+            }
+        }
+        self.stats.gpu_camera_frames += views.iter().flatten().count() as u64;
+        let inputs = || {
+            [0, 1].map(|i| match (&views[i], &host_refs[i]) {
+                (Some(d), _) => Some(CameraInput::Device(d)),
+                (None, Some(h)) => Some(CameraInput::Host(h)),
+                (None, None) => None,
+            })
+        };
         let (w, h) = stage.pool.size();
         let waiting_since = Instant::now();
+        let mut pool_wait = Duration::ZERO;
         let stitched = loop {
-            match stage.stitch([refs[0].as_ref(), refs[1].as_ref()]) {
+            match stage.stitch_cameras(inputs()) {
                 Err(CudaStageError::PoolExhausted)
                     if stage.wait_for_pool && waiting_since.elapsed() < POOL_WAIT_LIMIT =>
                 {
                     std::thread::sleep(Duration::from_micros(200));
+                    pool_wait = waiting_since.elapsed();
                 }
                 r => break r,
             }
         };
+        self.stats.wait_pool_us += pool_wait.as_micros() as u64;
+        self.stats.stitch_us += (waiting_since.elapsed() - pool_wait).as_micros() as u64;
         let frame = match stitched {
             Ok(f) => f,
             Err(CudaStageError::PoolExhausted) => {

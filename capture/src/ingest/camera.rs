@@ -3,7 +3,9 @@
 
 use super::sources::{camera_pipeline, CameraSource};
 use gst::prelude::*;
-use std::sync::mpsc::Sender;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::Arc;
 use thiserror::Error;
 
 /// What the camera pipelines report to the capture engine.
@@ -38,6 +40,23 @@ pub enum CameraError {
     },
 }
 
+/// How a camera hands frames to the engine (see [`CameraPipeline::start`]).
+#[derive(Clone)]
+pub struct HandOff {
+    /// The engine's bounded event channel.
+    pub events: SyncSender<IngestEvent>,
+    /// Wait for room (offline runs) instead of dropping the frame.
+    pub block: bool,
+    /// Frames dropped because the engine was behind.
+    pub dropped: Arc<AtomicU64>,
+}
+
+/// Camera frames (both cameras together) that may wait for the engine: one second of both
+/// cameras at `fps`, at least 8. Bounded so that a stalled engine cannot fill the memory.
+pub fn ingest_queue_frames(fps: u32) -> usize {
+    (2 * fps as usize).max(8)
+}
+
 /// A running camera pipeline.
 pub struct CameraPipeline {
     pub cam: usize,
@@ -49,14 +68,22 @@ pub struct CameraPipeline {
 }
 
 impl CameraPipeline {
-    /// Builds the pipeline, connects its sink to `events` and starts it.
+    /// Builds the pipeline, connects its sink to `events` and starts it. `cuda_context`
+    /// (capture's CUDA context, for a source decoding into GPU memory) is given to the
+    /// pipeline's CUDA elements so that their frames are usable by our kernels.
+    ///
+    /// `hand_off.events` is bounded. When it is full (the engine is behind), an offline run
+    /// (`hand_off.block`) waits, which holds the decoder back; a live one drops the new frame
+    /// and counts it in `hand_off.dropped`, so that frames never pile up in memory (GPU
+    /// memory, for NVDEC output) and the camera pipeline never stalls.
     pub fn start(
         cam: usize,
         name: &str,
         source: &CameraSource,
         size: (u32, u32),
         fps: u32,
-        events: Sender<IngestEvent>,
+        hand_off: HandOff,
+        cuda_context: Option<&gst::Context>,
     ) -> Result<CameraPipeline, CameraError> {
         let description = camera_pipeline(source, size.0, size.1, fps);
         let build_err = |reason: String| CameraError::Build {
@@ -76,6 +103,15 @@ impl CameraPipeline {
         let appsrc = pipeline
             .by_name("src")
             .and_then(|e| e.downcast::<gst_app::AppSrc>().ok());
+        if let Some(context) = cuda_context {
+            super::cuda_memory::share_with(&pipeline, context);
+        }
+        let gpu_hint = if source.in_gpu_memory() {
+            "; the source must decode into NV12 in GPU memory (NVDEC): set capture.gpu_decode = false to decode into system memory"
+        } else {
+            ""
+        };
+        let events = hand_off.events.clone();
         let frames = events.clone();
         let eos = events.clone();
         sink.set_callbacks(
@@ -91,14 +127,31 @@ impl CameraPipeline {
                     let Some(pts) = buffer.pts() else {
                         return Ok(gst::FlowSuccess::Ok);
                     };
-                    frames
-                        .send(IngestEvent::Frame {
-                            cam,
-                            pts_ns: pts.nseconds(),
-                            buffer,
-                            info,
-                        })
-                        .map_err(|_| gst::FlowError::Flushing)?;
+                    let event = IngestEvent::Frame {
+                        cam,
+                        pts_ns: pts.nseconds(),
+                        buffer,
+                        info,
+                    };
+                    if hand_off.block {
+                        frames.send(event).map_err(|_| gst::FlowError::Flushing)?;
+                        return Ok(gst::FlowSuccess::Ok);
+                    }
+                    match frames.try_send(event) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(_)) => {
+                            let n = hand_off.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                            if n.is_power_of_two() {
+                                tracing::warn!(
+                                    message =
+                                        "Capture engine is behind; camera frame dropped at ingest.",
+                                    camera = cam,
+                                    dropped = n
+                                );
+                            }
+                        }
+                        Err(TrySendError::Disconnected(_)) => return Err(gst::FlowError::Flushing),
+                    }
                     Ok(gst::FlowSuccess::Ok)
                 })
                 .eos(move |_| {
@@ -122,9 +175,16 @@ impl CameraPipeline {
                     match msg.view() {
                         gst::MessageView::Error(e) => {
                             let message = format!(
-                                "{} ({})",
+                                "{} ({}){}",
                                 e.error(),
-                                e.debug().map(|d| d.to_string()).unwrap_or_default()
+                                e.debug().map(|d| d.to_string()).unwrap_or_default(),
+                                if e.error().matches(gst::StreamError::Format)
+                                    || e.debug().is_some_and(|d| d.contains("not-negotiated"))
+                                {
+                                    gpu_hint
+                                } else {
+                                    ""
+                                }
                             );
                             let _ = errors.send(IngestEvent::Error { cam, message });
                             break;

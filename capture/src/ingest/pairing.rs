@@ -1,6 +1,8 @@
 //! Pairing the two cameras' frames by timestamp, without ever stalling on a late camera:
-//! a frame whose partner has not arrived within one frame interval goes out with the other
-//! camera's last frame (counted). Pure logic with time passed in.
+//! a frame whose partner has not arrived within its patience (one frame interval for live
+//! sources) goes out with the other camera's last frame (counted). An offline run (files read
+//! as fast as they decode) waits for the partner as long as that camera has not ended, since
+//! two decoders never run in step. Pure logic with time passed in.
 
 use std::collections::VecDeque;
 
@@ -34,6 +36,10 @@ struct Pending<T> {
 /// Pairs frames of two cameras.
 pub struct Pairer<T: Clone> {
     frame_ns: u64,
+    /// How long a frame waits for its partner.
+    patience_ns: u64,
+    /// Cameras that will deliver nothing more: their partners do not wait.
+    ended: [bool; 2],
     queues: [VecDeque<Pending<T>>; 2],
     last: [Option<T>; 2],
     last_pts: Option<u64>,
@@ -45,11 +51,25 @@ impl<T: Clone> Pairer<T> {
     pub fn new(frame_ns: u64) -> Pairer<T> {
         Pairer {
             frame_ns,
+            patience_ns: frame_ns,
+            ended: [false, false],
             queues: [VecDeque::new(), VecDeque::new()],
             last: [None, None],
             last_pts: None,
             stats: PairStats::default(),
         }
+    }
+
+    /// How long a frame waits for its partner (default: one frame interval). `u64::MAX`
+    /// for offline runs: wait until the partner arrives or its camera ends.
+    pub fn with_patience(mut self, patience_ns: u64) -> Pairer<T> {
+        self.patience_ns = patience_ns;
+        self
+    }
+
+    /// Camera `cam` will deliver no more frames (end of stream or failure).
+    pub fn camera_ended(&mut self, cam: usize) {
+        self.ended[cam] = true;
     }
 
     /// A frame of camera `cam` (0 left, 1 right) with its pts, arriving at `now_ns`.
@@ -111,11 +131,15 @@ impl<T: Clone> Pairer<T> {
                         out.push(self.emit(b.pts, None, Some(b.item)));
                     }
                 }
-                (Some(a), None) if now_ns.saturating_sub(a.arrival) >= self.frame_ns => {
+                (Some(a), None)
+                    if self.ended[1] || now_ns.saturating_sub(a.arrival) >= self.patience_ns =>
+                {
                     let a = self.queues[0].pop_front().unwrap();
                     out.push(self.emit(a.pts, Some(a.item), None));
                 }
-                (None, Some(b)) if now_ns.saturating_sub(b.arrival) >= self.frame_ns => {
+                (None, Some(b))
+                    if self.ended[0] || now_ns.saturating_sub(b.arrival) >= self.patience_ns =>
+                {
                     let b = self.queues[1].pop_front().unwrap();
                     out.push(self.emit(b.pts, None, Some(b.item)));
                 }
@@ -127,6 +151,7 @@ impl<T: Clone> Pairer<T> {
 
     /// Everything still queued, paired as well as possible (end of input).
     pub fn flush(&mut self) -> Vec<Pair<T>> {
+        self.ended = [true, true];
         self.poll(u64::MAX)
     }
 
@@ -170,6 +195,29 @@ mod tests {
             "repeats the right camera's last frame"
         );
         assert_eq!(out[0].repeated, [false, true]);
+        assert_eq!(p.stats().partner_missing, [0, 1]);
+    }
+
+    #[test]
+    fn offline_pairer_waits_for_a_slow_decoder_until_its_camera_ends() {
+        let mut p = Pairer::new(F).with_patience(u64::MAX);
+        p.push(0, 0, 0, 0);
+        p.push(0, F, 0, 1);
+        // The right decoder is a second behind: nothing goes out with a repeated frame.
+        assert!(p.poll(1_000_000_000).is_empty());
+        p.push(1, 0, 1_000_000_000, 100);
+        let out = p.poll(1_000_000_000);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].frames, [Some(0), Some(100)]);
+        assert!(
+            p.poll(u64::MAX - 1).is_empty(),
+            "still waiting for right frame 1"
+        );
+        // The right file ends: the left frame goes out with the right's last frame.
+        p.camera_ended(1);
+        let out = p.poll(0);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].frames, [Some(1), Some(100)]);
         assert_eq!(p.stats().partner_missing, [0, 1]);
     }
 

@@ -41,6 +41,13 @@ pub struct CaptureConfig {
     pub backend: Backend,
     /// The GPU to use with the `cuda` backend (CUDA device index).
     pub gpu_device: u32,
+    /// With the `cuda` backend, decode `files` and `rtsp` cameras into GPU memory (NVDEC
+    /// through GStreamer's `nvh264dec`/`nvh265dec`, sharing capture's CUDA context): no camera
+    /// byte crosses PCIe. The decoded frames must be NV12 at the calibrated camera size (no
+    /// scaling on that path). Off, or where GStreamer has no NVDEC decoder, frames are
+    /// decoded into system memory and uploaded once each. Ignored by the `cpu` backend and by
+    /// `synthetic`, `v4l2` and `custom` sources.
+    pub gpu_decode: bool,
     /// Rig calibration file (TOML). Empty: the built-in synthetic rig.
     pub calibration: String,
     /// Panorama width of the built-in rig (height is a third of it).
@@ -91,6 +98,7 @@ impl Default for CaptureConfig {
             source: SourceKind::Synthetic,
             backend: Backend::Cpu,
             gpu_device: 0,
+            gpu_decode: true,
             calibration: String::new(),
             panorama_width: 1920,
             camera_width: 960,
