@@ -15,7 +15,10 @@
 //!
 //! For reading the misses and false positives, the report also counts, at the configured
 //! threshold, missed balls that overlap a person's box (a white ball at white socks, partly
-//! in front of a leg) and false positives outside the field mask (stands, advertising).
+//! in front of a leg) and false positives outside the field mask (stands, advertising), and
+//! gives the recall by situation: on the ground in the open, next to a person, in the air.
+//! Scenes are sampled across their whole 120 s script ([`SceneVariety::start_s`]), not from
+//! the kick-off only.
 
 use super::dataset::{ball_on_spot, truth_boxes, LabelBox};
 use super::mask::FieldMask;
@@ -85,6 +88,11 @@ pub struct EvalReport {
     pub ball_duplicates: usize,
     /// Missed visible balls whose box overlaps a person's box.
     pub ball_missed_near_person: usize,
+    /// Recall of the counted balls by situation ([`GroupRecall`]).
+    pub ball_groups: Vec<GroupRecall>,
+    /// Frames with a visible ball in play outside the field mask (in the air above it, for
+    /// a lofted ball): not counted, detections there are ignored.
+    pub balls_outside_mask: usize,
     /// False positives whose centre is outside the field mask.
     pub ball_fp_outside_mask: usize,
     pub ball_diameter_mean_px: f64,
@@ -114,11 +122,25 @@ enum Kind {
     False(bool),
 }
 
+/// Ball recall at the configured threshold for one kind of situation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GroupRecall {
+    /// `ground_clear` (on the ground, clear of people), `near_person` (its box overlaps a
+    /// person's box), `in_air` (centre more than 0.5 m up, clear of people).
+    pub group: &'static str,
+    pub balls: usize,
+    pub found: usize,
+    pub recall: f64,
+}
+
+const GROUPS: [&str; 3] = ["ground_clear", "near_person", "in_air"];
+
 /// One analysed frame: whether a visible ball in the mask is to be found, whether it
-/// overlaps a person, and the merged ball detections.
+/// overlaps a person, its group, and the merged ball detections.
 struct FrameBalls {
     positive: bool,
     near_person: bool,
+    group: usize,
     dets: Vec<BallDet>,
 }
 
@@ -237,6 +259,7 @@ pub fn evaluate(
     let (mut players, mut players_found, mut refs, mut refs_found) = (0, 0, 0, 0);
     let mut diam_sum = 0.0;
     let mut on_spot = 0usize;
+    let mut outside_mask = 0usize;
     let mut ms = 0.0;
     let mut mask = None;
     while frames < spec.frames {
@@ -269,6 +292,7 @@ pub fn evaluate(
             let findable = b.visible && mask.contains(b.px, b.py);
             let spot = ball_on_spot(&f.truth, &scene.cal);
             on_spot += usize::from(findable && spot);
+            outside_mask += usize::from(b.visible && b.in_play && !findable);
             let positive = findable && !spot;
             if positive {
                 diam_sum += b.diameter_px;
@@ -297,10 +321,17 @@ pub fn evaluate(
                     }
                 })
                 .collect();
+            let near = positive && near_person(&labels, b.px, b.py, b.diameter_px.max(1.0) / 2.0);
             per_frame.push(FrameBalls {
                 positive,
-                near_person: positive
-                    && near_person(&labels, b.px, b.py, b.diameter_px.max(1.0) / 2.0),
+                near_person: near,
+                group: if near {
+                    1
+                } else if b.z_m > 0.5 {
+                    2
+                } else {
+                    0
+                },
                 dets: kinds,
             });
             if let Some(p) = player {
@@ -391,6 +422,30 @@ pub fn evaluate(
         })
         .collect();
     let (tp, fp, missed, dup, errs, missed_near, fp_outside) = point(ball_threshold);
+    let ball_groups = GROUPS
+        .iter()
+        .enumerate()
+        .map(|(g, name)| {
+            let frames: Vec<&FrameBalls> = per_frame
+                .iter()
+                .filter(|f| f.positive && f.group == g)
+                .collect();
+            let found = frames
+                .iter()
+                .filter(|f| {
+                    f.dets
+                        .iter()
+                        .any(|d| d.score >= ball_threshold && matches!(d.kind, Kind::Match(_)))
+                })
+                .count();
+            GroupRecall {
+                group: name,
+                balls: frames.len(),
+                found,
+                recall: ratio(found, frames.len()),
+            }
+        })
+        .collect();
     let d = det.as_ref().expect("at least one frame");
     Ok(EvalReport {
         engine: engine_name,
@@ -408,6 +463,8 @@ pub fn evaluate(
         ball_fp: fp,
         ball_duplicates: dup,
         ball_missed_near_person: missed_near,
+        ball_groups,
+        balls_outside_mask: outside_mask,
         ball_fp_outside_mask: fp_outside,
         ball_diameter_mean_px: diam_sum / (tp + missed).max(1) as f64,
         loc_err_mean_px: if errs.is_empty() {

@@ -59,6 +59,10 @@ pub struct SceneVariety {
     pub shutter: (f64, f64),
     /// Frames advanced between sampled frames.
     pub frame_step: (usize, usize),
+    /// Where in the 120 s script a scene's first sampled frame is, seconds (drawn per scene).
+    /// Sampling from the start only would show mostly the kick-off: the ball on the centre
+    /// spot and in the open, rarely at a player's feet or in the air.
+    pub start_s: (f64, f64),
 }
 
 impl Default for SceneVariety {
@@ -70,6 +74,7 @@ impl Default for SceneVariety {
             blur_chance: 0.5,
             shutter: (0.2, 1.0),
             frame_step: (3, 12),
+            start_s: (0.0, 105.0),
         }
     }
 }
@@ -87,6 +92,8 @@ pub struct Scene {
     rate: FrameRate,
     rng: Rng,
     variety: SceneVariety,
+    /// Frame index of the first sampled frame.
+    start_frame: u64,
 }
 
 /// One rendered frame's truth and what was done to it.
@@ -130,6 +137,8 @@ impl Scene {
             noise: rng.range(variety.noise.0, variety.noise.1) as f32,
         });
         let rate = FrameRate::new(25, 1);
+        let start_s = rng.range(variety.start_s.0, variety.start_s.1.max(variety.start_s.0));
+        let start_frame = (start_s * rate.num as f64 / rate.den as f64).round() as u64;
         let world = SyntheticWorld::new(&cal, ball.clone(), seed, rate, exposure);
         let lut = luts.get(&cal);
         let sizes = [0, 1].map(|i| {
@@ -159,6 +168,7 @@ impl Scene {
             rate,
             rng,
             variety: variety.clone(),
+            start_frame,
         }
     }
 
@@ -168,6 +178,12 @@ impl Scene {
         let (lo, hi) = self.variety.frame_step;
         let skip = lo + self.rng.below(hi.saturating_sub(lo) + 1);
         let first = self.world.next_index() == 0;
+        if first {
+            // Players and ball are simulated through the skipped part (cheap: no pixels).
+            for _ in 0..self.start_frame {
+                self.world.skip_next();
+            }
+        }
         for _ in 1..skip.max(1) {
             self.world.skip_next();
         }
