@@ -32,6 +32,8 @@ use shared::geometry::{PitchSpec, SPOT_RADIUS_M};
 use shared::messages::{BallState, TrackStatus};
 use shared::scene::BALL_RADIUS_M;
 
+/// Highest a ball goes, metres (a goal kick peaks at about 30 m).
+const MAX_HEIGHT_M: f64 = 50.0;
 /// A ball slower than this (m/s) when last seen is "at rest" for the coasting limit.
 const STILL_MPS: f64 = 0.8;
 /// Hypotheses kept per lineage.
@@ -254,7 +256,15 @@ impl BallTracker {
             let p = model.ray_at_range(c.u, c.v, size_range.min(ground_range));
             out.push((BallFilter::in_air(p.x, p.y, p.z, 0.3 * p.range, 10.0), -1.0));
         }
+        // A ray that meets the grass far beyond the pitch (a ball high in the air, seen just
+        // below the horizon) or a size that puts it there is no position: never a reading.
+        out.retain(|(f, _)| self.possible(f));
         out
+    }
+
+    /// Inside the bounds and not higher than a ball goes.
+    fn possible(&self, f: &BallFilter) -> bool {
+        self.in_bounds(f) && f.s[2] <= MAX_HEIGHT_M
     }
 
     /// The reading of a candidate nearest to where a hypothesis expects the ball: the point
@@ -288,7 +298,9 @@ impl BallTracker {
     ) {
         let mut push = |filter: BallFilter, delta: f64| {
             let xy = (filter.s[0], filter.s[1]);
-            if prior.plausible(xy, f.now_ns, self.max_speed, PLAUSIBLE_SLACK_M) {
+            if self.possible(&filter)
+                && prior.plausible(xy, f.now_ns, self.max_speed, PLAUSIBLE_SLACK_M)
+            {
                 let hit = Hit {
                     candidate: i,
                     now_ns: f.now_ns,
@@ -486,7 +498,10 @@ impl BallTracker {
             h.filter = near;
             readings.push(h);
         }
-        readings.retain(|h| b.plausible(h.hit_xy, now_ns, self.max_speed, PLAUSIBLE_SLACK_M));
+        readings.retain(|h| {
+            self.possible(&h.filter)
+                && b.plausible(h.hit_xy, now_ns, self.max_speed, PLAUSIBLE_SLACK_M)
+        });
         let continued = (!readings.is_empty()).then_some(k);
         let mut l = self.lineages[n].clone();
         l.hyps = readings;
