@@ -4,7 +4,8 @@
 # binary, in parallel shards (the recipe of docs/detector.md, each folder split by seed), then
 # trains TinyDet and leaves the model, its metrics and the training log in $OUT (four files:
 # the device returns at most eight; the dataset logs stay in $LOGS).
-#   MINUTES=3.5 WIDTH=16,32,48,80 bash tools/gpu_train.sh
+#   MINUTES=3.5 WIDTH=16,32,48,80 [MORE=2] bash tools/gpu_train.sh
+# MORE multiplies the number of training tiles (more shards, other seeds; validation unchanged).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out/gpu-train}
@@ -22,14 +23,15 @@ shard() { # folder seed tiles [options]
 }
 start=$(date +%s)
 pids=()
-for i in 0 1 2 3; do
+MORE=${MORE:-1}
+for i in $(seq 0 $((4 * MORE - 1))); do
   shard train_$i $((11 + 100 * i)) 825 --frames-per-scene 10 & pids+=($!)
 done
-for i in 0 1 2; do
+for i in $(seq 0 $((3 * MORE - 1))); do
   shard train_rt1920_$i $((12 + 100 * i)) 867 --widths 1920 --scale 1.0 --ball-tile-chance 0.35 \
     --tiles-per-frame 6 --frames-per-scene 10 & pids+=($!)
 done
-for i in 0 1 2 3; do
+for i in $(seq 0 $((4 * MORE - 1))); do
   shard train_rt5700_$i $((13 + 100 * i)) 475 --widths 5700 --scale 0.625 --ball-tile-chance 0.35 \
     --tiles-per-frame 8 --frames-per-scene 10 & pids+=($!)
 done

@@ -1,5 +1,5 @@
-//! The whole chain, replayed: raw detections that capture's detector (the shipped model,
-//! tract) published in two 40 s `launch demo` runs on the synthetic pitch (1920 px panorama,
+//! The whole chain, replayed: raw detections that capture's detector (tract, with the model
+//! shipped before the current one, ball threshold 0.65) published in two 40 s `launch demo` runs on the synthetic pitch (1920 px panorama,
 //! scenario `mixed`, seeds 1 and 7; about 1.5 analysed frames per second on a 2-core machine),
 //! with the synthetic source's ground truth of the same frames, extracted from the demo's
 //! `messages.tlrec` and `truth.jsonl` into `tests/data/chain-seed*.jsonl`. The analyzer with

@@ -75,7 +75,7 @@ impl Default for DetectorConfig {
             model: String::new(),
             input_size: 640,
             classes: vec!["ball".into(), "player".into(), "referee".into()],
-            thresholds: vec![0.65, 0.4, 0.4],
+            thresholds: vec![0.8, 0.4, 0.4],
             min_size_px: vec![1.0, 4.0, 4.0],
             max_size_px: vec![80.0, 600.0, 600.0],
             nms_iou: 0.5,
