@@ -280,20 +280,6 @@ struct GpuRunReport {
     device_to_host_per_frame: f64,
 }
 
-/// Resident and peak resident memory of this process (Linux; zeros elsewhere).
-fn host_memory() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(0, |kb| kb * 1024)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 impl RunningEngine {
     /// True once the engine has stopped by itself (end of input or a frame limit).
     pub fn engine_ended(&self) -> bool {
@@ -302,7 +288,7 @@ impl RunningEngine {
 
     fn run_report(&self, frames_out: u64) -> RunReport {
         let seconds = self.started.elapsed().as_secs_f64();
-        let (host_rss_bytes, host_peak_bytes) = host_memory();
+        let (host_rss_bytes, host_peak_bytes) = shared::process::host_memory();
         let n = frames_out.max(1) as f64;
         let gpu = self.gpu.as_ref().map(|(g, pool_bytes, before)| {
             let t = g.transfers();

@@ -85,3 +85,18 @@ where
     }
     result
 }
+
+/// Resident and peak resident memory of this process, bytes (Linux `/proc/self/status`;
+/// zeros elsewhere).
+pub fn host_memory() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}

@@ -167,7 +167,7 @@ pub fn run(a: Args) -> Result<()> {
         t.host_to_device - before.host_to_device,
         t.device_to_host - before.device_to_host,
     );
-    let (rss, hwm) = rig::host_memory();
+    let (rss, hwm) = shared::process::host_memory();
     let (free2, _) = gpu.memory()?;
     let _ = std::fs::remove_file(&pose_log);
     let n = frames.max(1) as f64;

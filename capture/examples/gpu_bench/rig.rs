@@ -60,17 +60,3 @@ pub fn camera_pairs(cal: &Calibration, n: usize) -> Vec<[Nv12Image; 2]> {
         })
         .collect()
 }
-
-/// Resident and peak resident memory of this process, bytes.
-pub fn host_memory() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(0, |kb| kb * 1024)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
