@@ -16,8 +16,9 @@ pub const ORT_PROVIDERS: [&str; 3] = ["tensorrt", "cuda", "cpu"];
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DetectorConfig {
-    /// Run the detector (off by default until the shipped model meets its quality target;
-    /// `launch demo` turns it on). Off: no `RawDetections` are published.
+    /// Run the detector (off by default, so that capture alone needs no model and no CPU
+    /// for it; `launch demo` and a broadcast configuration turn it on). Off: no
+    /// `RawDetections` are published.
     pub enabled: bool,
     /// `tract` (pure Rust, always built) or `ort` (ONNX Runtime, needs the `ort` cargo
     /// feature and the runtime's shared library).
@@ -75,7 +76,7 @@ impl Default for DetectorConfig {
             model: String::new(),
             input_size: 640,
             classes: vec!["ball".into(), "player".into(), "referee".into()],
-            thresholds: vec![0.8, 0.4, 0.4],
+            thresholds: vec![0.7, 0.4, 0.4],
             min_size_px: vec![1.0, 4.0, 4.0],
             max_size_px: vec![80.0, 600.0, 600.0],
             nms_iou: 0.5,
