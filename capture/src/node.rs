@@ -62,6 +62,8 @@ impl Actor for CaptureNode {
                 partner_missing = ?e.partner_missing,
                 pool_exhausted = e.pool_exhausted,
                 ingest_dropped = ?e.ingest_dropped,
+                gain_clamped = e.gain_clamped,
+                gain_unmeasurable = e.gain_unmeasurable,
                 frames_out = s.frames_out,
                 ring_depth = s.ring_depth,
                 fallback = s.fallback_active,

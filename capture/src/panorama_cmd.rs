@@ -46,7 +46,9 @@ pub async fn run(
         sinks: vec![Box::new(sink)],
         frame_ns: shared::time::FrameRate::new(c.fps, 1).frame_duration_ns(),
         max_frames: Some(frames),
-        offline: true,
+        // Synthetic frames and files wait for each other; live cameras keep the
+        // one-frame rule (a stalled camera must not freeze the file).
+        offline: !c.source.is_live(),
         ingest_dropped: ingest.dropped.clone(),
         stats: Default::default(),
         live_stats: Default::default(),

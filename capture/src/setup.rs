@@ -3,7 +3,8 @@
 
 use crate::ingest::sources::decode_on_gpu;
 use crate::ingest::{
-    camera_sources, feeder, ingest_queue_frames, CameraPipeline, CameraSource, HandOff, IngestEvent,
+    camera_sources, feeder, ingest_queue_frames, CameraPipeline, CameraSource, HandOff,
+    IngestEvent, SharedByCameras, TimeBase,
 };
 use crate::stitch::{CpuStitcher, GainSettings};
 use crate::synthetic::{Exposure, SyntheticWorld};
@@ -231,13 +232,19 @@ pub fn start_ingest(
         None
     };
     let (tx, rx) = std::sync::mpsc::sync_channel(ingest_queue_frames(cfg.fps));
+    // A live camera cannot wait for the engine: its frames are dropped (and counted) instead.
+    let block = !realtime && !cfg.source.is_live();
     let hand_off = [0, 1].map(|_| HandOff {
         events: tx.clone(),
-        block: !realtime,
+        block,
         dropped: Default::default(),
     });
     let cuda_context = gpu_decode_context(cfg, gpu);
     let sources = camera_sources(cfg, cuda_context.is_some());
+    // Live cameras stamp frames with the running time of their capture: one time base
+    // for both makes those stamps comparable (files and the synthetic source carry their
+    // own timestamps from zero).
+    let time_base = cfg.source.is_live().then(TimeBase::now);
     let mut cameras = Vec::new();
     for (i, src) in sources.iter().enumerate() {
         let c = &cal.cameras[i];
@@ -249,7 +256,10 @@ pub fn start_ingest(
                 (c.width, c.height),
                 cfg.fps,
                 hand_off[i].clone(),
-                cuda_context.as_ref(),
+                SharedByCameras {
+                    cuda_context: cuda_context.as_ref(),
+                    time_base: time_base.as_ref(),
+                },
             )
             .with_context(|| format!("starting camera {i} ({})", c.name))?,
         );

@@ -154,15 +154,19 @@ fn bad_calibration_is_a_clear_start_up_error() {
         "{err}"
     );
 
-    std::fs::write(
-        &calp,
-        cal.to_toml_string().replace("fx = ", "fx = nan\nfx_old = "),
-    )
-    .unwrap();
+    // A non-finite value reaches the calibration's own check (not a parse error).
+    let mut nan = shared::geometry::Calibration::synthetic(960, 480, 270);
+    nan.cameras[0].fx = f64::NAN;
+    let text = nan.to_toml_string();
+    assert!(text.contains("fx = nan"), "{text}");
+    std::fs::write(&calp, text).unwrap();
     let out = capture().arg("--config").arg(&cfg).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cal.toml"), "{err}");
+    assert!(
+        err.contains("cal.toml") && err.contains("cameras[0] (left)") && err.contains("fx"),
+        "{err}"
+    );
 }
 
 #[test]

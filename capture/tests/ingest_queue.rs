@@ -25,7 +25,7 @@ fn start(block: bool, room: usize) -> (CameraPipeline, Receiver<IngestEvent>, Ha
         (W, H),
         25,
         hand_off.clone(),
-        None,
+        Default::default(),
     )
     .unwrap();
     let src = cam.appsrc.clone().unwrap();

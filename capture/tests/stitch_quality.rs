@@ -87,8 +87,16 @@ fn stitched_panorama_matches_direct_render_above_30_db_on_the_pitch() {
         on_pitch(x, y) && lut_ref.cams[0].w[k] > 0.0 && lut_ref.cams[1].w[k] > 0.0
     };
     let seam = psnr_luma_masked(&pano.as_ref(), &direct.as_ref(), in_overlap).unwrap();
-    eprintln!("luma PSNR in the overlap band: {seam:.2} dB");
+    let single = psnr_luma_masked(&pano.as_ref(), &direct.as_ref(), |x, y| {
+        on_pitch(x, y) && !in_overlap(x, y)
+    })
+    .unwrap();
+    eprintln!("luma PSNR in the overlap band: {seam:.2} dB, outside it: {single:.2} dB");
     assert!(seam > 30.0, "overlap PSNR {seam:.2} dB");
+    assert!(
+        seam >= single - 1.0,
+        "the overlap band ({seam:.2} dB) is worse than the single-camera pitch ({single:.2} dB)"
+    );
 }
 
 #[test]

@@ -62,6 +62,10 @@ pub struct EngineStats {
     /// Camera frames dropped at ingest because the engine was behind (live runs), per
     /// camera.
     pub ingest_dropped: [u64; 2],
+    /// Frames where gain matching hit `capture.max_gain`, and frames whose overlap could not
+    /// be measured (the last gains kept).
+    pub gain_clamped: u64,
+    pub gain_unmeasurable: u64,
     /// Where the engine thread's time went, microseconds: waiting for camera frames, waiting
     /// for a free GPU pool frame (offline runs: the outputs are behind), stitching (with the
     /// uploads), and handing panoramas on to the sinks.
@@ -186,6 +190,12 @@ impl Engine {
                 }
             }
             self.stats.partner_missing = pairer.stats().partner_missing;
+            let gain = match &self.gpu {
+                Some(stage) => stage.stitcher.gain_stats(),
+                None => self.stitcher.gain_stats(),
+            };
+            self.stats.gain_clamped = gain.clamped;
+            self.stats.gain_unmeasurable = gain.unmeasurable;
             self.stats.ingest_dropped = self
                 .ingest_dropped
                 .each_ref()

@@ -57,6 +57,41 @@ pub fn ingest_queue_frames(fps: u32) -> usize {
     (2 * fps as usize).max(8)
 }
 
+/// One time base for both cameras' pipelines: the same clock and base time, so that a live
+/// source's timestamps (running time of the moment of capture) are comparable across the
+/// two pipelines and frames taken at the same instant pair, however far apart the pipelines
+/// started. Without it each pipeline counts from its own start.
+#[derive(Debug, Clone)]
+pub struct TimeBase {
+    clock: gst::Clock,
+    base: gst::ClockTime,
+}
+
+impl TimeBase {
+    /// The system clock, from now.
+    pub fn now() -> TimeBase {
+        let clock = gst::SystemClock::obtain();
+        let base = clock.time();
+        TimeBase { clock, base }
+    }
+
+    fn apply(&self, pipeline: &gst::Pipeline) {
+        pipeline.use_clock(Some(&self.clock));
+        // No new base time on each start: ours holds.
+        pipeline.set_start_time(gst::ClockTime::NONE);
+        pipeline.set_base_time(self.base);
+    }
+}
+
+/// What both cameras' pipelines share: capture's CUDA context (for a source decoding into
+/// GPU memory, so that its frames are usable by our kernels) and one time base (live
+/// sources).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SharedByCameras<'a> {
+    pub cuda_context: Option<&'a gst::Context>,
+    pub time_base: Option<&'a TimeBase>,
+}
+
 /// A running camera pipeline.
 pub struct CameraPipeline {
     pub cam: usize,
@@ -68,9 +103,8 @@ pub struct CameraPipeline {
 }
 
 impl CameraPipeline {
-    /// Builds the pipeline, connects its sink to `events` and starts it. `cuda_context`
-    /// (capture's CUDA context, for a source decoding into GPU memory) is given to the
-    /// pipeline's CUDA elements so that their frames are usable by our kernels.
+    /// Builds the pipeline, connects its sink to `events` and starts it, with what the two
+    /// cameras share (see [`SharedByCameras`]).
     ///
     /// `hand_off.events` is bounded. When it is full (the engine is behind), an offline run
     /// (`hand_off.block`) waits, which holds the decoder back; a live one drops the new frame
@@ -83,7 +117,7 @@ impl CameraPipeline {
         size: (u32, u32),
         fps: u32,
         hand_off: HandOff,
-        cuda_context: Option<&gst::Context>,
+        shared: SharedByCameras<'_>,
     ) -> Result<CameraPipeline, CameraError> {
         let description = camera_pipeline(source, size.0, size.1, fps);
         let build_err = |reason: String| CameraError::Build {
@@ -103,8 +137,11 @@ impl CameraPipeline {
         let appsrc = pipeline
             .by_name("src")
             .and_then(|e| e.downcast::<gst_app::AppSrc>().ok());
-        if let Some(context) = cuda_context {
+        if let Some(context) = shared.cuda_context {
             super::cuda_memory::share_with(&pipeline, context);
+        }
+        if let Some(t) = shared.time_base {
+            t.apply(&pipeline);
         }
         let gpu_hint = if source.in_gpu_memory() {
             "; the source must decode into NV12 in GPU memory (NVDEC): set capture.gpu_decode = false to decode into system memory"

@@ -8,6 +8,9 @@ pub mod feeder;
 pub mod pairing;
 pub mod sources;
 
-pub use camera::{ingest_queue_frames, CameraError, CameraPipeline, HandOff, IngestEvent};
+pub use camera::{
+    ingest_queue_frames, CameraError, CameraPipeline, HandOff, IngestEvent, SharedByCameras,
+    TimeBase,
+};
 pub use pairing::{Pair, PairStats, Pairer};
 pub use sources::{camera_pipeline, camera_sources, CameraSource};

@@ -36,6 +36,9 @@ pub struct GainStats {
 pub struct GainMatcher {
     settings: GainSettings,
     gains: [f32; 2],
+    /// A measurement has been taken: later ones are smoothed, the first is taken whole (a
+    /// start from equal gains would show the exposure step for the first second).
+    measured: bool,
     stats: GainStats,
     log: RateLimitedLog,
 }
@@ -45,6 +48,7 @@ impl GainMatcher {
         GainMatcher {
             settings,
             gains: [1.0, 1.0],
+            measured: false,
             stats: GainStats::default(),
             log: RateLimitedLog::new(Duration::from_secs(30)),
         }
@@ -64,6 +68,12 @@ impl GainMatcher {
         let target = [(m1 / m0).sqrt(), (m0 / m1).sqrt()];
         let (lo, hi) = (1.0 / self.settings.max_gain, self.settings.max_gain);
         let mut clamped = false;
+        let step = if self.measured {
+            self.settings.smoothing
+        } else {
+            1.0
+        };
+        self.measured = true;
         for (gain, &t) in self.gains.iter_mut().zip(&target) {
             let t = if t < lo || t > hi {
                 clamped = true;
@@ -71,7 +81,7 @@ impl GainMatcher {
             } else {
                 t
             };
-            *gain += self.settings.smoothing * (t - *gain);
+            *gain += step * (t - *gain);
         }
         if clamped {
             self.stats.clamped += 1;
@@ -104,6 +114,22 @@ mod tests {
         let [a, b] = g.gains();
         assert!((120.0 * a - 100.0 * b).abs() < 0.1);
         assert!((a * b - 1.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn first_measurement_is_taken_whole_then_changes_are_smoothed() {
+        let mut g = GainMatcher::new(GainSettings::default());
+        // Nothing measurable yet: the gains stay neutral and the next measurement is the first.
+        assert_eq!(g.update(None), [1.0, 1.0]);
+        let [a, b] = g.update(Some([120.0, 100.0]));
+        assert!(
+            (120.0 * a - 100.0 * b).abs() < 1e-3,
+            "matched from the first frame"
+        );
+        // The exposure changes: a tenth of the way per frame.
+        let before = g.gains();
+        let after = g.update(Some([100.0, 100.0]));
+        assert!((after[0] - (before[0] + 0.1 * (1.0 - before[0]))).abs() < 1e-6);
     }
 
     #[test]

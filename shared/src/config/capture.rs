@@ -20,6 +20,17 @@ pub enum SourceKind {
     Custom,
 }
 
+impl SourceKind {
+    /// Cameras that run on their own clock (RTSP, V4L2, custom sources): their frames
+    /// cannot be waited for, only taken or dropped. Synthetic frames and files can wait.
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            SourceKind::Rtsp | SourceKind::V4l2 | SourceKind::Custom
+        )
+    }
+}
+
 /// Where the panorama's pixels live and which processor works on them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,7 +79,9 @@ pub struct CaptureConfig {
     pub exposure: [f32; 2],
     /// Luma noise amplitude of the synthetic cameras (code values).
     pub noise: f32,
-    /// Pace the synthetic source to real time (off: as fast as the pipeline takes frames).
+    /// Pace the synthetic source to real time. Off (synthetic and files sources only): as
+    /// fast as the pipeline takes frames, nothing dropped, a camera frame waits for its
+    /// partner until that camera ends. Live cameras always run in real time.
     pub realtime: bool,
     /// Two video files (source = "files").
     pub files: Vec<String>,
@@ -171,6 +184,15 @@ impl CaptureConfig {
         check_range("capture.noise", self.noise, 0.0, 32.0)?;
         check_range("capture.gain_smoothing", self.gain_smoothing, 0.001, 1.0)?;
         check_range("capture.max_gain", self.max_gain, 1.0, 4.0)?;
+        if !self.realtime && self.source.is_live() {
+            return Err(ConfigError::invalid(
+                "capture.realtime",
+                format!(
+                    "must be true for source = {:?}: live cameras run on their own clock, and an offline run would wait for a stalled camera (freezing the panorama); use false only with the synthetic or files source",
+                    self.source
+                ),
+            ));
+        }
         let (key, list) = match self.source {
             SourceKind::Synthetic => return Ok(()),
             SourceKind::Files => ("capture.files", &self.files),

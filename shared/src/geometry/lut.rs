@@ -395,6 +395,37 @@ mod tests {
         assert!(matches!(src, LutSource::Computed { .. }));
     }
 
+    /// Maps written by hand the way the old prototype's tools wrote them (not by our own
+    /// writer): unnormalised weights, NaN and -1 for "not seen", coordinates past the image.
+    #[test]
+    fn legacy_maps_are_cleaned_on_import() {
+        let t = tempfile::tempdir().unwrap();
+        // A 4x1 panorama; cameras of 10x10.
+        let files: [(&str, [f32; 4]); 6] = [
+            ("lut_left_x.bin", [1.5, f32::NAN, 3.0, 12.0]),
+            ("lut_left_y.bin", [2.0, 2.0, 4.0, 1.0]),
+            ("lut_right_x.bin", [-1.0, 5.0, 6.0, 2.0]),
+            ("lut_right_y.bin", [-1.0, 5.0, 7.0, 3.0]),
+            ("weight_left.bin", [2.0, 1.0, 3.0, 1.0]),
+            ("weight_right.bin", [0.0, 4.0, 1.0, 1.0]),
+        ];
+        for (name, v) in files {
+            std::fs::write(t.path().join(name), f32s_to_bytes(&v)).unwrap();
+        }
+        let lut = StitchLut::import_legacy(t.path(), 4, 1, [(10, 10), (10, 10)]).unwrap();
+        let [l, r] = &lut.cams;
+        // Pixel 0: only the left camera (right is -1): weight normalised to 1.
+        assert_eq!((l.x[0], l.y[0], l.w[0], r.w[0]), (1.5, 2.0, 1.0, 0.0));
+        assert_eq!((r.x[0], r.y[0]), (-1.0, -1.0));
+        // Pixel 1: the left coordinate is NaN, so only the right camera.
+        assert_eq!((l.x[1], l.w[1], r.w[1]), (-1.0, 0.0, 1.0));
+        // Pixel 2: both, weights 3:1 normalised.
+        assert_eq!((l.w[2], r.w[2]), (0.75, 0.25));
+        // Pixel 3: the left x is outside the 10 px wide image, so only the right camera.
+        assert_eq!((l.x[3], l.w[3], r.w[3]), (-1.0, 0.0, 1.0));
+        assert!((lut.coverage() - 1.0).abs() < 1e-12);
+    }
+
     #[test]
     fn legacy_round_trip_and_size_errors() {
         let t = tempfile::tempdir().unwrap();
