@@ -165,7 +165,18 @@ async fn publishes_paths_and_continues_them_after_a_kill() {
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     );
-    let status = child.wait().unwrap();
+    // At work (subscribed, planning, publishing), it stops within 2 s.
+    let signalled = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(2),
+            "director did not stop within 2 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     assert!(
         status.success(),
         "director exits cleanly on SIGTERM: {status:?}"

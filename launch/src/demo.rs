@@ -112,10 +112,8 @@ pub fn run(common: &CommonArgs, shutdown: Shutdown, seconds: u64, out: &Path) ->
     std::fs::write(&config_path, cfg.to_toml_string())
         .with_context(|| format!("writing {}", config_path.display()))?;
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let result = rt.block_on(run_async(&cfg, &config_path, shutdown, seconds, &out));
+    let result =
+        actix::System::new().block_on(run_async(&cfg, &config_path, shutdown, seconds, &out));
     if common.config.is_none() {
         let _ = std::fs::remove_dir_all(cfg.runtime.dir());
     }

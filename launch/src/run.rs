@@ -38,10 +38,10 @@ pub fn run(common: &CommonArgs, shutdown: Shutdown) -> Result<()> {
     let rt_dir = cfg.runtime.dir();
     shared::transport::prepare_runtime_dir(&rt_dir)?;
     let config_path = child_config_path(common, &cfg, &rt_dir)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let supervised = rt.block_on(supervise(&cfg, &config_path, &rt_dir, shutdown, None));
+    // The control plane runs in an actix System (a tokio current-thread runtime), like every
+    // other Touchline process.
+    let supervised =
+        actix::System::new().block_on(supervise(&cfg, &config_path, &rt_dir, shutdown, None));
     supervised.result
 }
 

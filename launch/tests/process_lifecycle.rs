@@ -82,38 +82,96 @@ fn config_in(dir: &std::path::Path) -> PathBuf {
     cfg
 }
 
+/// Sends `signal` and waits up to 2 s for a clean exit; returns how long it took.
+fn stop_within_two_seconds(
+    name: &str,
+    child: &mut std::process::Child,
+    signal: Signal,
+) -> Duration {
+    kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t.elapsed() > Duration::from_secs(2) {
+            let _ = child.kill();
+            panic!("{name} did not stop within 2 s of {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(
+        status.success(),
+        "{name} exited with {status} after {signal}"
+    );
+    t.elapsed()
+}
+
 #[test]
 fn every_process_stops_cleanly_within_two_seconds() {
     for signal in [Signal::SIGTERM, Signal::SIGINT] {
         let dir = tempfile::tempdir().unwrap();
         let cfg = config_in(dir.path());
-        for name in PROCESSES {
-            let mut child = Command::new(bin(name))
+        // All three at once, so that they are at work when the signal comes: capture
+        // stitching and publishing, the analyzer and director receiving.
+        let mut children: Vec<_> = PROCESSES
+            .iter()
+            .map(|name| {
+                let child = Command::new(bin(name))
+                    .arg("--config")
+                    .arg(&cfg)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                (*name, child)
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(2500));
+        for (name, child) in children.iter_mut().rev() {
+            assert!(child.try_wait().unwrap().is_none(), "{name} exited early");
+            let took = stop_within_two_seconds(name, child, signal);
+            println!("{name} stopped {took:?} after {signal}");
+        }
+    }
+}
+
+#[test]
+fn launch_stops_its_processes_within_two_seconds() {
+    for signal in [Signal::SIGTERM, Signal::SIGINT] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config_in(dir.path());
+        let mut launch = Command::new(bin("launch"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Until all three report to the supervisor.
+        let t = Instant::now();
+        loop {
+            assert!(launch.try_wait().unwrap().is_none(), "launch exited early");
+            let out = Command::new(bin("launch"))
                 .arg("--config")
                 .arg(&cfg)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
+                .arg("status")
+                .output()
                 .unwrap();
-            std::thread::sleep(Duration::from_millis(500));
-            assert!(child.try_wait().unwrap().is_none(), "{name} exited early");
-            kill(Pid::from_raw(child.id() as i32), signal).unwrap();
-            let t = Instant::now();
-            let status = loop {
-                if let Some(s) = child.try_wait().unwrap() {
-                    break s;
-                }
-                if t.elapsed() > Duration::from_secs(2) {
-                    let _ = child.kill();
-                    panic!("{name} did not stop within 2 s of {signal}");
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            };
+            let text = String::from_utf8_lossy(&out.stdout);
+            if out.status.success() && text.matches("running").count() >= 3 {
+                break;
+            }
             assert!(
-                status.success(),
-                "{name} exited with {status} after {signal}"
+                t.elapsed() < Duration::from_secs(30),
+                "the processes did not all start: {text}"
             );
+            std::thread::sleep(Duration::from_millis(200));
         }
+        std::thread::sleep(Duration::from_millis(1000));
+        let took = stop_within_two_seconds("launch", &mut launch, signal);
+        println!("launch and its three processes stopped {took:?} after {signal}");
     }
 }
 

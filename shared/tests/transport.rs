@@ -144,8 +144,8 @@ async fn heartbeats_flow_with_increasing_seq() {
     .await
     .unwrap();
     let mut sub = Subscriber::connect("hb-sub", &[ep], SubscriberOptions::default());
-    let mut seqs = Vec::new();
-    while seqs.len() < 3 {
+    let mut beats = Vec::new();
+    while beats.len() < 6 {
         let r = tokio::time::timeout(Duration::from_secs(10), sub.recv())
             .await
             .unwrap()
@@ -153,10 +153,18 @@ async fn heartbeats_flow_with_increasing_seq() {
         if let Message::Heartbeat(hb) = r.message {
             assert_eq!(hb.process, "unit");
             assert_eq!(hb.pid, std::process::id());
-            seqs.push(hb.seq);
+            beats.push((hb.seq, hb.uptime_ms));
         }
     }
-    assert!(seqs.windows(2).all(|w| w[1] > w[0]), "{seqs:?}");
+    assert!(beats.windows(2).all(|w| w[1].0 > w[0].0), "{beats:?}");
+    // One per interval, on the sender's own clock: the mean spacing of the uptimes stamped
+    // in them is the configured 100 ms (a missed or doubled tick moves it by 20 ms or more).
+    let (first, last) = (beats[0], beats[beats.len() - 1]);
+    let per_beat = (last.1 - first.1) as f64 / (last.0 - first.0) as f64;
+    assert!(
+        (per_beat - 100.0).abs() <= 10.0,
+        "{per_beat:.1} ms per heartbeat: {beats:?}"
+    );
 }
 
 #[tokio::test]

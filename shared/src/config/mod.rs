@@ -180,6 +180,51 @@ mod tests {
         assert!(e.contains("between 100 and 10000"), "{e}");
     }
 
+    /// Every section's checks name the key they refuse (one bad value per case, the rest
+    /// defaults).
+    #[test]
+    fn each_section_names_the_bad_key() {
+        let cases = [
+            ("[runtime]\ndir = \"relative/dir\"\n", "runtime.dir"),
+            (
+                "[runtime]\ndir = \"/tmp/a-very-long-runtime-directory-name-that-no-unix-socket-path-could-ever-hold-at-all\"\n",
+                "runtime.dir",
+            ),
+            ("[logging]\nfilter = \"info,[\"\n", "logging.filter"),
+            ("[capture]\npanorama_width = 1921\n", "capture.panorama_width"),
+            ("[capture]\ncamera_width = 961\n", "capture.camera_width"),
+            ("[capture]\nfps = 0\n", "capture.fps"),
+            ("[capture]\nscenario = \"tiki-taka\"\n", "capture.scenario"),
+            ("[capture]\nexposure = [1.0, 9.0]\n", "capture.exposure[1]"),
+            ("[capture]\nmax_gain = 0.5\n", "capture.max_gain"),
+            ("[capture]\nsource = \"files\"\nfiles = [\"a.mp4\"]\n", "capture.files"),
+            (
+                "[capture]\nsource = \"rtsp\"\nrtsp = [\"rtsp://a\", \"rtsp://b\"]\n",
+                "capture.calibration",
+            ),
+            (
+                "[capture]\nsource = \"rtsp\"\nrealtime = false\nrtsp = [\"rtsp://a\", \"rtsp://b\"]\ncalibration = \"rig.toml\"\n",
+                "capture.realtime",
+            ),
+            ("[playout]\ndelay_s = 0.0\n", "playout.delay_s"),
+            ("[playout]\noutput_width = 1281\n", "playout.output_width"),
+            ("[playout]\nmin_fov_deg = 60.0\nmax_fov_deg = 50.0\n", "playout.max_fov_deg"),
+            ("[playout]\nroll_deg = 90.0\n", "playout.roll_deg"),
+            ("[playout]\nbitrate_kbps = 10\n", "playout.bitrate_kbps"),
+        ];
+        for (toml, key) in cases {
+            let e = SystemConfig::from_toml_str(toml)
+                .expect_err(toml)
+                .to_string();
+            assert!(e.contains(key), "{toml:?} -> {e}");
+        }
+        // Offline pacing stays allowed where frames can wait.
+        SystemConfig::from_toml_str(
+            "[capture]\nsource = \"files\"\nrealtime = false\nfiles = [\"a.mp4\", \"b.mp4\"]\ncalibration = \"rig.toml\"\n",
+        )
+        .unwrap();
+    }
+
     #[test]
     fn unknown_key_is_refused_by_name() {
         let e = SystemConfig::from_toml_str("[transport]\nheartbeat_ms = 5\n")

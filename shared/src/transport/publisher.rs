@@ -133,8 +133,8 @@ impl Publisher {
         }
     }
 
-    /// Queues an already encoded payload under `topic` (used to replay recordings).
-    pub fn publish_raw(&self, topic: &str, payload: Bytes) {
+    /// Queues a payload that [`encode`] accepted (size guard included) under `topic`.
+    fn publish_raw(&self, topic: &str, payload: Bytes) {
         let mut m = ZmqMessage::from(Bytes::copy_from_slice(topic.as_bytes()));
         m.push_back(payload);
         let dropped = self.queue.push(m);
