@@ -18,7 +18,7 @@
 
 use crate::framing::{frame_targets, FrameTarget, Mode};
 use crate::rig::Rig;
-use crate::smoother::{running_max, taut_string, triangle_smooth};
+use crate::smoother::{anticipate_caps, reachable_in, running_max, taut_string, triangle_smooth};
 use crate::tracker::{track, AxisBounds, AxisState, Gains};
 use crate::view::{half_tangents, Pose};
 use crate::window::{TrackWindow, WindowCounters};
@@ -40,9 +40,9 @@ const WIDE_TUBE_DEG: f64 = 0.5;
 const TUBE_MARGIN_DEG: f64 = 0.4;
 /// The tracker brakes before limits this far inside the real ones, degrees.
 const TRACK_MARGIN_DEG: f64 = 0.15;
-/// Each frame's limits are the tightest of the coming this many seconds, so the tracker
-/// brakes before limits that close in (a widening zoom narrows the pan and tilt ranges).
-const LIMIT_LOOKAHEAD_S: f64 = 1.0;
+/// Share of an axis's bounded reach counted on when braking before limits that close in (a
+/// widening zoom narrows the pan and tilt ranges); the rest covers the jerk's ramp.
+const LIMIT_REACH_SHARE: f64 = 0.5;
 
 /// One planned frame: the state of each axis and what it was framed on.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -365,7 +365,8 @@ impl Planner {
 
         // How far ahead each axis looks at its limits: they move (a wider zoom narrows the
         // pan and tilt ranges), and braking takes about this long.
-        let ahead = self.frames_of(LIMIT_LOOKAHEAD_S);
+        let axis_reach =
+            |t: f64| LIMIT_REACH_SHARE * reachable_in(t, cfg.max_speed_deg_s, cfg.max_accel_deg_s2);
 
         // --- Zoom.
         let hold = self.frames_of(cfg.zoom_hold_s);
@@ -432,7 +433,7 @@ impl Planner {
 
         // --- Tilt.
         let raw: Vec<(f64, f64)> = (0..n).map(|i| limits.pitch_range(fov_at(i))).collect();
-        let pitch_lim = anticipate(&raw, ahead);
+        let pitch_lim = anticipate(&raw, dt, axis_reach);
         let mut lo = forced(&|f| f.pitch.p);
         let mut hi = lo.clone();
         for (i, t) in targets.iter().enumerate().skip(1) {
@@ -465,7 +466,7 @@ impl Planner {
         let raw: Vec<(f64, f64)> = (0..n)
             .map(|i| limits.yaw_range(pitch_at(i), fov_at(i)))
             .collect();
-        let yaw_lim = anticipate(&raw, ahead);
+        let yaw_lim = anticipate(&raw, dt, axis_reach);
         let mut lo = forced(&|f| f.yaw.p);
         let mut hi = lo.clone();
         for (i, t) in targets.iter().enumerate().skip(1) {
@@ -551,12 +552,12 @@ fn tube(t: &FrameTarget, subject: f64, ahead: f64, s: f64, cfg: &DirectorConfig)
 }
 
 /// Per-frame limits replaced by the tightest of the frame and the `ahead` frames after it.
-fn anticipate(lims: &[(f64, f64)], ahead: usize) -> Vec<(f64, f64)> {
-    let lo: Vec<f64> = lims.iter().map(|l| l.0).collect();
-    let neg_hi: Vec<f64> = lims.iter().map(|l| -l.1).collect();
-    let lo = running_max(&lo, 0, ahead);
-    let hi = running_max(&neg_hi, 0, ahead);
-    lo.iter().zip(hi).map(|(l, h)| (*l, -h)).collect()
+fn anticipate(lims: &[(f64, f64)], dt: f64, reach: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
+    let hi: Vec<f64> = lims.iter().map(|l| l.1).collect();
+    let neg_lo: Vec<f64> = lims.iter().map(|l| -l.0).collect();
+    let hi = anticipate_caps(&hi, dt, &reach);
+    let lo = anticipate_caps(&neg_lo, dt, &reach);
+    lo.iter().zip(hi).map(|(l, h)| (-l, h)).collect()
 }
 
 /// Limits moved `m` inwards (to their midpoint when narrower than `2 m`).

@@ -119,6 +119,39 @@ pub fn running_max(x: &[f64], back: usize, ahead: usize) -> Vec<f64> {
     out
 }
 
+/// Distance an axis can cover from rest in `t` seconds with its speed and acceleration
+/// bounded (the jerk's ramp is left to the caller's margin).
+pub fn reachable_in(t: f64, speed: f64, accel: f64) -> f64 {
+    let ramp = speed / accel;
+    if t <= ramp {
+        0.5 * accel * t * t
+    } else {
+        speed * t - 0.5 * speed * ramp
+    }
+}
+
+/// Upper bounds that an axis can respect: each `cap[i]` lowered so that every later
+/// `cap[j]` can still be reached from it in the time between them, `reach(t_j - t_i)` being
+/// how far the axis moves in that time. A bound that drops ahead is anticipated, so the
+/// axis starts moving early enough, and no earlier than it must.
+pub fn anticipate_caps(cap: &[f64], dt: f64, reach: impl Fn(f64) -> f64) -> Vec<f64> {
+    let lowest = cap.iter().copied().fold(f64::INFINITY, f64::min);
+    (0..cap.len())
+        .map(|i| {
+            let mut c = cap[i];
+            for (k, &later) in cap.iter().enumerate().skip(i + 1) {
+                let room = reach((k - i) as f64 * dt);
+                c = c.min(later + room);
+                if lowest + room >= c {
+                    // No later bound can be tighter than this any more.
+                    break;
+                }
+            }
+            c
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,5 +227,36 @@ mod tests {
             vec![5.0, 5.0, 5.0, 2.0, 3.0, 3.0, 3.0]
         );
         assert_eq!(running_max(&x, 0, 0), x.to_vec());
+    }
+
+    #[test]
+    fn reachable_distance_ramps_then_cruises() {
+        assert!((reachable_in(0.5, 8.0, 10.0) - 1.25).abs() < 1e-12);
+        // 0.8 s ramp (3.2 deg), then 8 deg/s.
+        assert!((reachable_in(1.8, 8.0, 10.0) - (3.2 + 8.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn caps_are_anticipated_at_the_reachable_rate() {
+        // A bound of 60 that drops to 30 at frame 10 (1 s per frame, 5 per second reach).
+        let mut cap = vec![60.0; 20];
+        for c in &mut cap[10..] {
+            *c = 30.0;
+        }
+        let out = anticipate_caps(&cap, 1.0, |t| 5.0 * t);
+        for (i, v) in out.iter().enumerate() {
+            let want = if i >= 10 {
+                30.0
+            } else {
+                (30.0 + 5.0 * (10 - i) as f64).min(60.0)
+            };
+            assert!((v - want).abs() < 1e-12, "frame {i}: {v} != {want}");
+        }
+        // Never looser than the bound itself, and unchanged where nothing drops ahead.
+        assert_eq!(
+            anticipate_caps(&[40.0, 50.0, 60.0], 1.0, |t| t),
+            vec![40.0, 50.0, 60.0]
+        );
+        assert!(anticipate_caps(&[], 1.0, |t| t).is_empty());
     }
 }
