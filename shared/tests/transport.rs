@@ -395,6 +395,7 @@ async fn publisher_process_restart(ep: Endpoint) {
         .await
         .expect("restarted publisher reaches the subscriber");
     let took = restart.elapsed();
+    println!("{ep}: subscriber received again {took:?} after the publisher process restarted");
     assert!(
         t.seq < 200,
         "ticks come from the new process (seq {})",
