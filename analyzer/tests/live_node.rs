@@ -116,17 +116,9 @@ async fn live_node_publishes_tracks_and_answers_snapshots() {
     assert!(reply.tracks.iter().any(|t| t.pts_ns == last));
 
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-    let t = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(2),
-            "analyzer did not stop within 2 s of SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = shared::process::wait_exit(&mut child, Duration::from_secs(2))
+        .unwrap()
+        .expect("analyzer stops within 2 s of SIGTERM");
     assert!(status.success(), "{status}");
     let records: Vec<_> = RecordingReader::open(&rec)
         .unwrap()
@@ -177,17 +169,9 @@ async fn record_subcommand_writes_what_publishers_send_and_stops_on_sigint() {
         tokio::time::sleep(Duration::from_millis(15)).await;
     }
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
-    let t = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(2),
-            "record did not stop within 2 s of SIGINT"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = shared::process::wait_exit(&mut child, Duration::from_secs(2))
+        .unwrap()
+        .expect("record stops within 2 s of SIGINT");
     assert!(status.success(), "{status}");
     let records: Vec<_> = RecordingReader::open(&out)
         .unwrap()

@@ -8,7 +8,7 @@ use shared::messages::Message;
 use shared::transport::{Endpoint, Subscriber, SubscriberOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn capture() -> Command {
     Command::new(env!("CARGO_BIN_EXE_capture"))
@@ -120,18 +120,10 @@ fn capture_publishes_a_tick_per_panorama_and_stops_on_sigterm() {
     }
     assert_eq!((ticks[0].width, ticks[0].height), (960, 320));
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-    let t = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            assert!(s.success());
-            break;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(2),
-            "capture did not stop within 2 s"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let status = shared::process::wait_exit(&mut child, Duration::from_secs(2))
+        .unwrap()
+        .expect("capture stops within 2 s of SIGTERM");
+    assert!(status.success(), "{status}");
 }
 
 #[test]

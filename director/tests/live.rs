@@ -166,17 +166,9 @@ async fn publishes_paths_and_continues_them_after_a_kill() {
         nix::sys::signal::Signal::SIGTERM,
     );
     // At work (subscribed, planning, publishing), it stops within 2 s.
-    let signalled = std::time::Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(2),
-            "director did not stop within 2 s of SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let status = shared::process::wait_exit(&mut child, Duration::from_secs(2))
+        .unwrap()
+        .expect("director stops within 2 s of SIGTERM");
     assert!(
         status.success(),
         "director exits cleanly on SIGTERM: {status:?}"

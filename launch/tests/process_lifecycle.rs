@@ -90,15 +90,9 @@ fn stop_within_two_seconds(
 ) -> Duration {
     kill(Pid::from_raw(child.id() as i32), signal).unwrap();
     let t = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if t.elapsed() > Duration::from_secs(2) {
-            let _ = child.kill();
-            panic!("{name} did not stop within 2 s of {signal}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let Some(status) = shared::process::wait_exit(child, Duration::from_secs(2)).unwrap() else {
+        let _ = child.kill();
+        panic!("{name} did not stop within 2 s of {signal}");
     };
     assert!(
         status.success(),
