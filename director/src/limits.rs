@@ -182,14 +182,7 @@ impl PoseLimits {
     /// narrowest usable one when none does. Near the panorama's edges a narrower view can
     /// reach closer to them, so this is where the safe zone is reachable at all.
     pub fn widest_fov_showing(&self, lon: f64, lat: f64, sx: f64, sy: f64) -> f64 {
-        let shows = |f: f64| {
-            let c = self.clamp(Pose {
-                yaw: lon,
-                pitch: lat,
-                fov: f,
-            });
-            crate::view::project(&c, lon, lat).is_some_and(|(x, y)| x.abs() <= sx && y.abs() <= sy)
-        };
+        let shows = |f: f64| self.shows(lon, lat, f, sx, sy);
         if shows(self.fov_hi) {
             return self.fov_hi;
         }
@@ -206,6 +199,23 @@ impl PoseLimits {
             }
         }
         a
+    }
+
+    /// True when some pose inside the limits shows the direction `(lon, lat)` within
+    /// `(sx, sy)` of the frame: the view centred on it as far as the limits allow, at the
+    /// narrowest zoom (which reaches closest to the panorama's edges). False only near the
+    /// edges (a ball at the very top of the panorama cannot be in the safe zone of any view).
+    pub fn can_show(&self, lon: f64, lat: f64, sx: f64, sy: f64) -> bool {
+        self.shows(lon, lat, self.fov_lo, sx, sy)
+    }
+
+    fn shows(&self, lon: f64, lat: f64, fov: f64, sx: f64, sy: f64) -> bool {
+        let c = self.clamp(Pose {
+            yaw: lon,
+            pitch: lat,
+            fov,
+        });
+        crate::view::project(&c, lon, lat).is_some_and(|(x, y)| x.abs() <= sx && y.abs() <= sy)
     }
 
     /// True when the whole frame of `p` lies inside the panorama (with `tol` degrees of

@@ -14,6 +14,9 @@ pub struct EvalFrame {
     pub ball: Option<(f64, f64)>,
     /// The ball is in play (out-of-play time is not judged for framing).
     pub in_play: bool,
+    /// Some pose inside the panorama can hold the ball in the safe zone (false only at the
+    /// panorama's edges; see [`crate::limits::PoseLimits::can_show`]).
+    pub safe_reachable: bool,
 }
 
 /// Thresholds of the metrics.
@@ -63,8 +66,14 @@ pub struct Metrics {
     pub in_play_frames: usize,
     /// In-play frames whose ball lies outside the panorama (no pose can show it): not judged.
     pub unframeable_frames: usize,
-    /// Share of judged in-play frames with the ball inside the frame / the safe zone, %.
+    /// Judged frames whose ball is inside the panorama but so close to its edge that no pose
+    /// inside it can hold the ball in the safe zone: judged for "in frame", not for "in the
+    /// safe zone".
+    pub safe_zone_unreachable_frames: usize,
+    /// Share of judged in-play frames with the ball inside the frame, %.
     pub ball_in_frame_pct: f64,
+    /// Share of judged in-play frames where the safe zone is reachable with the ball inside
+    /// it, %.
     pub ball_in_safe_zone_pct: f64,
     /// Mean distance of the ball from the frame centre, in half-frames (0 centre, 1 edge).
     pub mean_ball_offset: f64,
@@ -110,19 +119,25 @@ pub fn compute(frames: &[EvalFrame], dt: f64, pano: &PanoramaSpec, o: &MetricsOp
             continue;
         }
         judged += 1;
+        if !f.safe_reachable {
+            m.safe_zone_unreachable_frames += 1;
+        }
         if let Some((x, y)) = project(&f.pose, lon, lat) {
             if x.abs() <= 1.0 && y.abs() <= 1.0 {
                 in_frame += 1;
                 offset += x.hypot(y);
             }
-            if x.abs() <= o.safe_w && y.abs() <= o.safe_h {
+            if f.safe_reachable && x.abs() <= o.safe_w && y.abs() <= o.safe_h {
                 in_safe += 1;
             }
         }
     }
     if judged > 0 {
         m.ball_in_frame_pct = 100.0 * in_frame as f64 / judged as f64;
-        m.ball_in_safe_zone_pct = 100.0 * in_safe as f64 / judged as f64;
+    }
+    let safe_judged = judged - m.safe_zone_unreachable_frames;
+    if safe_judged > 0 {
+        m.ball_in_safe_zone_pct = 100.0 * in_safe as f64 / safe_judged as f64;
     }
     if in_frame > 0 {
         m.mean_ball_offset = offset / in_frame as f64;
@@ -211,13 +226,15 @@ fn lag(frames: &[EvalFrame], dt: f64, max_lag_s: f64) -> f64 {
 /// A Markdown table of metrics, one row per named path.
 pub fn table(rows: &[(String, Metrics)]) -> String {
     let mut s = String::from(
-        "| path | in frame % | in safe zone % | speed mean/p99/max deg/s | accel mean/p99/max deg/s2 | jerk p99/max deg/s3 | zoom changes/min | hunting (per min) | lag s | mean fov |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| path | in frame % | in safe zone % | edge frames | speed mean/p99/max deg/s | accel mean/p99/max deg/s2 | jerk p99/max deg/s3 | zoom changes/min | hunting (per min) | lag s | mean fov |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (name, m) in rows {
         s.push_str(&format!(
-            "| {name} | {:.2} | {:.2} | {:.1}/{:.1}/{:.1} | {:.1}/{:.1}/{:.1} | {:.0}/{:.0} | {:.2} | {} ({:.2}) | {:.2} | {:.1} |\n",
+            "| {name} | {:.2} | {:.2} | {}/{} | {:.1}/{:.1}/{:.1} | {:.1}/{:.1}/{:.1} | {:.0}/{:.0} | {:.2} | {} ({:.2}) | {:.2} | {:.1} |\n",
             m.ball_in_frame_pct,
             m.ball_in_safe_zone_pct,
+            m.unframeable_frames,
+            m.safe_zone_unreachable_frames,
             m.speed_deg_s.mean,
             m.speed_deg_s.p99,
             m.speed_deg_s.max,
@@ -264,6 +281,7 @@ mod tests {
                 },
                 ball: Some((0.0, -10.0)),
                 in_play: true,
+                safe_reachable: true,
             })
             .collect();
         let m = compute(&frames, 0.04, &pano, &opts());
@@ -290,11 +308,36 @@ mod tests {
                     },
                     ball: Some((ball(t), -10.0)),
                     in_play: true,
+                    safe_reachable: true,
                 }
             })
             .collect();
         let m = compute(&frames, 0.04, &pano, &opts());
         assert!((m.lag_s - 0.4).abs() < 0.05, "{}", m.lag_s);
         assert!(m.hunting_count >= 8, "{}", m.hunting_count);
+    }
+
+    #[test]
+    fn unreachable_safe_zone_frames_are_counted_apart() {
+        let pano = Calibration::synthetic(1920, 960, 540).panorama;
+        // The ball just below the frame's top edge: in frame, outside the safe zone.
+        let frames: Vec<EvalFrame> = (0..10)
+            .map(|i| EvalFrame {
+                t_s: i as f64 * 0.04,
+                pose: Pose {
+                    yaw: 0.0,
+                    pitch: -10.0,
+                    fov: 40.0,
+                },
+                ball: Some((0.0, 0.5)),
+                in_play: true,
+                safe_reachable: i >= 4,
+            })
+            .collect();
+        let m = compute(&frames, 0.04, &pano, &opts());
+        assert_eq!(m.ball_in_frame_pct, 100.0);
+        assert_eq!(m.safe_zone_unreachable_frames, 4);
+        // Judged for the safe zone: the six reachable frames, none of them in it.
+        assert_eq!(m.ball_in_safe_zone_pct, 0.0);
     }
 }

@@ -422,6 +422,10 @@ pub fn evaluate(
             pose: *pose,
             ball: r.map(|(lon, lat, _)| (lon, lat)),
             in_play: r.is_some_and(|(_, _, p)| p),
+            safe_reachable: r.is_none_or(|(lon, lat, _)| {
+                rig.limits
+                    .can_show(lon, lat, cfg.safe_zone_width, cfg.safe_zone_height)
+            }),
         })
         .collect();
     let dt = cfg.plan_step_ns() as f64 / NS_PER_SEC as f64;
