@@ -268,22 +268,25 @@ mod tests {
         }
     }
 
+    /// Frame `i` (25 fps) of a still camera at (0, -10) with a 40 degree view.
+    fn still(i: usize, ball: (f64, f64), safe_reachable: bool) -> EvalFrame {
+        EvalFrame {
+            t_s: i as f64 * 0.04,
+            pose: Pose {
+                yaw: 0.0,
+                pitch: -10.0,
+                fov: 40.0,
+            },
+            ball: Some(ball),
+            in_play: true,
+            safe_reachable,
+        }
+    }
+
     #[test]
     fn centred_ball_and_still_camera() {
         let pano = Calibration::synthetic(1920, 960, 540).panorama;
-        let frames: Vec<EvalFrame> = (0..100)
-            .map(|i| EvalFrame {
-                t_s: i as f64 * 0.04,
-                pose: Pose {
-                    yaw: 0.0,
-                    pitch: -10.0,
-                    fov: 40.0,
-                },
-                ball: Some((0.0, -10.0)),
-                in_play: true,
-                safe_reachable: true,
-            })
-            .collect();
+        let frames: Vec<EvalFrame> = (0..100).map(|i| still(i, (0.0, -10.0), true)).collect();
         let m = compute(&frames, 0.04, &pano, &opts());
         assert_eq!(m.ball_in_frame_pct, 100.0);
         assert_eq!(m.ball_in_safe_zone_pct, 100.0);
@@ -321,19 +324,7 @@ mod tests {
     fn unreachable_safe_zone_frames_are_counted_apart() {
         let pano = Calibration::synthetic(1920, 960, 540).panorama;
         // The ball just below the frame's top edge: in frame, outside the safe zone.
-        let frames: Vec<EvalFrame> = (0..10)
-            .map(|i| EvalFrame {
-                t_s: i as f64 * 0.04,
-                pose: Pose {
-                    yaw: 0.0,
-                    pitch: -10.0,
-                    fov: 40.0,
-                },
-                ball: Some((0.0, 0.5)),
-                in_play: true,
-                safe_reachable: i >= 4,
-            })
-            .collect();
+        let frames: Vec<EvalFrame> = (0..10).map(|i| still(i, (0.0, 0.5), i >= 4)).collect();
         let m = compute(&frames, 0.04, &pano, &opts());
         assert_eq!(m.ball_in_frame_pct, 100.0);
         assert_eq!(m.safe_zone_unreachable_frames, 4);
