@@ -263,3 +263,36 @@ fn demo_with_missing_program_starts_nothing() {
         "something was started:\n{err}"
     );
 }
+
+#[test]
+fn json_log_format_writes_one_json_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(dir.path());
+    for name in PROCESSES {
+        let mut child = Command::new(bin(name))
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--log-format", "json"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        stop_within_two_seconds(name, &mut child, Signal::SIGTERM);
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(
+            lines.len() >= 2,
+            "{name} logged {} lines:\n{err}",
+            lines.len()
+        );
+        for line in &lines {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{name}: not a JSON line ({e}): {line}"));
+            for key in ["timestamp", "level", "message"] {
+                assert!(v.get(key).is_some(), "{name}: no `{key}` in {line}");
+            }
+        }
+    }
+}
