@@ -8,9 +8,16 @@ APT_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-plugins-base-apps
+  # textoverlay (the panorama view's status line).
+  gstreamer1.0-x
   python3 python3-pip
-  # An RTMP server for the streaming test (started by the test on 127.0.0.1 only).
+  # An RTMP server for the streaming tests (started by the tests on 127.0.0.1 only).
   nginx libnginx-mod-rtmp
+  # An SRT listener for the SRT output tests (srt-live-transmit).
+  srt-tools
+  # An RTSP camera server for the camera recovery tests and the soak (GStreamer's
+  # rtsp-server from Python).
+  python3-gi gir1.2-gst-rtsp-server-1.0
 )
 PIP_PACKAGES=(pyzmq msgpack)
 

@@ -4,6 +4,7 @@
 pub mod detector;
 pub mod engine;
 pub mod ingest;
+pub mod preflight;
 pub mod setup;
 pub mod sinks;
 pub mod stitch;

@@ -52,18 +52,39 @@ enum Command {
     DetectorEval(dataset_cmd::EvalArgs),
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            // A configuration that cannot work here (a missing element) exits with
+            // CONFIG_EXIT_CODE, which a supervisor does not restart.
+            std::process::ExitCode::from(shared::process::exit_code(&e))
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let shutdown = Shutdown::install()?;
     let cli = Cli::parse();
     gst::init()?;
     match cli.command {
-        None | Some(Command::Run) => {
-            shared::process::run_process("capture", &cli.common, shutdown, node::run)
-        }
+        None | Some(Command::Run) => shared::process::run_process_checked(
+            "capture",
+            &cli.common,
+            shutdown,
+            |cfg| Ok(capture::preflight::check_run(cfg)?),
+            node::run,
+        ),
         Some(Command::Panorama { out, seconds }) => {
-            shared::process::run_process("capture", &cli.common, shutdown, move |cfg, sd| {
-                panorama_cmd::run(cfg, sd, out, seconds)
-            })
+            let check_out = out.clone();
+            shared::process::run_process_checked(
+                "capture",
+                &cli.common,
+                shutdown,
+                move |cfg| Ok(capture::preflight::check_panorama(cfg, &check_out)?),
+                move |cfg, sd| panorama_cmd::run(cfg, sd, out, seconds),
+            )
         }
         Some(Command::Dataset(args)) => {
             shared::process::run_process("capture", &cli.common, shutdown, move |cfg, sd| {

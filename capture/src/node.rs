@@ -3,6 +3,7 @@
 
 use actix::prelude::*;
 use anyhow::{Context as _, Result};
+use capture::ingest::{no_working_camera, CameraWatch};
 use playout::engine::PlayoutInput;
 use shared::config::SystemConfig;
 use shared::messages::{Message, PlayoutStatus, SnapshotKind, SnapshotReply};
@@ -31,16 +32,30 @@ pub struct CaptureNode {
     /// Newest camera path id received, for the summary.
     last_path_id: Option<u64>,
     engine_stats: Arc<Mutex<capture::engine::EngineStats>>,
+    /// Each camera's record, for the status and the heartbeat's problem.
+    cameras: Vec<Arc<Mutex<CameraWatch>>>,
     playout_tx: Sender<PlayoutInput>,
     playout_status: Arc<Mutex<PlayoutStatus>>,
 }
 
 impl CaptureNode {
+    fn cameras(&self) -> Vec<CameraWatch> {
+        self.cameras
+            .iter()
+            .map(|c| c.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .collect()
+    }
+
+    /// Playout's status with the cameras' health.
     fn status(&self) -> PlayoutStatus {
-        self.playout_status
+        let mut s = self
+            .playout_status
             .lock()
             .map(|s| s.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        let now = std::time::Instant::now();
+        s.cameras = self.cameras().iter().map(|c| c.health(now)).collect();
+        s
     }
 }
 
@@ -50,6 +65,18 @@ impl Actor for CaptureNode {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.run_interval(Duration::from_secs(1), |me, _| {
             let _ = me.publisher.publish(&Message::PlayoutStatus(me.status()));
+        });
+        // With no working camera, every heartbeat says so: a supervisor restarts capture if
+        // that lasts (launch.hung_timeout_ms), while the cameras keep being restarted here.
+        ctx.run_interval(Duration::from_millis(250), |me, _| {
+            let problem = no_working_camera(&me.cameras(), std::time::Instant::now());
+            if problem.is_some() != shared::process::problem().is_some() {
+                match &problem {
+                    Some(p) => tracing::error!(message = "No working camera.", problem = %p),
+                    None => tracing::info!(message = "A camera works again."),
+                }
+            }
+            shared::process::set_problem(problem);
         });
         ctx.run_interval(Duration::from_secs(10), |me, _| {
             let c = me.publisher.counters().snapshot();
@@ -62,6 +89,8 @@ impl Actor for CaptureNode {
                 partner_missing = ?e.partner_missing,
                 pool_exhausted = e.pool_exhausted,
                 ingest_dropped = ?e.ingest_dropped,
+                camera_down = ?e.camera_down,
+                filled = e.filled,
                 gain_clamped = e.gain_clamped,
                 gain_unmeasurable = e.gain_unmeasurable,
                 frames_out = s.frames_out,
@@ -176,6 +205,7 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
             clock: MonotonicClock::new(),
             last_path_id: None,
             engine_stats: engine.stats.clone(),
+            cameras: engine.cameras.clone(),
             playout_tx: engine.playout_tx.clone(),
             playout_status: engine.playout_status.clone(),
         }

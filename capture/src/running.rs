@@ -34,6 +34,8 @@ pub struct RunningEngine {
     started: Instant,
     gpu: Option<(Arc<Gpu>, usize, TransferStats)>,
     pub stats: Arc<Mutex<EngineStats>>,
+    /// Each camera's record, left then right.
+    pub cameras: Vec<Arc<Mutex<capture::ingest::CameraWatch>>>,
     pub playout_tx: Sender<PlayoutInput>,
     pub playout_status: Arc<Mutex<PlayoutStatus>>,
 }
@@ -61,6 +63,11 @@ fn outputs(cfg: &SystemConfig) -> Result<(Vec<ProgramTarget>, Option<ProgramTarg
         v.push(ProgramTarget::Rtmp {
             url: p.rtmp_url.clone(),
             key: rtmp_key(cfg)?,
+        });
+    }
+    if !p.srt_url.is_empty() {
+        v.push(ProgramTarget::Srt {
+            url: p.srt_url.clone(),
         });
     }
     if p.display {
@@ -122,6 +129,7 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         panorama_view: view,
         // Offline (not real time): outputs apply back-pressure instead of queueing.
         blocking: !c.realtime,
+        retry: playout::outputs::RetrySettings::from_config(p, c.realtime),
         audio: audio_on,
         pose_log: (!p.pose_log.is_empty()).then(|| PathBuf::from(&p.pose_log)),
         gpu: gpu.clone(),
@@ -218,6 +226,7 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         live_stats: stats.clone(),
     };
     let events = std::mem::replace(&mut ingest.events, std::sync::mpsc::channel().1);
+    let cameras = ingest.watches();
     let engine_stop = stop.clone();
     let thread = std::thread::Builder::new()
         .name("engine".into())
@@ -245,6 +254,7 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         started: start,
         gpu: gpu_at_start,
         stats,
+        cameras,
         playout_tx,
     })
 }

@@ -3,8 +3,8 @@
 
 use crate::ingest::sources::decode_on_gpu;
 use crate::ingest::{
-    camera_sources, feeder, ingest_queue_frames, CameraPipeline, CameraSource, HandOff,
-    IngestEvent, SharedByCameras, TimeBase,
+    camera_sources, feeder, ingest_queue_frames, CameraRetry, CameraSource, CameraSpec,
+    CameraWatch, HandOff, IngestEvent, KeptCamera, TimeBase,
 };
 use crate::stitch::{CpuStitcher, GainSettings};
 use crate::synthetic::{Exposure, SyntheticWorld};
@@ -161,8 +161,15 @@ pub struct Ingest {
     pub events: Receiver<IngestEvent>,
     /// Camera frames dropped at ingest (live runs, engine behind), per camera.
     pub dropped: [Arc<std::sync::atomic::AtomicU64>; 2],
-    pub cameras: Vec<CameraPipeline>,
+    pub cameras: Vec<KeptCamera>,
     pub feeder: Option<JoinHandle<u64>>,
+}
+
+impl Ingest {
+    /// Each camera's record (frames, state, restarts), left then right.
+    pub fn watches(&self) -> Vec<Arc<std::sync::Mutex<CameraWatch>>> {
+        self.cameras.iter().map(|c| c.watch.clone()).collect()
+    }
 }
 
 impl Ingest {
@@ -209,8 +216,22 @@ fn gpu_decode_context(cfg: &CaptureConfig, gpu: Option<&Gpu>) -> Option<gst::Con
     }
 }
 
+/// The configuration key of camera `i`'s source, for messages.
+fn source_key(cfg: &CaptureConfig, i: usize) -> String {
+    match cfg.source {
+        SourceKind::Synthetic => "capture.source".into(),
+        SourceKind::Files => format!("capture.files[{i}]"),
+        SourceKind::Rtsp => format!("capture.rtsp[{i}]"),
+        SourceKind::V4l2 => format!("capture.devices[{i}]"),
+        SourceKind::Custom => format!("capture.pipelines[{i}]"),
+    }
+}
+
 /// Starts both camera pipelines (and the feeder for the synthetic source). `gpu`: the
 /// `cuda` backend's GPU, whose context decoders share when frames stay in GPU memory.
+///
+/// In real-time runs a camera that fails or ends is restarted with backoff (a file plays
+/// again from its start) while the broadcast goes on; in offline runs an end is final.
 #[allow(clippy::too_many_arguments)]
 pub fn start_ingest(
     cfg: &CaptureConfig,
@@ -242,26 +263,32 @@ pub fn start_ingest(
     let cuda_context = gpu_decode_context(cfg, gpu);
     let sources = camera_sources(cfg, cuda_context.is_some());
     // Live cameras stamp frames with the running time of their capture: one time base
-    // for both makes those stamps comparable (files and the synthetic source carry their
-    // own timestamps from zero).
-    let time_base = cfg.source.is_live().then(TimeBase::now);
+    // for both makes those stamps comparable. Files in a real-time run are paced to their
+    // timestamps on that time base, as a live camera would deliver them. Offline files and
+    // the synthetic source carry their own timestamps from zero.
+    let files_live = realtime && cfg.source == SourceKind::Files;
+    let time_base = (cfg.source.is_live() || files_live).then(TimeBase::now);
+    // Real-time runs keep cameras going: a failed or ended camera is restarted.
+    let retry = (realtime && cfg.source != SourceKind::Synthetic).then(CameraRetry::default);
     let mut cameras = Vec::new();
     for (i, src) in sources.iter().enumerate() {
         let c = &cal.cameras[i];
+        let spec = CameraSpec {
+            cam: i,
+            name: c.name.clone(),
+            source: src.clone(),
+            size: (c.width, c.height),
+            fps: cfg.fps,
+            key: source_key(cfg, i),
+            replays: cfg.source == SourceKind::Files,
+            sync: files_live,
+            cuda_context: cuda_context.clone(),
+            time_base: time_base.clone(),
+        };
         cameras.push(
-            CameraPipeline::start(
-                i,
-                &c.name,
-                src,
-                (c.width, c.height),
-                cfg.fps,
-                hand_off[i].clone(),
-                SharedByCameras {
-                    cuda_context: cuda_context.as_ref(),
-                    time_base: time_base.as_ref(),
-                },
-            )
-            .with_context(|| format!("starting camera {i} ({})", c.name))?,
+            KeptCamera::start(spec, hand_off[i].clone(), retry).with_context(|| {
+                format!("starting camera {i} ({}, {})", c.name, source_key(cfg, i))
+            })?,
         );
     }
     let feeder = if let Some(world) = world {

@@ -85,7 +85,7 @@ impl PanoramaSink for PanoramaFileSink {
             },
             FrameRef::Downloaded(v) => gst::Buffer::from_slice(v.as_ref().clone()),
         };
-        if !out.push_video(buffer) {
+        if out.push_video(buffer) != playout::outputs::Pushed::Queued {
             self.errors += 1;
         }
     }

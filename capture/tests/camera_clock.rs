@@ -20,7 +20,7 @@ fn live_camera(
         dropped: Default::default(),
     };
     let source = CameraSource::Launch("videotestsrc is-live=true pattern=black".into());
-    assert!(camera_pipeline(&source, 64, 36, FPS).contains("videotestsrc"));
+    assert!(camera_pipeline(&source, 64, 36, FPS, false).contains("videotestsrc"));
     let p = CameraPipeline::start(
         cam,
         "live",
@@ -43,7 +43,9 @@ fn next_pts(rx: &Receiver<IngestEvent>) -> u64 {
     match rx.recv_timeout(Duration::from_secs(5)).expect("a frame") {
         IngestEvent::Frame { pts_ns, .. } => pts_ns,
         IngestEvent::Eos { .. } => panic!("end of stream from a live source"),
-        IngestEvent::Error { message, .. } => panic!("camera error: {message}"),
+        IngestEvent::Error { message, .. } | IngestEvent::Down { message, .. } => {
+            panic!("camera error: {message}")
+        }
     }
 }
 

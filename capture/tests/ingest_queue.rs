@@ -51,7 +51,9 @@ fn drain(rx: &Receiver<IngestEvent>) -> Vec<u64> {
         match rx.recv_timeout(Duration::from_secs(10)) {
             Ok(IngestEvent::Frame { pts_ns, .. }) => pts.push(pts_ns),
             Ok(IngestEvent::Eos { .. }) => return pts,
-            Ok(IngestEvent::Error { message, .. }) => panic!("camera error: {message}"),
+            Ok(IngestEvent::Error { message, .. } | IngestEvent::Down { message, .. }) => {
+                panic!("camera error: {message}")
+            }
             Err(e) => panic!("no end of stream: {e}"),
         }
     }

@@ -73,6 +73,8 @@ mod tests {
             frames_late: 0,
             pose: None,
             path_id: 0,
+            outputs: Vec::new(),
+            cameras: Vec::new(),
         }
     }
 

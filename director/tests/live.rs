@@ -66,6 +66,8 @@ impl Fakes {
                     frames_late: 0,
                     pose: None,
                     path_id: 0,
+                    outputs: Vec::new(),
+                    cameras: Vec::new(),
                 };
                 self.status.publish(&Message::PlayoutStatus(s)).unwrap();
             }

@@ -27,6 +27,7 @@ fn write_recording(path: &Path, tracks: &[shared::messages::Tracks], extra_heart
                 pid: 1,
                 seq: i as u64,
                 uptime_ms: 0,
+                problem: None,
             });
             w.write_message(i as u64, hb.topic(), &encode(&hb).unwrap())
                 .unwrap();
@@ -173,6 +174,7 @@ fn empty_or_foreign_recordings_are_clear_errors() {
         pid: 1,
         seq: 0,
         uptime_ms: 0,
+        problem: None,
     });
     w.write_message(0, m.topic(), &encode(&m).unwrap()).unwrap();
     w.finish().unwrap();

@@ -78,6 +78,34 @@ impl Recorder {
     }
 }
 
+/// Removes `name` and its numbered siblings (`name-2.ext`, ...) left in `out` by an earlier
+/// demo.
+fn remove_earlier(out: &Path, name: &str) {
+    let p = Path::new(name);
+    let stem = p
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = p
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    let numbered = |f: &str| {
+        f.strip_prefix(&format!("{stem}-"))
+            .and_then(|rest| rest.strip_suffix(&ext))
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let f = e.file_name().to_string_lossy().into_owned();
+        if f == name || numbered(&f) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 pub fn run(common: &CommonArgs, shutdown: Shutdown, seconds: u64, out: &Path) -> Result<()> {
     let mut cfg = common.load_config().context("loading the configuration")?;
     shared::telemetry::init("launch", &cfg.logging, common.log_format);
@@ -92,11 +120,17 @@ pub fn run(common: &CommonArgs, shutdown: Shutdown, seconds: u64, out: &Path) ->
     }
     // The demo's outputs, unless the config names others.
     let file = |name: &str| out.join(name).display().to_string();
+    // A demo run replaces the files of an earlier demo in the same folder (file outputs
+    // never overwrite: they would write `broadcast-2.mp4` beside the old file).
     let set = |slot: &mut String, name: &str| {
         if slot.is_empty() {
             *slot = file(name);
+            remove_earlier(&out, name);
         }
     };
+    for name in ["messages.tlrec", "report.json"] {
+        remove_earlier(&out, name);
+    }
     set(&mut cfg.playout.record, "broadcast.mp4");
     set(&mut cfg.playout.panorama_view, "panorama.mp4");
     set(&mut cfg.playout.pose_log, "poses.jsonl");
@@ -208,6 +242,7 @@ async fn run_async(
     let report_path = out.join("report.json");
     std::fs::write(&report_path, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("writing {}", report_path.display()))?;
+    let problems = &report.evaluation.problems;
     eprintln!(
         "Touchline demo finished ({} restarts).\n  broadcast:  {}\n  panorama:   {}\n  recording:  {}\n  report:     {}",
         report.restarts,
@@ -216,5 +251,17 @@ async fn run_async(
         rec_path.display(),
         report_path.display()
     );
-    supervised.result
+    supervised.result?;
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "the demo ran, but {} went wrong (report.json `problems`):\n  {}",
+            if problems.len() == 1 {
+                "one thing".to_string()
+            } else {
+                format!("{} things", problems.len())
+            },
+            problems.join("\n  ")
+        );
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@ use playout::vcam::{ViewLimits, VirtualCamera};
 use serde::Serialize;
 use shared::config::SystemConfig;
 use shared::geometry::Calibration;
-use shared::messages::{Message, TrackStatus};
+use shared::messages::{Message, OutputHealth, TrackStatus};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -19,6 +19,11 @@ pub struct Evaluation {
     pub frames_in: Option<u64>,
     pub frames_out: Option<u64>,
     pub frames_dropped: Option<u64>,
+    /// Every programme output at the end (recording, panorama view, streams): state,
+    /// restarts, frames, bytes, dropped frames, last error.
+    pub outputs: Vec<OutputHealth>,
+    /// Frames in panorama.mp4 as decoded (it must have as many as broadcast.mp4).
+    pub panorama_frames: Option<u64>,
     /// Frames in broadcast.mp4 as decoded, timestamps monotonic, longest frozen run.
     pub broadcast_frames: Option<u64>,
     pub broadcast_monotonic: Option<bool>,
@@ -160,6 +165,25 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
                     + ingest_dropped,
             );
             e.fallback_frames = r["playout"]["fallback_frames"].as_u64();
+            if let Some(outputs) = r["playout"]["outputs"].as_array() {
+                for o in outputs {
+                    if let (Some(name), Some(err)) = (o[0].as_str(), o[1]["Err"].as_str()) {
+                        e.problems.push(format!("output {name} failed: {err}"));
+                    }
+                }
+            }
+            e.outputs =
+                serde_json::from_value(r["playout"]["output_health"].clone()).unwrap_or_default();
+            for o in &e.outputs {
+                if o.restarts > 0 {
+                    e.problems.push(format!(
+                        "output {} was rebuilt {} times (last error: {})",
+                        o.name,
+                        o.restarts,
+                        o.last_error.as_deref().unwrap_or("none")
+                    ));
+                }
+            }
         }
         _ => e
             .problems
@@ -174,6 +198,23 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
             e.av_offsets_ms = c.av_offsets_ms;
         }
         Err(err) => e.problems.push(format!("broadcast.mp4: {err}")),
+    }
+    let panorama = Path::new(&cfg.playout.panorama_view);
+    if panorama.extension().is_some() {
+        match playout::check::inspect(panorama) {
+            Ok(c) => {
+                e.panorama_frames = Some(c.video_frames);
+                if e.broadcast_frames.is_some_and(|b| b != c.video_frames) {
+                    e.problems.push(format!(
+                        "{} has {} frames, broadcast.mp4 {}",
+                        panorama.display(),
+                        c.video_frames,
+                        e.broadcast_frames.unwrap_or(0)
+                    ));
+                }
+            }
+            Err(err) => e.problems.push(format!("{}: {err}", panorama.display())),
+        }
     }
     let poses = read_lines(&out.join("poses.jsonl"));
     pose_continuity(cfg, &poses, &mut e);

@@ -1,6 +1,5 @@
 //! `launch`: starts the system's processes, watches them and stops them; runs the demo.
 
-mod backoff;
 mod children;
 mod client;
 mod control;

@@ -386,7 +386,7 @@ pub(crate) async fn supervise(
             Some(r) = heartbeats.recv() => {
                 if let Message::Heartbeat(hb) = r.message {
                     if let Some(i) = kids.index_of(&sup, hb.pid) {
-                        sup.heartbeat(i, Instant::now());
+                        sup.heartbeat(i, Instant::now(), hb.problem.as_deref());
                     }
                 }
             }

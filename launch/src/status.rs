@@ -24,6 +24,9 @@ pub struct ProcessStatus {
     pub heartbeat_age_ms: Option<u64>,
     /// How the previous run ended ("exit code 1", "killed by SIGKILL", "hung: ...").
     pub last_exit: Option<String>,
+    /// What the live process says keeps it from working (capture: no working camera).
+    #[serde(default)]
+    pub problem: Option<String>,
 }
 
 impl ProcessStatus {
@@ -36,6 +39,7 @@ impl ProcessStatus {
             restarts: w.restarts(),
             heartbeat_age_ms: w.heartbeat_age(now).map(ms),
             last_exit: w.last_exit().map(str::to_string),
+            problem: w.problem().map(str::to_string),
         }
     }
 }
@@ -103,6 +107,9 @@ impl SystemStatus {
                     .unwrap_or_else(dash),
                 p.last_exit.as_deref().unwrap_or("-"),
             );
+            if let Some(problem) = &p.problem {
+                let _ = writeln!(out, "{:<12} problem: {problem}", "");
+            }
         }
         match &self.playout {
             None => out.push_str("playout: no playout status yet\n"),
@@ -123,6 +130,42 @@ impl SystemStatus {
                     s.frames_dropped,
                     s.frames_late,
                 );
+                for c in &s.cameras {
+                    let _ = writeln!(
+                        out,
+                        "camera {:<8} {:<8} frames {} restarts {} silent {}{}",
+                        c.name,
+                        format!("{:?}", c.state).to_lowercase(),
+                        c.frames,
+                        c.restarts,
+                        secs(c.silent_ms),
+                        c.last_error
+                            .as_deref()
+                            .map(|e| format!(" last error: {e}"))
+                            .unwrap_or_default()
+                    );
+                }
+                for o in &s.outputs {
+                    let _ = writeln!(
+                        out,
+                        "output {} {} frames {} bytes {} dropped {} restarts {}{}{}",
+                        o.name,
+                        format!("{:?}", o.state).to_lowercase(),
+                        o.frames,
+                        o.bytes,
+                        o.dropped,
+                        o.restarts,
+                        o.file
+                            .as_deref()
+                            .filter(|f| *f != o.name)
+                            .map(|f| format!(" file {f}"))
+                            .unwrap_or_default(),
+                        o.last_error
+                            .as_deref()
+                            .map(|e| format!(" last error: {e}"))
+                            .unwrap_or_default()
+                    );
+                }
             }
         }
         out
@@ -132,6 +175,7 @@ impl SystemStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::messages::{CameraHealth, CameraState, OutputHealth, OutputState};
 
     fn sample(playout: Option<PlayoutView>) -> SystemStatus {
         SystemStatus {
@@ -147,6 +191,7 @@ mod tests {
                 restarts: 1,
                 heartbeat_age_ms: Some(400),
                 last_exit: Some("killed by SIGKILL".into()),
+                problem: None,
             }],
             playout,
         }
@@ -175,6 +220,24 @@ mod tests {
             frames_late: 2,
             pose: None,
             path_id: 0,
+            outputs: vec![OutputHealth {
+                name: "rtmp://example.net/live/<key>".into(),
+                state: OutputState::Retrying,
+                restarts: 3,
+                frames: 1200,
+                bytes: 9_000_000,
+                dropped: 75,
+                file: None,
+                last_error: Some("Connection refused".into()),
+            }],
+            cameras: vec![CameraHealth {
+                name: "right".into(),
+                state: CameraState::Down,
+                restarts: 2,
+                frames: 4000,
+                silent_ms: 2500,
+                last_error: Some("end of stream".into()),
+            }],
         };
         let text = sample(Some(PlayoutView {
             age_ms: 500,
@@ -184,6 +247,15 @@ mod tests {
         assert!(text.contains("delay 7.000 s"), "{text}");
         assert!(text.contains("ring 175/180"), "{text}");
         assert!(text.contains("late 2"), "{text}");
+        assert!(
+            text.contains("output rtmp://example.net/live/<key> retrying frames 1200"),
+            "{text}"
+        );
+        assert!(text.contains("last error: Connection refused"), "{text}");
+        assert!(
+            text.contains("camera right    down     frames 4000 restarts 2"),
+            "{text}"
+        );
     }
 
     #[test]

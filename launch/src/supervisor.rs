@@ -3,8 +3,8 @@
 //! the stop in reverse order, one process at a time. The glue in `run.rs` feeds events in and
 //! carries out the [`Command`]s that [`Supervisor::poll`] returns.
 
-use crate::backoff::RestartIntensity;
 use crate::watch::{Action, Exit, Failure, Outcome, Watch, WatchConfig};
+use shared::backoff::RestartIntensity;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -61,6 +61,14 @@ impl fmt::Display for GiveUp {
                 f,
                 "process {process:?} exited at start-up with a usage error ({failure}): \
                  check its program and args in launch.processes"
+            ),
+            GiveUp::Fatal {
+                process,
+                failure: failure @ Failure::Exited(Exit::Code(crate::watch::CONFIG_EXIT_CODE)),
+            } => write!(
+                f,
+                "process {process:?} found that the configuration cannot work on this machine \
+                 ({failure}); its message below names what is missing and the key that needs it"
             ),
             GiveUp::Fatal { process, failure } => {
                 write!(f, "process {process:?} cannot run: {failure}")
@@ -135,8 +143,9 @@ impl Supervisor {
         self.handle(index, outcome, now);
     }
 
-    pub fn heartbeat(&mut self, index: usize, now: Instant) {
-        self.watches[index].heartbeat(now);
+    /// A heartbeat of process `index`, with the problem it reports (if any).
+    pub fn heartbeat(&mut self, index: usize, now: Instant, problem: Option<&str>) {
+        self.watches[index].heartbeat(now, problem);
     }
 
     pub fn exited(&mut self, index: usize, exit: Exit, now: Instant) {
@@ -306,7 +315,7 @@ mod tests {
         );
         for i in 0..3 {
             s.spawned(i, i as u32 + 1, t0);
-            s.heartbeat(i, t0);
+            s.heartbeat(i, t0, None);
         }
         s
     }
@@ -371,7 +380,7 @@ mod tests {
             s.exited(1, Exit::Code(1), t);
             t += 1000 * MS;
             for i in [0, 2] {
-                s.heartbeat(i, t);
+                s.heartbeat(i, t, None);
             }
             let cmds = s.poll(t);
             assert!(cmds.contains(&Command {
@@ -415,9 +424,9 @@ mod tests {
                 action: Action::Spawn
             }));
             s.spawned(1, 20 + k, t);
-            s.heartbeat(1, t);
+            s.heartbeat(1, t, None);
             for i in [0, 2] {
-                s.heartbeat(i, t);
+                s.heartbeat(i, t, None);
             }
         }
         assert!(!s.is_stopping());

@@ -3,13 +3,15 @@
 //! SIGTERM, SIGKILL). No clocks, sockets or signals in here, so every rule is unit-tested
 //! without sleeping.
 
-use crate::backoff::Backoff;
 use serde::{Deserialize, Serialize};
+use shared::backoff::Backoff;
 use std::fmt;
 use std::time::{Duration, Instant};
 
 /// Exit code clap (and most command-line tools) use for a usage error.
 pub const USAGE_EXIT_CODE: i32 = 2;
+/// Exit code of a process whose configuration cannot work on this machine.
+pub const CONFIG_EXIT_CODE: i32 = shared::process::CONFIG_EXIT_CODE as i32;
 
 /// Timing rules of one watch (from `[launch]`).
 #[derive(Debug, Clone)]
@@ -52,6 +54,8 @@ pub enum Failure {
     /// It was alive but sent no heartbeat for `silent`; `never` when it had sent none since
     /// it started.
     Hung { silent: Duration, never: bool },
+    /// It sent heartbeats but said it could not work (`Heartbeat::problem`) for `lasting`.
+    NotWorking { problem: String, lasting: Duration },
     /// The program could not be started.
     SpawnFailed(String),
 }
@@ -71,6 +75,11 @@ impl fmt::Display for Failure {
                 f,
                 "hung: no heartbeat within {} ms of start",
                 silent.as_millis()
+            ),
+            Failure::NotWorking { problem, lasting } => write!(
+                f,
+                "hung: not working for {} ms ({problem})",
+                lasting.as_millis()
             ),
             Failure::SpawnFailed(e) => write!(f, "could not start: {e}"),
         }
@@ -174,6 +183,10 @@ pub struct Watch {
     /// When the live (or last) process was spawned.
     started: Option<Instant>,
     last_heartbeat: Option<Instant>,
+    /// Last heartbeat that reported no problem.
+    last_working: Option<Instant>,
+    /// The problem of the latest heartbeat, if it reported one.
+    problem: Option<String>,
     /// Restarts so far, failures and asked-for ones alike.
     restarts: u32,
     /// How the previous process ended, for status and error messages.
@@ -198,6 +211,8 @@ impl Watch {
             pid: None,
             started: None,
             last_heartbeat: None,
+            last_working: None,
+            problem: None,
             restarts: 0,
             last_exit: None,
             holding: false,
@@ -218,6 +233,12 @@ impl Watch {
 
     pub fn last_exit(&self) -> Option<&str> {
         self.last_exit.as_deref()
+    }
+
+    /// What the live process says keeps it from working, if anything.
+    pub fn problem(&self) -> Option<&str> {
+        self.pid?;
+        self.problem.as_deref()
     }
 
     pub fn state(&self) -> State {
@@ -272,8 +293,23 @@ impl Watch {
         }
     }
 
-    /// The hung failure, if the live process is hung at `now`.
+    /// The hung failure, if the live process is hung at `now`: silent, or saying that it
+    /// cannot work for as long (counted from its last good heartbeat, or from its start
+    /// with the start-up grace).
     fn hung(&self, now: Instant) -> Option<Failure> {
+        if let (Some(problem), Some(_)) = (&self.problem, self.last_heartbeat) {
+            let (since, limit) = match self.last_working {
+                Some(t) => (t, self.config.hung_timeout),
+                None => (self.started?, self.config.startup_grace),
+            };
+            let lasting = now.saturating_duration_since(since);
+            if lasting > limit {
+                return Some(Failure::NotWorking {
+                    problem: problem.clone(),
+                    lasting,
+                });
+            }
+        }
         match self.last_heartbeat {
             Some(hb) => {
                 let silent = now.saturating_duration_since(hb);
@@ -297,6 +333,8 @@ impl Watch {
         self.pid = Some(pid);
         self.started = Some(now);
         self.last_heartbeat = None;
+        self.last_working = None;
+        self.problem = None;
         self.phase = Phase::Starting;
     }
 
@@ -312,12 +350,19 @@ impl Watch {
         self.fail(failure, Duration::ZERO, now)
     }
 
-    /// A heartbeat from the live process arrived.
-    pub fn heartbeat(&mut self, now: Instant) {
+    /// A heartbeat from the live process arrived, with the problem it reports (if any).
+    pub fn heartbeat(&mut self, now: Instant, problem: Option<&str>) {
         if self.pid.is_none() {
             return;
         }
         self.last_heartbeat = Some(now);
+        match problem {
+            None => {
+                self.last_working = Some(now);
+                self.problem = None;
+            }
+            Some(p) => self.problem = Some(p.to_string()),
+        }
         if self.phase == Phase::Starting {
             self.phase = Phase::Running;
         }
@@ -368,6 +413,12 @@ impl Watch {
                 {
                     // A usage error before the first heartbeat: wrong arguments in the
                     // config; restarting would fail the same way forever.
+                    self.phase = Phase::Failed;
+                    return Outcome::Fatal(failure);
+                }
+                if exit == Exit::Code(CONFIG_EXIT_CODE) {
+                    // The process found that its configuration cannot work on this
+                    // machine (a missing GStreamer element): restarting cannot help.
                     self.phase = Phase::Failed;
                     return Outcome::Fatal(failure);
                 }
@@ -446,6 +497,13 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
+    impl Watch {
+        /// A heartbeat that reports no problem.
+        fn heartbeat_ok(&mut self, now: Instant) {
+            self.heartbeat(now, None);
+        }
+    }
+
     fn config() -> WatchConfig {
         WatchConfig {
             hung_timeout: 1000 * MS,
@@ -471,7 +529,7 @@ mod tests {
         let mut w = started(t0);
         assert_eq!(w.state(), State::Starting);
         assert_eq!(w.poll(t0 + 100 * MS), None);
-        w.heartbeat(t0 + 200 * MS);
+        w.heartbeat_ok(t0 + 200 * MS);
         assert_eq!(w.state(), State::Running);
         assert_eq!(w.heartbeat_age(t0 + 700 * MS), Some(500 * MS));
     }
@@ -480,7 +538,7 @@ mod tests {
     fn silence_beyond_hung_timeout_is_hung() {
         let t0 = Instant::now();
         let mut w = started(t0);
-        w.heartbeat(t0 + 100 * MS);
+        w.heartbeat_ok(t0 + 100 * MS);
         assert_eq!(
             w.poll(t0 + 1100 * MS),
             None,
@@ -532,7 +590,7 @@ mod tests {
         let mut w = started(t0);
         for i in 1..20u32 {
             let t = t0 + i * 900 * MS;
-            w.heartbeat(t);
+            w.heartbeat_ok(t);
             assert_eq!(w.poll(t + 950 * MS), None);
         }
     }
@@ -541,14 +599,14 @@ mod tests {
     fn crash_restarts_with_growing_backoff() {
         let t0 = Instant::now();
         let mut w = started(t0);
-        w.heartbeat(t0);
+        w.heartbeat_ok(t0);
         let out = w.exited(Exit::Signal(9), t0 + 1000 * MS);
         assert!(matches!(out, Outcome::Failed { delay, .. } if delay == 200 * MS));
         assert_eq!(w.last_exit(), Some("killed by SIGKILL"));
         let t1 = t0 + 1200 * MS;
         assert_eq!(w.poll(t1), Some(Action::Spawn));
         w.spawned(101, t1);
-        w.heartbeat(t1);
+        w.heartbeat_ok(t1);
         let out = w.exited(Exit::Code(1), t1 + 100 * MS);
         assert!(matches!(out, Outcome::Failed { delay, .. } if delay == 400 * MS));
         assert_eq!(w.restarts(), 2);
@@ -568,7 +626,7 @@ mod tests {
     fn exit_code_2_after_heartbeats_is_an_ordinary_failure() {
         let t0 = Instant::now();
         let mut w = started(t0);
-        w.heartbeat(t0 + 10 * MS);
+        w.heartbeat_ok(t0 + 10 * MS);
         let out = w.exited(Exit::Code(2), t0 + 50 * MS);
         assert!(matches!(out, Outcome::Failed { .. }), "{out:?}");
     }
@@ -591,7 +649,7 @@ mod tests {
     fn manual_restart_is_immediate_and_counted() {
         let t0 = Instant::now();
         let mut w = started(t0);
-        w.heartbeat(t0);
+        w.heartbeat_ok(t0);
         assert_eq!(w.restart(t0 + 10 * MS), Ok(Some(Action::Terminate)));
         assert_eq!(w.restart(t0 + 20 * MS), Ok(None), "already restarting");
         let out = w.exited(Exit::Code(0), t0 + 100 * MS);
@@ -641,11 +699,69 @@ mod tests {
     }
 
     #[test]
+    fn heartbeats_that_report_a_problem_for_the_hung_timeout_are_hung() {
+        let t0 = Instant::now();
+        let mut w = started(t0);
+        w.heartbeat_ok(t0 + 100 * MS);
+        for i in 2..=11u32 {
+            w.heartbeat(t0 + i * 100 * MS, Some("no working camera"));
+        }
+        assert_eq!(w.problem(), Some("no working camera"));
+        assert_eq!(
+            w.poll(t0 + 1100 * MS),
+            None,
+            "exactly the timeout is not hung"
+        );
+        w.heartbeat(t0 + 1150 * MS, Some("no working camera"));
+        assert_eq!(w.poll(t0 + 1101 * MS + 100 * MS), Some(Action::Terminate));
+        w.exited(Exit::Signal(15), t0 + 1300 * MS);
+        assert_eq!(
+            w.last_exit(),
+            Some("hung: not working for 1101 ms (no working camera)")
+        );
+    }
+
+    #[test]
+    fn a_problem_that_clears_in_time_is_forgotten() {
+        let t0 = Instant::now();
+        let mut w = started(t0);
+        w.heartbeat_ok(t0);
+        w.heartbeat(t0 + 500 * MS, Some("no working camera"));
+        w.heartbeat_ok(t0 + 900 * MS);
+        assert_eq!(w.problem(), None);
+        w.heartbeat_ok(t0 + 1800 * MS);
+        assert_eq!(w.poll(t0 + 1900 * MS), None);
+    }
+
+    #[test]
+    fn a_process_that_never_worked_gets_the_startup_grace() {
+        let t0 = Instant::now();
+        let mut w = started(t0);
+        w.heartbeat(t0 + 100 * MS, Some("no working camera"));
+        w.heartbeat(t0 + 2900 * MS, Some("no working camera"));
+        assert_eq!(w.poll(t0 + 2900 * MS), None, "within the start-up grace");
+        w.heartbeat(t0 + 3050 * MS, Some("no working camera"));
+        assert_eq!(w.poll(t0 + 3050 * MS), Some(Action::Terminate));
+    }
+
+    #[test]
+    fn a_configuration_that_cannot_work_is_fatal() {
+        let t0 = Instant::now();
+        let mut w = started(t0);
+        let out = w.exited(Exit::Code(CONFIG_EXIT_CODE), t0 + 50 * MS);
+        assert_eq!(
+            out,
+            Outcome::Fatal(Failure::Exited(Exit::Code(CONFIG_EXIT_CODE)))
+        );
+        assert_eq!(w.state(), State::Failed);
+    }
+
+    #[test]
     fn stale_heartbeat_after_exit_is_ignored() {
         let t0 = Instant::now();
         let mut w = started(t0);
         w.exited(Exit::Code(1), t0);
-        w.heartbeat(t0 + 10 * MS);
+        w.heartbeat_ok(t0 + 10 * MS);
         assert_eq!(w.state(), State::Backoff);
     }
 }

@@ -7,7 +7,7 @@
 use crate::audio::{AudioQueue, AudioStats};
 use crate::frame::FrameRef;
 use crate::gpu::GpuRenderer;
-use crate::outputs::{ProgramOutput, ProgramSettings, ProgramTarget};
+use crate::outputs::{OutputSlot, ProgramSettings, ProgramTarget, RetrySettings};
 use crate::overlay;
 use crate::pose::{FallbackSettings, Pose, PoseFollower, PoseStore};
 use crate::ring::{DelayRing, RingFrame, RingMode, RingStats};
@@ -17,12 +17,12 @@ use shared::config::{PlayoutConfig, RingModeConfig};
 use shared::geometry::Calibration;
 use shared::gpu::Gpu;
 use shared::image::{Nv12Mut, Nv12Ref};
-use shared::messages::{CameraPath, Keyframe, PlayoutStatus, Tracks};
+use shared::messages::{CameraPath, Keyframe, OutputHealth, PlayoutStatus, Tracks};
 use shared::time::{secs_to_ns, FrameRate};
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -53,6 +53,8 @@ pub struct PlayoutSetup {
     pub panorama_view: Option<ProgramTarget>,
     /// Offline runs: outputs apply back-pressure instead of queueing.
     pub blocking: bool,
+    /// How failed outputs are built again.
+    pub retry: RetrySettings,
     pub audio: bool,
     /// Write the pose of every output frame here (JSON lines), for evaluation.
     pub pose_log: Option<PathBuf>,
@@ -73,8 +75,13 @@ pub struct PlayoutReport {
     pub ring_bytes_copied: u64,
     pub audio_silence_ms: u64,
     pub audio_late_chunks: u64,
-    /// Per output: frames written, or the error that stopped it.
+    /// Per output: frames written (over every incarnation), or the error that stopped it.
     pub outputs: Vec<(String, Result<u64, String>)>,
+    /// Per output: state at the end, restarts, bytes, dropped frames, last error.
+    pub output_health: Vec<OutputHealth>,
+    /// Every file the file outputs wrote, in order (a rebuilt output continues in a new
+    /// file; none is overwritten).
+    pub files: Vec<String>,
     pub paths: u64,
     /// Where the playout thread's time went while showing frames, microseconds: rendering
     /// the programme and panorama view (on the GPU: with the download of the output), and
@@ -102,8 +109,8 @@ struct State {
     vcam: VirtualCamera,
     cal: Calibration,
     pano_info: Option<gst_video::VideoInfo>,
-    outputs: Vec<ProgramOutput>,
-    view: Option<(ProgramOutput, usize, usize)>,
+    outputs: Vec<OutputSlot>,
+    view: Option<(OutputSlot, usize, usize)>,
     audio: AudioQueue,
     tracks: VecDeque<Tracks>,
     frame_ns: u64,
@@ -118,16 +125,8 @@ struct State {
     live_pts: u64,
 }
 
-fn start_output(t: &ProgramTarget, s: &ProgramSettings) -> Option<ProgramOutput> {
-    match ProgramOutput::create(t, s) {
-        Ok(o) => Some(o),
-        Err(e) => {
-            // A bad output is reported and left out; the others and the recording go on.
-            tracing::error!(message = "Output not started.", error = %e);
-            None
-        }
-    }
-}
+/// How often the playout thread looks at its outputs when no input comes.
+const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl Playout {
     /// Starts the playout thread. Fails only when the GPU renderer of the CUDA backend
@@ -165,15 +164,17 @@ impl Playout {
             blocking: setup.blocking,
             text: false,
         };
+        let now = std::time::Instant::now();
+        // A bad output is reported and retried; the others and the recording go on.
         let outputs = setup
             .outputs
             .iter()
-            .filter_map(|t| start_output(t, &settings))
+            .map(|t| OutputSlot::start(t.clone(), settings.clone(), setup.retry, now))
             .collect();
         let p = &setup.calibration.panorama;
         let vw = (c.panorama_view_width as usize) & !1;
         let vh = ((vw as f64 * p.height as f64 / p.width as f64).round() as usize) & !1;
-        let view = setup.panorama_view.as_ref().and_then(|t| {
+        let view = setup.panorama_view.as_ref().map(|t| {
             let s = ProgramSettings {
                 width: vw as u32,
                 height: vh as u32,
@@ -182,7 +183,7 @@ impl Playout {
                 text: true,
                 ..settings.clone()
             };
-            start_output(t, &s).map(|o| (o, vw, vh))
+            (OutputSlot::start(t.clone(), s, setup.retry, now), vw, vh)
         });
         let status = Arc::new(Mutex::new(PlayoutStatus {
             live_pts: 0,
@@ -196,6 +197,8 @@ impl Playout {
             frames_late: 0,
             pose: None,
             path_id: 0,
+            outputs: Vec::new(),
+            cameras: Vec::new(),
         }));
         let pose_log = setup.pose_log.as_ref().and_then(|p| match std::fs::File::create(p) {
             Ok(f) => Some(std::io::BufWriter::new(f)),
@@ -281,7 +284,17 @@ impl Playout {
 }
 
 fn run(mut st: State, rx: Receiver<PlayoutInput>) -> PlayoutReport {
-    while let Ok(input) = rx.recv() {
+    loop {
+        let input = match rx.recv_timeout(IDLE_POLL) {
+            Ok(i) => i,
+            Err(RecvTimeoutError::Timeout) => {
+                // No frames: failed outputs are still built again when due.
+                st.poll_outputs();
+                st.update_status();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         match input {
             PlayoutInput::Frame {
                 pts_ns,
@@ -323,6 +336,16 @@ fn run(mut st: State, rx: Receiver<PlayoutInput>) -> PlayoutReport {
 }
 
 impl State {
+    fn poll_outputs(&mut self) {
+        let now = std::time::Instant::now();
+        for o in self.outputs.iter_mut() {
+            o.poll(now);
+        }
+        if let Some((v, _, _)) = self.view.as_mut() {
+            v.poll(now);
+        }
+    }
+
     fn update_status(&mut self) {
         let rs: RingStats = self.ring.stats();
         if let Ok(mut s) = self.status.lock() {
@@ -334,6 +357,12 @@ impl State {
             s.frames_dropped = rs.overflowed;
             s.fallback_active = self.follower.fallback_active();
             s.path_id = self.path_id;
+            s.outputs = self
+                .outputs
+                .iter()
+                .chain(self.view.as_ref().map(|(v, _, _)| v))
+                .map(|o| o.health())
+                .collect();
             s.pose = self.last_pose.map(|p| Keyframe {
                 pts_ns: self.shown_pts.unwrap_or(0),
                 yaw: p.yaw as f32,
@@ -423,11 +452,11 @@ impl State {
                 pose.fov,
                 f.seq
             ));
-            view.push_video(vb);
+            view.push_video(vb, push_started);
         }
         let audio = self.audio.release(f.pts_ns + self.frame_ns);
         for o in self.outputs.iter_mut() {
-            o.push_video(out.clone());
+            o.push_video(out.clone(), push_started);
             for a in &audio {
                 o.push_audio(a.clone());
             }
@@ -505,17 +534,19 @@ impl State {
         self.report.audio_silence_ms = a.silence_ms;
         self.report.audio_late_chunks = a.late_chunks;
         self.report.paths = self.store.paths;
-        for o in self.outputs.drain(..) {
-            let name = o.name().to_string();
+        let slots: Vec<OutputSlot> = self
+            .outputs
+            .drain(..)
+            .chain(self.view.take().map(|(v, _, _)| v))
+            .collect();
+        for o in slots {
+            let name = o.name();
             self.report
-                .outputs
-                .push((name, o.finish().map_err(|e| e.to_string())));
-        }
-        if let Some((v, _, _)) = self.view.take() {
-            let name = v.name().to_string();
-            self.report
-                .outputs
-                .push((name, v.finish().map_err(|e| e.to_string())));
+                .files
+                .extend(o.files().iter().map(|p| p.display().to_string()));
+            let (health, result) = o.finish();
+            self.report.outputs.push((name, result));
+            self.report.output_health.push(health);
         }
         if let Some(mut l) = self.pose_log.take() {
             let _ = l.flush();

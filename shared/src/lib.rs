@@ -6,9 +6,11 @@
 //! - [`recording`]: the recording file format (header + length-prefixed records);
 //! - [`time`]: presentation timestamps, frame rates and clocks;
 //! - [`telemetry`]: tracing setup; [`shutdown`]: SIGINT/SIGTERM handling;
+//! - [`backoff`]: restart pacing (exponential backoff, restart intensity) with time passed in;
 //! - [`cli`]: command-line arguments common to every binary;
 //! - [`gpu`]: the CUDA backend's context, run-time compiled kernels, device frames and pool.
 
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod geometry;

@@ -78,6 +78,7 @@ mod tests {
             pid,
             seq,
             uptime_ms: 0,
+            problem: None,
         })
     }
 

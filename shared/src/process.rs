@@ -13,6 +13,22 @@ use std::time::Duration;
 /// endpoint of its heartbeat subscriber.
 pub const SUPERVISOR_ENV: &str = "TOUCHLINE_SUPERVISOR";
 
+/// What keeps this process from doing its work, if anything (see [`set_problem`]).
+static PROBLEM: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Sets (or clears, with `None`) the problem that every heartbeat of this process carries
+/// from now on (`Heartbeat::problem`): the process is alive but cannot do its work, e.g.
+/// capture with no working camera. A supervisor restarts a process that stays so for its
+/// hung timeout.
+pub fn set_problem(problem: Option<String>) {
+    *PROBLEM.lock().unwrap_or_else(|p| p.into_inner()) = problem;
+}
+
+/// The problem set with [`set_problem`], if any.
+pub fn problem() -> Option<String> {
+    PROBLEM.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 /// Connects a heartbeat-only publisher to the supervisor named in [`SUPERVISOR_ENV`], if any.
 fn supervisor_heartbeats(process: &str, interval: Duration) -> Option<Publisher> {
     let value = std::env::var(SUPERVISOR_ENV).ok()?;
@@ -35,6 +51,27 @@ fn supervisor_heartbeats(process: &str, interval: Duration) -> Option<Publisher>
     }
 }
 
+/// Exit code of a process whose configuration cannot work on this machine (a GStreamer
+/// element it needs is missing, say): sysexits' `EX_CONFIG`. A supervisor does not restart a
+/// process that exits so; restarting cannot help.
+pub const CONFIG_EXIT_CODE: u8 = 78;
+
+/// The configuration cannot work on this machine; the message names the key and the fix.
+/// [`exit_code`] maps it to [`CONFIG_EXIT_CODE`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unusable(pub String);
+
+/// The exit code for an error a process ends with: [`CONFIG_EXIT_CODE`] for [`Unusable`], 1
+/// for anything else.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    if error.chain().any(|e| e.is::<Unusable>()) {
+        CONFIG_EXIT_CODE
+    } else {
+        1
+    }
+}
+
 /// Runs `body` inside an actix System. `body` gets the validated config and the shutdown
 /// signal, and should return once shutdown was requested (within 2 s of it).
 pub fn run_process<F, Fut>(
@@ -44,6 +81,24 @@ pub fn run_process<F, Fut>(
     body: F,
 ) -> Result<()>
 where
+    F: FnOnce(SystemConfig, Shutdown) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    run_process_checked(process, common, shutdown, |_| Ok(()), body)
+}
+
+/// [`run_process`] with a check of the configuration against this machine before anything
+/// starts (before the first heartbeat): a failed `preflight` ends the process with an
+/// [`Unusable`] error.
+pub fn run_process_checked<P, F, Fut>(
+    process: &str,
+    common: &CommonArgs,
+    shutdown: Shutdown,
+    preflight: P,
+    body: F,
+) -> Result<()>
+where
+    P: FnOnce(&SystemConfig) -> Result<()>,
     F: FnOnce(SystemConfig, Shutdown) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
@@ -58,6 +113,11 @@ where
         )
     })?;
     crate::telemetry::init(process, &config.logging, common.log_format);
+    if let Err(e) = preflight(&config) {
+        let message = format!("{e:#}");
+        tracing::error!(message = "Configuration cannot work on this machine.", process, error = %message);
+        return Err(Unusable(message).into());
+    }
     crate::transport::prepare_runtime_dir(&config.runtime.dir())
         .with_context(|| format!("{process}: preparing the runtime directory"))?;
     tracing::info!(

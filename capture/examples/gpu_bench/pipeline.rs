@@ -90,6 +90,7 @@ pub fn run(a: Args) -> Result<()> {
             .collect(),
         panorama_view: None,
         blocking: true,
+        retry: playout::outputs::RetrySettings::default(),
         audio: false,
         // Every frame is rendered and downloaded (no output needs it without a record).
         pose_log: Some(pose_log.clone()),

@@ -19,7 +19,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The longest an offline engine waits for a free GPU pool frame before dropping the pair.
+/// The longest an offline engine waits for a free pool frame before dropping the pair.
 const POOL_WAIT_LIMIT: Duration = Duration::from_secs(10);
 
 /// A stitched panorama, as handed to sinks. `frame` is a reference into the pool (system
@@ -57,6 +57,11 @@ pub struct EngineStats {
     pub bad_frames: u64,
     /// Camera pipeline failures.
     pub camera_errors: u64,
+    /// Times each camera went down (failed or ended) and was restarted (real-time runs).
+    pub camera_down: [u64; 2],
+    /// Panoramas made of both cameras' last frames while neither delivered, to keep the
+    /// cadence (real-time runs).
+    pub filled: u64,
     /// Camera frames stitched straight from GPU memory (NVDEC output, no upload).
     pub gpu_camera_frames: u64,
     /// Camera frames dropped at ingest because the engine was behind (live runs), per
@@ -67,7 +72,7 @@ pub struct EngineStats {
     pub gain_clamped: u64,
     pub gain_unmeasurable: u64,
     /// Where the engine thread's time went, microseconds: waiting for camera frames, waiting
-    /// for a free GPU pool frame (offline runs: the outputs are behind), stitching (with the
+    /// for a free pool frame (offline runs: the outputs are behind), stitching (with the
     /// uploads), and handing panoramas on to the sinks.
     pub wait_input_us: u64,
     pub wait_pool_us: u64,
@@ -136,6 +141,8 @@ impl Engine {
                 self.frame_ns
             });
         let mut ended = [false, false];
+        // Cameras down and being restarted: their partner does not wait for them.
+        let mut down = [false, false];
         let mut seq = 0u64;
         let mut first_panorama: Option<Instant> = None;
         let end = loop {
@@ -156,6 +163,10 @@ impl Engine {
                         info,
                     }) => {
                         self.stats.camera_frames[cam] += 1;
+                        if down[cam] {
+                            down[cam] = false;
+                            pairer.camera_resumed(cam);
+                        }
                         pairer.push(cam, pts_ns, now(), (buffer, info));
                     }
                     Ok(IngestEvent::Eos { cam }) => {
@@ -168,17 +179,29 @@ impl Engine {
                         ended[cam] = true;
                         pairer.camera_ended(cam);
                     }
+                    Ok(IngestEvent::Down { cam, eos, .. }) => {
+                        if !eos {
+                            self.stats.camera_errors += 1;
+                        }
+                        self.stats.camera_down[cam] += 1;
+                        down[cam] = true;
+                        pairer.camera_ended(cam);
+                    }
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => ended = [true, true],
                 }
                 next = events.try_recv().ok().map(Ok);
             }
             let all_ended = ended[0] && ended[1];
-            let pairs = if all_ended {
+            let mut pairs = if all_ended {
                 pairer.flush()
             } else {
                 pairer.poll(now())
             };
+            if !self.offline && !all_ended {
+                // Neither camera delivers (both down): the broadcast keeps its cadence.
+                pairs.extend(pairer.fill(now()));
+            }
             for pair in pairs {
                 if self.max_frames.is_some_and(|m| seq >= m) {
                     break;
@@ -190,6 +213,7 @@ impl Engine {
                 }
             }
             self.stats.partner_missing = pairer.stats().partner_missing;
+            self.stats.filled = pairer.stats().filled;
             let gain = match &self.gpu {
                 Some(stage) => stage.stitcher.gain_stats(),
                 None => self.stitcher.gain_stats(),
@@ -226,7 +250,7 @@ impl Engine {
         if self.gpu.is_some() {
             return self.process_cuda(frames, pts_ns, seq);
         }
-        let Some(mut pano) = self.pool.acquire() else {
+        let Some(mut pano) = self.acquire_panorama() else {
             self.stats.pool_exhausted += 1;
             tracing::warn!(
                 message = "Panorama pool exhausted; frame dropped.",
@@ -279,6 +303,30 @@ impl Engine {
         };
         self.hand_on(&frame);
         true
+    }
+
+    /// A free pool buffer. Offline runs wait for one (up to [`POOL_WAIT_LIMIT`]): the
+    /// outputs set the pace there, and a frame must not be lost because an encoder still
+    /// holds buffers. Live runs never wait.
+    fn acquire_panorama(&mut self) -> Option<gst::Buffer> {
+        if let Some(b) = self.pool.acquire() {
+            return Some(b);
+        }
+        if !self.offline {
+            return None;
+        }
+        let since = Instant::now();
+        let found = loop {
+            if let Some(b) = self.pool.acquire() {
+                break Some(b);
+            }
+            if since.elapsed() >= POOL_WAIT_LIMIT {
+                break None;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        self.stats.wait_pool_us += since.elapsed().as_micros() as u64;
+        found
     }
 
     fn hand_on(&mut self, frame: &PanoramaFrame) {

@@ -1,11 +1,12 @@
 //! One camera's GStreamer pipeline. Each camera runs in its own pipeline so that a camera
 //! that fails does not stop the other one.
 
+use super::health::CameraWatch;
 use super::sources::{camera_pipeline, CameraSource};
 use gst::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::mpsc::{Sender, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
 /// What the camera pipelines report to the capture engine.
@@ -16,10 +17,40 @@ pub enum IngestEvent {
         buffer: gst::Buffer,
         info: gst_video::VideoInfo,
     },
-    /// The camera's stream ended.
+    /// The camera's stream ended (for good).
     Eos { cam: usize },
-    /// The camera's pipeline failed (camera gone, file unreadable...).
+    /// The camera's pipeline failed (camera gone, file unreadable...) for good.
     Error { cam: usize, message: String },
+    /// The camera failed or its stream ended, and it will be restarted: its partner's
+    /// frames no longer wait for it until it delivers again.
+    /// `eos`: it ended rather than failed.
+    Down {
+        cam: usize,
+        message: String,
+        eos: bool,
+    },
+}
+
+/// How a pipeline ended, for whoever keeps it (see [`CameraExtras::ends`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PipelineEnd {
+    Eos,
+    Error(String),
+}
+
+/// Options of a camera pipeline beyond the basic ones (see [`CameraPipeline::start_with`]).
+#[derive(Default)]
+pub struct CameraExtras {
+    /// Where the pipeline's end goes; `None`: to the engine as [`IngestEvent::Eos`] or
+    /// [`IngestEvent::Error`].
+    pub ends: Option<Sender<PipelineEnd>>,
+    /// Added to every timestamp, and to the time base's base time: a restarted file plays on
+    /// the time line after its previous run.
+    pub offset_ns: u64,
+    /// Pace frames to their timestamps on the time base's clock (files in real-time runs).
+    pub sync: bool,
+    /// Counts the frames and when they came.
+    pub watch: Option<Arc<Mutex<CameraWatch>>>,
 }
 
 #[derive(Debug, Error)]
@@ -75,11 +106,16 @@ impl TimeBase {
         TimeBase { clock, base }
     }
 
-    fn apply(&self, pipeline: &gst::Pipeline) {
+    fn apply(&self, pipeline: &gst::Pipeline, offset_ns: u64) {
         pipeline.use_clock(Some(&self.clock));
         // No new base time on each start: ours holds.
         pipeline.set_start_time(gst::ClockTime::NONE);
-        pipeline.set_base_time(self.base);
+        pipeline.set_base_time(self.base + gst::ClockTime::from_nseconds(offset_ns));
+    }
+
+    /// Time on this base's time line now (what a live source stamps a frame taken now with).
+    pub fn elapsed_ns(&self) -> u64 {
+        self.clock.time().saturating_sub(self.base).nseconds()
     }
 }
 
@@ -100,6 +136,8 @@ pub struct CameraPipeline {
     pub appsrc: Option<gst_app::AppSrc>,
     bus_thread: Option<std::thread::JoinHandle<()>>,
     bus_stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Running time of the newest frame (before the offset), nanoseconds.
+    last_running: Arc<AtomicU64>,
 }
 
 impl CameraPipeline {
@@ -119,7 +157,31 @@ impl CameraPipeline {
         hand_off: HandOff,
         shared: SharedByCameras<'_>,
     ) -> Result<CameraPipeline, CameraError> {
-        let description = camera_pipeline(source, size.0, size.1, fps);
+        Self::start_with(
+            cam,
+            name,
+            source,
+            size,
+            fps,
+            hand_off,
+            shared,
+            CameraExtras::default(),
+        )
+    }
+
+    /// [`CameraPipeline::start`] with [`CameraExtras`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_with(
+        cam: usize,
+        name: &str,
+        source: &CameraSource,
+        size: (u32, u32),
+        fps: u32,
+        hand_off: HandOff,
+        shared: SharedByCameras<'_>,
+        extras: CameraExtras,
+    ) -> Result<CameraPipeline, CameraError> {
+        let description = camera_pipeline(source, size.0, size.1, fps, extras.sync);
         let build_err = |reason: String| CameraError::Build {
             cam,
             name: name.to_string(),
@@ -141,7 +203,7 @@ impl CameraPipeline {
             super::cuda_memory::share_with(&pipeline, context);
         }
         if let Some(t) = shared.time_base {
-            t.apply(&pipeline);
+            t.apply(&pipeline, extras.offset_ns);
         }
         let gpu_hint = if source.in_gpu_memory() {
             "; the source must decode into NV12 in GPU memory (NVDEC): set capture.gpu_decode = false to decode into system memory"
@@ -150,7 +212,25 @@ impl CameraPipeline {
         };
         let events = hand_off.events.clone();
         let frames = events.clone();
-        let eos = events.clone();
+        // Where the end goes: the keeper of the camera, or the engine.
+        let end_to = extras.ends.clone();
+        let send_end = move |end: PipelineEnd| match &end_to {
+            Some(k) => {
+                let _ = k.send(end);
+            }
+            None => {
+                let _ = events.send(match end {
+                    PipelineEnd::Eos => IngestEvent::Eos { cam },
+                    PipelineEnd::Error(message) => IngestEvent::Error { cam, message },
+                });
+            }
+        };
+        let eos = send_end.clone();
+        let errors = send_end;
+        let offset_ns = extras.offset_ns;
+        let watch = extras.watch.clone();
+        let last_running = Arc::new(AtomicU64::new(0));
+        let newest = last_running.clone();
         sink.set_callbacks(
             gst_app::AppSinkCallbacks::builder()
                 .new_sample(move |s| {
@@ -164,9 +244,22 @@ impl CameraPipeline {
                     let Some(pts) = buffer.pts() else {
                         return Ok(gst::FlowSuccess::Ok);
                     };
+                    // Running time (what the time base counts), from the buffer's segment.
+                    let running = sample
+                        .segment()
+                        .and_then(|seg| seg.downcast_ref::<gst::ClockTime>())
+                        .and_then(|seg| seg.to_running_time(pts))
+                        .unwrap_or(pts)
+                        .nseconds();
+                    newest.store(running, Ordering::Relaxed);
+                    if let Some(w) = &watch {
+                        w.lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .frame(std::time::Instant::now());
+                    }
                     let event = IngestEvent::Frame {
                         cam,
-                        pts_ns: pts.nseconds(),
+                        pts_ns: running + offset_ns,
                         buffer,
                         info,
                     };
@@ -191,13 +284,10 @@ impl CameraPipeline {
                     }
                     Ok(gst::FlowSuccess::Ok)
                 })
-                .eos(move |_| {
-                    let _ = eos.send(IngestEvent::Eos { cam });
-                })
+                .eos(move |_| eos(PipelineEnd::Eos))
                 .build(),
         );
         let bus = pipeline.bus().expect("a pipeline has a bus");
-        let errors = events;
         let bus_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop_flag = bus_stop.clone();
         let bus_thread = std::thread::Builder::new()
@@ -223,7 +313,7 @@ impl CameraPipeline {
                                     ""
                                 }
                             );
-                            let _ = errors.send(IngestEvent::Error { cam, message });
+                            errors(PipelineEnd::Error(message));
                             break;
                         }
                         gst::MessageView::Eos(_) => break,
@@ -246,7 +336,13 @@ impl CameraPipeline {
             appsrc,
             bus_thread: Some(bus_thread),
             bus_stop,
+            last_running,
         })
+    }
+
+    /// Running time of the newest frame (before the offset), nanoseconds.
+    pub fn last_running_ns(&self) -> u64 {
+        self.last_running.load(Ordering::Relaxed)
     }
 
     /// Stops the pipeline.

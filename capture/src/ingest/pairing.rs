@@ -2,7 +2,9 @@
 //! a frame whose partner has not arrived within its patience (one frame interval for live
 //! sources) goes out with the other camera's last frame (counted). An offline run (files read
 //! as fast as they decode) waits for the partner as long as that camera has not ended, since
-//! two decoders never run in step. Pure logic with time passed in.
+//! two decoders never run in step. In live runs, when neither camera delivers (both down),
+//! [`Pairer::fill`] keeps the cadence with pairs of the last frames, so that the broadcast
+//! goes on at its frame rate. Pure logic with time passed in.
 
 use std::collections::VecDeque;
 
@@ -25,6 +27,9 @@ pub struct PairStats {
     pub partner_missing: [u64; 2],
     /// Frames dropped because they were older than a pair already made.
     pub late_dropped: [u64; 2],
+    /// Pairs made of both cameras' last frames because neither delivered (see
+    /// [`Pairer::fill`]).
+    pub filled: u64,
 }
 
 struct Pending<T> {
@@ -43,6 +48,8 @@ pub struct Pairer<T: Clone> {
     queues: [VecDeque<Pending<T>>; 2],
     last: [Option<T>; 2],
     last_pts: Option<u64>,
+    /// When the last pair went out (the `now_ns` of that poll or fill).
+    last_emit_at: Option<u64>,
     stats: PairStats,
 }
 
@@ -56,6 +63,7 @@ impl<T: Clone> Pairer<T> {
             queues: [VecDeque::new(), VecDeque::new()],
             last: [None, None],
             last_pts: None,
+            last_emit_at: None,
             stats: PairStats::default(),
         }
     }
@@ -67,9 +75,33 @@ impl<T: Clone> Pairer<T> {
         self
     }
 
-    /// Camera `cam` will deliver no more frames (end of stream or failure).
+    /// Camera `cam` will deliver no more frames (end of stream or failure): its partner's
+    /// frames no longer wait for it.
     pub fn camera_ended(&mut self, cam: usize) {
         self.ended[cam] = true;
+    }
+
+    /// Camera `cam` delivers again (a restarted camera).
+    pub fn camera_resumed(&mut self, cam: usize) {
+        self.ended[cam] = false;
+    }
+
+    /// Keeps the cadence while no camera delivers: when no pair has gone out for two frame
+    /// intervals and nothing waits, returns a pair of both cameras' last frames one frame
+    /// after the last pair (counted in [`PairStats::filled`]). `None` before the first
+    /// pair, while frames wait, or when it is not time yet.
+    pub fn fill(&mut self, now_ns: u64) -> Option<Pair<T>> {
+        let (last_pts, at) = (self.last_pts?, self.last_emit_at?);
+        if self.queues.iter().any(|q| !q.is_empty())
+            || now_ns.saturating_sub(at) < 2 * self.frame_ns
+        {
+            return None;
+        }
+        self.stats.filled += 1;
+        let pair = self.emit(last_pts + self.frame_ns, None, None);
+        // The next fill is due one frame later, whatever the delay of this one.
+        self.last_emit_at = Some(at + self.frame_ns);
+        Some(pair)
     }
 
     /// A frame of camera `cam` (0 left, 1 right) with its pts, arriving at `now_ns`.
@@ -112,6 +144,14 @@ impl<T: Clone> Pairer<T> {
 
     /// Pairs that are ready at `now_ns`.
     pub fn poll(&mut self, now_ns: u64) -> Vec<Pair<T>> {
+        let out = self.pair_ready(now_ns);
+        if !out.is_empty() {
+            self.last_emit_at = Some(now_ns);
+        }
+        out
+    }
+
+    fn pair_ready(&mut self, now_ns: u64) -> Vec<Pair<T>> {
         let mut out = Vec::new();
         let tol = self.frame_ns / 2;
         loop {
@@ -230,6 +270,39 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].pts_ns, 0);
         assert_eq!(out[0].frames, [Some(0), None]);
+    }
+
+    #[test]
+    fn with_both_cameras_down_the_cadence_goes_on_with_their_last_frames() {
+        let mut p = Pairer::new(F);
+        assert!(
+            p.fill(10 * F).is_none(),
+            "nothing to repeat before a first pair"
+        );
+        p.push(0, 0, 0, 0);
+        p.push(1, 0, 0, 100);
+        assert_eq!(p.poll(0).len(), 1);
+        p.camera_ended(0);
+        p.camera_ended(1);
+        assert!(p.fill(F).is_none(), "one frame late is not yet a gap");
+        let a = p.fill(2 * F).expect("fill after two frame intervals");
+        assert_eq!(a.pts_ns, F);
+        assert_eq!(a.frames, [Some(0), Some(100)]);
+        assert_eq!(a.repeated, [true, true]);
+        // Called late (3.5 frames): the next is due at 3 F, then 4 F: the cadence holds.
+        let b = p.fill(3 * F + F / 2).expect("second fill");
+        assert_eq!(b.pts_ns, 2 * F);
+        assert!(p.fill(3 * F + F / 2).is_none());
+        assert_eq!(p.fill(4 * F).map(|x| x.pts_ns), Some(3 * F));
+        assert_eq!(p.stats().filled, 3);
+        // The left camera comes back: its frame goes out, fills stop.
+        p.camera_resumed(0);
+        p.push(0, 4 * F, 4 * F, 4);
+        assert!(p.fill(4 * F + 1).is_none(), "a frame waits");
+        let out = p.poll(5 * F);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].frames, [Some(4), Some(100)]);
+        assert!(p.fill(6 * F).is_none());
     }
 
     #[test]

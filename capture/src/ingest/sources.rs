@@ -64,20 +64,28 @@ pub fn camera_sources(cfg: &CaptureConfig, gpu_memory: bool) -> [CameraSource; 2
 }
 
 /// The full pipeline description of a camera: its source, conversion to NV12 at the
-/// calibrated size, and the `appsink` named `sink`.
-pub fn camera_pipeline(source: &CameraSource, width: u32, height: u32, fps: u32) -> String {
+/// calibrated size, and the `appsink` named `sink`. `sync`: the sink paces frames to their
+/// timestamps (files played as a live camera would deliver them).
+pub fn camera_pipeline(
+    source: &CameraSource,
+    width: u32,
+    height: u32,
+    fps: u32,
+    sync: bool,
+) -> String {
     let caps = format!("video/x-raw,format=NV12,width={width},height={height}");
+    let sink = format!("appsink name=sink sync={sync} max-buffers=4");
     match source {
         CameraSource::Synthetic => format!(
-            "appsrc name=src is-live=true format=time caps={caps},framerate={fps}/1 ! queue max-size-buffers=4 ! appsink name=sink sync=false max-buffers=4"
+            "appsrc name=src is-live=true format=time caps={caps},framerate={fps}/1 ! queue max-size-buffers=4 ! {sink}"
         ),
         CameraSource::Launch(desc) => format!(
-            "{desc} ! videoconvert ! videoscale ! {caps} ! queue max-size-buffers=4 ! appsink name=sink sync=false max-buffers=4"
+            "{desc} ! videoconvert ! videoscale ! {caps} ! queue max-size-buffers=4 ! {sink}"
         ),
         // No conversion element takes CUDA memory in GStreamer 1.22's nvcodec: the decoder's
         // NV12 goes to the sink as it is, and the stitcher checks its size.
         CameraSource::GpuDecode(desc) => format!(
-            "{desc} ! video/x-raw(memory:CUDAMemory),format=NV12 ! queue max-size-buffers=4 ! appsink name=sink sync=false max-buffers=4"
+            "{desc} ! video/x-raw(memory:CUDAMemory),format=NV12 ! queue max-size-buffers=4 ! {sink}"
         ),
     }
 }
@@ -104,7 +112,7 @@ mod tests {
                 _ => cfg.pipelines = vec!["videotestsrc".into(), "videotestsrc".into()],
             }
             for s in camera_sources(&cfg, false) {
-                let d = camera_pipeline(&s, 960, 540, 25);
+                let d = camera_pipeline(&s, 960, 540, 25, false);
                 assert!(d.contains("format=NV12,width=960,height=540"), "{d}");
                 assert!(d.ends_with("appsink name=sink sync=false max-buffers=4"));
             }
@@ -146,7 +154,7 @@ mod tests {
         assert!(decode_on_gpu(&cfg, true));
         let [l, _] = camera_sources(&cfg, true);
         assert!(l.in_gpu_memory());
-        let d = camera_pipeline(&l, 3840, 2160, 30);
+        let d = camera_pipeline(&l, 3840, 2160, 30, false);
         assert!(
             d.starts_with("rtspsrc location=\"rtsp://a/1\" latency=200 ! decodebin ! video/x-raw(memory:CUDAMemory),format=NV12 ! "),
             "{d}"

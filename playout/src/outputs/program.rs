@@ -1,10 +1,13 @@
 //! A programme output: raw NV12 video (and optionally S16LE audio) in; H.264 (+ AAC) out to
-//! a file (MP4 finalised on stop, or Matroska), an RTMP server (FLV), or a window. Every
-//! output is its own pipeline, so one that fails (unwritable disk, unreachable server) does
-//! not stop the others. Stream keys are never logged.
+//! a file (MP4 finalised on stop, or Matroska), an RTMP server (FLV), an SRT listener
+//! (MPEG-TS, caller mode), or a window. Every output is its own pipeline, so one that fails
+//! (unwritable disk, unreachable server) does not stop the others; [`super::slot`] rebuilds
+//! it. Stream keys are never logged.
 
 use gst::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use thiserror::Error;
 
 /// Audio format of every programme output.
@@ -23,6 +26,17 @@ pub enum OutputError {
     Runtime { name: String, reason: String },
 }
 
+impl OutputError {
+    /// True when building the output again later may succeed (a folder that is not there
+    /// yet, a disk that comes back); false for what only a configuration change fixes.
+    pub fn may_recover(&self) -> bool {
+        matches!(
+            self,
+            OutputError::NotWritable { .. } | OutputError::Runtime { .. }
+        )
+    }
+}
+
 /// Where a programme goes.
 #[derive(Clone)]
 pub enum ProgramTarget {
@@ -31,6 +45,11 @@ pub enum ProgramTarget {
     Rtmp {
         url: String,
         key: String,
+    },
+    /// `srt://host:port`, SRT caller mode; MPEG-TS inside. Query options (a passphrase)
+    /// are never logged.
+    Srt {
+        url: String,
     },
     Display,
 }
@@ -47,6 +66,10 @@ impl ProgramTarget {
         match self {
             ProgramTarget::File(p) => p.display().to_string(),
             ProgramTarget::Rtmp { url, .. } => format!("{url}/<key>"),
+            ProgramTarget::Srt { url } => match url.split_once('?') {
+                Some((base, _)) => format!("{base}?<options>"),
+                None => url.clone(),
+            },
             ProgramTarget::Display => "display".into(),
         }
     }
@@ -60,7 +83,9 @@ pub struct ProgramSettings {
     pub fps: u32,
     pub bitrate_kbps: u32,
     pub audio: bool,
-    /// Block the caller when the encoder falls behind (offline runs) instead of queueing.
+    /// Block the caller when the encoder falls behind (offline runs). Off (live runs): a
+    /// frame that finds the output's queue full is dropped and counted, so that a stalled
+    /// stream can neither hold up playout nor fill the memory.
     pub blocking: bool,
     /// Burn a status text line into the picture (see [`ProgramOutput::set_text`]).
     pub text: bool,
@@ -82,13 +107,34 @@ pub struct ProgramOutput {
     /// Taken off audio timestamps so that sound and picture leave the decoder together
     /// (see above).
     audio_advance_ns: u64,
+    /// Capture time of the first video frame: every timestamp is counted from it, so that
+    /// each output (and each rebuilt incarnation of one) starts at zero.
+    origin_ns: Option<u64>,
     name: String,
     pipeline: gst::Pipeline,
     vsrc: gst_app::AppSrc,
     asrc: Option<gst_app::AppSrc>,
     text: Option<gst::Element>,
+    /// Most bytes the video queue holds (frames beyond are dropped in live runs).
+    max_queue_bytes: u64,
+    blocking: bool,
+    is_file: bool,
     frames: u64,
+    /// Frames not queued because the output was behind (live runs).
+    dropped: u64,
+    /// Bytes that reached the sink element (file, socket, window).
+    sink_bytes: Arc<AtomicU64>,
     failed: Option<String>,
+}
+
+/// What pushing a frame did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    Queued,
+    /// The output was behind (live run): the frame was dropped and counted.
+    Dropped,
+    /// The output has failed (see [`ProgramOutput::failed`]).
+    Failed,
 }
 
 /// The AAC encoder: `TOUCHLINE_AAC_ENCODER` if set, else the first available.
@@ -115,8 +161,9 @@ pub fn container_of(path: &Path) -> Option<&'static str> {
         .map(|e| e.to_ascii_lowercase())
         .as_deref()
     {
-        // Fragmented every second: even a killed process leaves a playable file.
-        Some("mp4") | Some("m4v") | Some("mov") => Some("mp4mux fragment-duration=1000"),
+        // Fragmented every half second: a killed process leaves a file that plays up to
+        // within a second of the kill.
+        Some("mp4") | Some("m4v") | Some("mov") => Some("mp4mux fragment-duration=500"),
         Some("mkv") => Some("matroskamux"),
         _ => None,
     }
@@ -177,8 +224,27 @@ impl ProgramOutput {
                     String::new()
                 };
                 format!(
-                    "{vsrc} ! {encode} ! queue ! mux.{audio} {mux} name=mux ! filesink location={}",
+                    "{vsrc} ! {encode} ! queue ! mux.{audio} {mux} name=mux ! filesink name=sink location={}",
                     quote(&path.to_string_lossy())
+                )
+            }
+            ProgramTarget::Srt { url } => {
+                let audio = if s.audio {
+                    format!(" {asrc} ! {encoder} ! aacparse ! queue ! mux.")
+                } else {
+                    String::new()
+                };
+                // Caller mode; 7 TS packets (1316 bytes) per datagram, SRT's usual payload.
+                let uri = if url.contains("mode=") {
+                    url.clone()
+                } else if url.contains('?') {
+                    format!("{url}&mode=caller")
+                } else {
+                    format!("{url}?mode=caller")
+                };
+                format!(
+                    "{vsrc} ! {encode} ! queue ! mux.{audio} mpegtsmux name=mux alignment=7 ! srtsink name=sink uri={} wait-for-connection=false sync=false",
+                    quote(&uri)
                 )
             }
             ProgramTarget::Rtmp { url, key } => {
@@ -198,7 +264,7 @@ impl ProgramOutput {
                 } else {
                     String::new()
                 };
-                format!("{vsrc} ! videoconvert ! autovideosink sync=true{audio}")
+                format!("{vsrc} ! videoconvert ! autovideosink name=sink sync=true{audio}")
             }
         };
         let build = |reason: String| OutputError::Build {
@@ -217,22 +283,47 @@ impl ProgramOutput {
         let vsrc = get("v").ok_or_else(|| build("no video appsrc".into()))?;
         let asrc = get("a");
         let text = pipeline.by_name("text");
+        let max_queue_bytes = s.width as u64 * s.height as u64 * 3 / 2 * 8;
         for src in std::iter::once(&vsrc).chain(asrc.iter()) {
             src.set_block(s.blocking);
-            src.set_max_bytes(s.width as u64 * s.height as u64 * 3 / 2 * 8);
+            src.set_max_bytes(max_queue_bytes);
         }
+        let sink_bytes = Arc::new(AtomicU64::new(0));
+        let sink_pad = pipeline
+            .by_name("sink")
+            .and_then(|e| e.static_pad("sink"))
+            .ok_or_else(|| build("no sink element named `sink`".into()))?;
+        let counter = sink_bytes.clone();
+        sink_pad.add_probe(
+            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+            move |_, info| {
+                let n = match &info.data {
+                    Some(gst::PadProbeData::Buffer(b)) => b.size(),
+                    Some(gst::PadProbeData::BufferList(l)) => l.calculate_size(),
+                    _ => 0,
+                };
+                counter.fetch_add(n as u64, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            },
+        );
         pipeline
             .set_state(gst::State::Playing)
             .map_err(|e| build(format!("cannot start: {e}")))?;
         tracing::info!(message = "Programme output started.", output = %name, audio = s.audio);
         Ok(ProgramOutput {
             audio_advance_ns,
+            origin_ns: None,
             name,
             pipeline,
             vsrc,
             asrc,
             text,
+            max_queue_bytes,
+            blocking: s.blocking,
+            is_file: matches!(target, ProgramTarget::File(_)),
             frames: 0,
+            dropped: 0,
+            sink_bytes,
             failed: None,
         })
     }
@@ -246,38 +337,78 @@ impl ProgramOutput {
         self.failed.as_deref()
     }
 
-    fn check_bus(&mut self) {
-        if self.failed.is_some() {
-            return;
-        }
-        let bus = self.pipeline.bus().expect("bus");
-        while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
-            if let gst::MessageView::Error(e) = msg.view() {
-                let reason = e.error().to_string();
-                tracing::error!(message = "Output failed; the other outputs continue.", output = %self.name, error = %reason);
-                self.failed = Some(reason);
-                let _ = self.pipeline.set_state(gst::State::Null);
-                return;
+    /// Looks at the pipeline's bus; returns the error once the output has failed.
+    pub fn poll(&mut self) -> Option<&str> {
+        if self.failed.is_none() {
+            let bus = self.pipeline.bus().expect("a pipeline has a bus");
+            if let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
+                if let gst::MessageView::Error(e) = msg.view() {
+                    let reason = match e.debug() {
+                        Some(d) => format!("{} ({d})", e.error()),
+                        None => e.error().to_string(),
+                    };
+                    self.fail(reason);
+                }
             }
         }
+        self.failed.as_deref()
     }
 
-    /// Queues a video frame (a reference; no pixel copy). Returns false once the output failed.
-    pub fn push_video(&mut self, frame: gst::Buffer) -> bool {
-        self.check_bus();
-        if self.failed.is_some() {
-            return false;
+    /// Marks the output failed (the pipeline stops; the caller decides what comes next).
+    pub fn fail(&mut self, reason: String) {
+        if self.failed.is_none() {
+            tracing::error!(message = "Output failed; the other outputs continue.", output = %self.name, error = %reason);
+            self.failed = Some(reason);
+            let _ = self.pipeline.set_state(gst::State::Null);
         }
+    }
+
+    /// Bytes that reached the sink so far.
+    pub fn sink_bytes(&self) -> u64 {
+        self.sink_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Frames dropped because the output was behind (live runs).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// `pts` counted from this output's first frame.
+    fn rebased(&mut self, pts: u64) -> u64 {
+        pts.saturating_sub(*self.origin_ns.get_or_insert(pts))
+    }
+
+    /// Queues a video frame (a reference; no pixel copy).
+    pub fn push_video(&mut self, frame: gst::Buffer) -> Pushed {
+        if self.poll().is_some() {
+            return Pushed::Failed;
+        }
+        if !self.blocking && self.vsrc.current_level_bytes() >= self.max_queue_bytes {
+            self.dropped += 1;
+            return Pushed::Dropped;
+        }
+        let pts = frame.pts().map_or(0, |p| p.nseconds());
+        let rebased = self.rebased(pts);
+        let frame = if rebased == pts {
+            frame
+        } else {
+            // A shallow copy: new timestamp, the same pixels.
+            let mut b = frame.copy();
+            b.get_mut()
+                .expect("fresh copy")
+                .set_pts(gst::ClockTime::from_nseconds(rebased));
+            b
+        };
         if let Err(e) = self.vsrc.push_buffer(frame) {
-            self.failed = Some(format!("video refused: {e:?}"));
-            tracing::error!(message = "Output refused a frame; the other outputs continue.", output = %self.name, error = ?e);
-            return false;
+            self.fail(format!("video refused: {e:?}"));
+            return Pushed::Failed;
         }
         self.frames += 1;
-        true
+        Pushed::Queued
     }
 
-    /// Queues audio (S16LE interleaved stereo at 48 kHz with its pts).
+    /// Queues audio (S16LE interleaved stereo at 48 kHz with its pts). Audio before this
+    /// output's first video frame is left out.
     pub fn push_audio(&mut self, chunk: gst::Buffer) -> bool {
         if self.failed.is_some() {
             return false;
@@ -285,33 +416,37 @@ impl ProgramOutput {
         let Some(a) = &self.asrc else {
             return true;
         };
-        let chunk = if self.audio_advance_ns > 0 {
-            let pts = chunk.pts().map(|p| p.nseconds()).unwrap_or(0);
-            if pts >= self.audio_advance_ns {
+        let Some(origin) = self.origin_ns else {
+            return true;
+        };
+        let shift = origin + self.audio_advance_ns;
+        let pts = chunk.pts().map(|p| p.nseconds()).unwrap_or(0);
+        let chunk = if pts >= shift {
+            if shift == 0 {
+                chunk
+            } else {
                 // A shallow copy: new timestamp, the same samples.
                 let mut b = chunk.copy();
                 b.get_mut()
                     .expect("fresh copy")
-                    .set_pts(gst::ClockTime::from_nseconds(pts - self.audio_advance_ns));
-                b
-            } else {
-                // The very first milliseconds would fall before zero: cut them off.
-                let skip_ns = self.audio_advance_ns - pts;
-                let skip = ((skip_ns as u128 * AUDIO_RATE as u128 / 1_000_000_000) as usize)
-                    * 2
-                    * AUDIO_CHANNELS as usize;
-                let m = chunk.map_readable().expect("audio chunk");
-                if skip >= m.len() {
-                    return true;
-                }
-                let mut b = gst::Buffer::from_mut_slice(m[skip..].to_vec());
-                b.get_mut()
-                    .expect("new buffer")
-                    .set_pts(gst::ClockTime::ZERO);
+                    .set_pts(gst::ClockTime::from_nseconds(pts - shift));
                 b
             }
         } else {
-            chunk
+            // The part before zero is cut off.
+            let skip_ns = shift - pts;
+            let skip = ((skip_ns as u128 * AUDIO_RATE as u128 / 1_000_000_000) as usize)
+                * 2
+                * AUDIO_CHANNELS as usize;
+            let m = chunk.map_readable().expect("audio chunk");
+            if skip >= m.len() {
+                return true;
+            }
+            let mut b = gst::Buffer::from_mut_slice(m[skip..].to_vec());
+            b.get_mut()
+                .expect("new buffer")
+                .set_pts(gst::ClockTime::ZERO);
+            b
         };
         a.push_buffer(chunk).is_ok()
     }
@@ -327,8 +462,10 @@ impl ProgramOutput {
         }
     }
 
-    /// End of stream: waits for the muxer to finalise (30 s at most), then stops.
+    /// End of stream: waits for the muxer to finalise (a file 30 s at most, a stream or a
+    /// window 5 s: a stalled network must not hold up the stop), then stops.
     pub fn finish(self) -> Result<u64, OutputError> {
+        let limit = if self.is_file { 30 } else { 5 };
         if let Some(reason) = &self.failed {
             let _ = self.pipeline.set_state(gst::State::Null);
             return Err(OutputError::Runtime {
@@ -342,7 +479,7 @@ impl ProgramOutput {
         }
         let bus = self.pipeline.bus().expect("bus");
         let result = match bus.timed_pop_filtered(
-            gst::ClockTime::from_seconds(30),
+            gst::ClockTime::from_seconds(limit),
             &[gst::MessageType::Eos, gst::MessageType::Error],
         ) {
             Some(msg) => match msg.view() {
@@ -354,7 +491,7 @@ impl ProgramOutput {
             },
             None => Err(OutputError::Runtime {
                 name: self.name.clone(),
-                reason: "did not finish within 30 s".into(),
+                reason: format!("did not finish within {limit} s"),
             }),
         };
         let _ = self.pipeline.set_state(gst::State::Null);

@@ -60,6 +60,10 @@ pub struct PlayoutConfig {
     /// File holding the stream key (read at start; never logged). The environment variable
     /// `TOUCHLINE_RTMP_KEY` is used when this is empty.
     pub rtmp_key_file: String,
+    /// SRT listener to stream to (caller mode, H.264/AAC in MPEG-TS), e.g.
+    /// `srt://203.0.113.5:9000`; SRT options may follow (`?passphrase=...`, never logged).
+    /// Empty: off.
+    pub srt_url: String,
     /// Show the programme in a window.
     pub display: bool,
     /// Panorama view with overlays: a file (.mp4/.mkv), `display`, or empty for off.
@@ -77,6 +81,14 @@ pub struct PlayoutConfig {
     pub pose_log: String,
     /// Write playout's final counters here (JSON) when capture stops. Empty: off.
     pub report: String,
+    /// An output that fails (a stream whose server went away, a disk that filled) is built
+    /// again after this delay, seconds; doubled per further failure up to
+    /// `output_retry_max_s`. The recording and the other outputs go on meanwhile.
+    pub output_retry_initial_s: f64,
+    pub output_retry_max_s: f64,
+    /// In real-time runs, an output that takes frames while nothing reaches its file or
+    /// server for this long has stalled and is built again, seconds.
+    pub output_stall_s: f64,
 }
 
 impl Default for PlayoutConfig {
@@ -100,6 +112,7 @@ impl Default for PlayoutConfig {
             record: String::new(),
             rtmp_url: String::new(),
             rtmp_key_file: String::new(),
+            srt_url: String::new(),
             display: false,
             panorama_view: String::new(),
             panorama_view_width: 1280,
@@ -109,6 +122,9 @@ impl Default for PlayoutConfig {
             sync_flash_period_s: 5.0,
             pose_log: String::new(),
             report: String::new(),
+            output_retry_initial_s: 0.5,
+            output_retry_max_s: 4.0,
+            output_stall_s: 5.0,
         }
     }
 }
@@ -182,6 +198,25 @@ impl PlayoutConfig {
                 "must start with rtmp:// or rtmps:// (without the stream key)",
             ));
         }
+        if !(self.srt_url.is_empty() || self.srt_url.starts_with("srt://")) {
+            return Err(ConfigError::invalid(
+                "playout.srt_url",
+                "must start with srt:// (host and port of an SRT listener)",
+            ));
+        }
+        check_range(
+            "playout.output_retry_initial_s",
+            self.output_retry_initial_s,
+            0.05,
+            60.0,
+        )?;
+        check_range(
+            "playout.output_retry_max_s",
+            self.output_retry_max_s,
+            self.output_retry_initial_s,
+            600.0,
+        )?;
+        check_range("playout.output_stall_s", self.output_stall_s, 0.5, 600.0)?;
         if self.audio == AudioSource::Live && self.audio_pipeline.trim().is_empty() {
             return Err(ConfigError::invalid(
                 "playout.audio_pipeline",

@@ -160,6 +160,24 @@ mod tests {
             frames_late: 0,
             pose: None,
             path_id: 0,
+            outputs: vec![OutputHealth {
+                name: "srt://127.0.0.1:9000".into(),
+                state: OutputState::Running,
+                restarts: 1,
+                frames: 175,
+                bytes: 1_000_000,
+                dropped: 3,
+                file: None,
+                last_error: Some("Connection lost".into()),
+            }],
+            cameras: vec![CameraHealth {
+                name: "left".into(),
+                state: CameraState::Running,
+                restarts: 0,
+                frames: 180,
+                silent_ms: 12,
+                last_error: None,
+            }],
         };
         vec![
             Message::FrameTick(FrameTick {
@@ -204,6 +222,7 @@ mod tests {
                 pid: 42,
                 seq: 3,
                 uptime_ms: 3000,
+                problem: None,
             }),
             Message::SnapshotRequest(SnapshotRequest {
                 kind: SnapshotKind::Tracks,

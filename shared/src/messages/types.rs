@@ -139,6 +139,75 @@ pub struct PlayoutStatus {
     /// Id of the camera path playout follows (0: none yet).
     #[serde(default)]
     pub path_id: u64,
+    /// Every programme output (recording, stream, window, panorama view) and how it fares
+    /// (absent in older senders).
+    #[serde(default)]
+    pub outputs: Vec<OutputHealth>,
+    /// Both cameras and how they fare (absent in older senders).
+    #[serde(default)]
+    pub cameras: Vec<CameraHealth>,
+}
+
+/// Where an output stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputState {
+    /// Built, nothing delivered yet (a stream connecting).
+    Starting,
+    /// Delivering: bytes reach its sink.
+    Running,
+    /// Failed; rebuilt after a backoff (the other outputs go on).
+    Retrying,
+    /// Finished at stop.
+    Finished,
+}
+
+/// One output of playout, for operators. Never carries a stream key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputHealth {
+    /// The output as configured (file path, stream URL without its key, `display`).
+    pub name: String,
+    pub state: OutputState,
+    /// Times it was rebuilt after a failure.
+    pub restarts: u32,
+    /// Frames handed to it, and bytes that reached its sink (all incarnations).
+    pub frames: u64,
+    pub bytes: u64,
+    /// Frames it did not get: while it was down, or because it was behind (live runs).
+    pub dropped: u64,
+    /// The file written now (file outputs; a rebuilt output continues in a new file).
+    pub file: Option<String>,
+    /// Its most recent error.
+    pub last_error: Option<String>,
+}
+
+/// Where a camera stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CameraState {
+    /// Built, no frame yet.
+    Starting,
+    /// Frames arriving.
+    Running,
+    /// Failed or ended; restarted after a backoff (the broadcast goes on without it).
+    Down,
+    /// Ended for good (offline input finished, or capture is stopping).
+    Ended,
+}
+
+/// One camera, for operators.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CameraHealth {
+    /// The camera's name in the calibration (`left`, `right`).
+    pub name: String,
+    pub state: CameraState,
+    /// Times its pipeline was rebuilt after a failure or an end of stream.
+    pub restarts: u32,
+    /// Frames it delivered (all incarnations).
+    pub frames: u64,
+    /// Milliseconds since its last frame (since its start when it has sent none).
+    pub silent_ms: u64,
+    pub last_error: Option<String>,
 }
 
 /// Liveness signal, sent once per second on every publisher.
@@ -150,6 +219,11 @@ pub struct Heartbeat {
     /// Heartbeat counter since the process started.
     pub seq: u64,
     pub uptime_ms: u64,
+    /// Set while the process runs but cannot do its work (capture: no working camera); a
+    /// supervisor treats a process that stays so for its hung timeout as hung. Absent in
+    /// older senders.
+    #[serde(default)]
+    pub problem: Option<String>,
 }
 
 /// What a snapshot request asks for.

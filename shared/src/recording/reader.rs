@@ -166,6 +166,7 @@ mod tests {
             pid: 1,
             seq,
             uptime_ms: seq * 1000,
+            problem: None,
         })
     }
 

@@ -187,6 +187,7 @@ impl HeartbeatState {
             pid: std::process::id(),
             seq: self.seq,
             uptime_ms: self.started.elapsed().as_millis() as u64,
+            problem: crate::process::problem(),
         });
         self.seq += 1;
         let payload = encode(&hb).expect("a heartbeat always encodes");

@@ -1,12 +1,13 @@
-//! Restart pacing, as plain values with time passed in: the per-process exponential
+//! Restart pacing, as plain values with time passed in: the exponential
 //! [`Backoff`] and the supervisor-wide [`RestartIntensity`] limit (OTP's MaxR within MaxT).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// Delay before restarting a failed process: `initial`, doubled after each further failure,
-/// capped at `max`; back to `initial` once the process had stayed up for `reset_after`
-/// (a process that ran for a while and then failed is not punished for old failures).
+/// Delay before restarting something that failed (a process, an output, a camera):
+/// `initial`, doubled after each further failure, capped at `max`; back to `initial` once it
+/// had stayed up for `reset_after` (what ran for a while and then failed is not punished for
+/// old failures).
 #[derive(Debug, Clone)]
 pub struct Backoff {
     initial: Duration,
@@ -26,7 +27,7 @@ impl Backoff {
         }
     }
 
-    /// The delay before restarting a process that failed after running for `uptime`.
+    /// The delay before restarting what failed after running for `uptime`.
     pub fn on_failure(&mut self, uptime: Duration) -> Duration {
         if uptime >= self.reset_after {
             self.next = self.initial;
