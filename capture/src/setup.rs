@@ -282,6 +282,8 @@ pub fn start_ingest(
             key: source_key(cfg, i),
             replays: cfg.source == SourceKind::Files,
             sync: files_live,
+            stamp_on_arrival: (cfg.source == SourceKind::Rtsp)
+                .then_some(crate::ingest::sources::RTSP_LATENCY_MS * 1_000_000),
             cuda_context: cuda_context.clone(),
             time_base: time_base.clone(),
         };

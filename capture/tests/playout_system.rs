@@ -2,58 +2,25 @@
 //! following a path sent over the bus -> MP4 with audio. Frame count in == frame count out,
 //! the file decodes, audio and video stay in sync, a bad output leaves the others running.
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use shared::messages::{CameraPath, Keyframe, Message};
 use shared::transport::{Endpoint, Publisher, PublisherOptions};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{report, Capture, RtmpServer};
+
 fn config(dir: &Path, playout: &str) -> PathBuf {
-    let p = dir.join("t.toml");
-    std::fs::write(
-        &p,
-        format!(
-            "[runtime]\ndir = \"{rt}\"\n[analyzer]\npanorama_width = 960\n[capture]\ntable_cache = \"{cache}\"\npanorama_width = 960\ncamera_width = 480\ncamera_height = 270\n[playout]\ndelay_s = 2.0\noutput_width = 640\noutput_height = 360\nsync_flash_period_s = 2.0\nreport = \"{report}\"\npose_log = \"{poses}\"\n{playout}",
-            rt = dir.join("rt").display(),
-            cache = dir.join("cache").display(),
-            report = dir.join("report.json").display(),
-            poses = dir.join("poses.jsonl").display(),
-        ),
-    )
-    .unwrap();
-    p
+    common::config(dir, "", playout)
 }
 
-fn start(cfg: &Path) -> Child {
-    let log = std::fs::File::create(cfg.with_extension("log")).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_capture"))
-        .arg("--config")
-        .arg(cfg)
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap()
+fn start(cfg: &Path) -> Capture {
+    Capture::start(cfg)
 }
 
-fn stop(mut child: Child) {
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-    let t = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            assert!(s.success(), "capture exited with {s}");
-            return;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "capture did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn report(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+fn stop(capture: Capture) {
+    capture.stop()
 }
 
 #[test]
@@ -142,82 +109,6 @@ fn a_bad_output_is_reported_and_the_others_continue() {
     );
 }
 
-/// Debian's nginx with the RTMP module on 127.0.0.1, recording every stream it receives.
-struct RtmpServer {
-    child: Child,
-    port: u16,
-    recordings: PathBuf,
-}
-
-impl RtmpServer {
-    fn start(dir: &Path) -> RtmpServer {
-        let module = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
-        assert!(
-            Path::new(module).exists() && Path::new("/usr/sbin/nginx").exists(),
-            "the RTMP test needs Debian's nginx and libnginx-mod-rtmp (scripts/setup.sh installs them)"
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let recordings = dir.join("rtmp-recordings");
-        std::fs::create_dir_all(&recordings).unwrap();
-        let conf = dir.join("nginx.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "load_module {module};\ndaemon off;\nmaster_process off;\npid {dir}/nginx.pid;\n\
-                 error_log {dir}/nginx-error.log info;\nevents {{ worker_connections 64; }}\n\
-                 rtmp {{ server {{ listen 127.0.0.1:{port}; application live {{ live on; \
-                 record all; record_path {rec}; record_unique off; }} }} }}\n",
-                dir = dir.display(),
-                rec = recordings.display(),
-            ),
-        )
-        .unwrap();
-        let child = Command::new("/usr/sbin/nginx")
-            .arg("-p")
-            .arg(dir)
-            .arg("-e")
-            .arg(dir.join("nginx-start.log"))
-            .arg("-c")
-            .arg(&conf)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "nginx did not listen on 127.0.0.1:{port}; see {}",
-                dir.join("nginx-error.log").display()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        RtmpServer {
-            child,
-            port,
-            recordings,
-        }
-    }
-}
-
-impl Drop for RtmpServer {
-    fn drop(&mut self) {
-        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGQUIT);
-        let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn rtmp_stream_reaches_a_real_server_and_decodes_with_audio_in_sync() {
     let dir = tempfile::tempdir().unwrap();
@@ -240,7 +131,16 @@ fn rtmp_stream_reaches_a_real_server_and_decodes_with_audio_in_sync() {
     let fout = r["playout"]["frames_out"].as_u64().unwrap();
     assert!(fout >= 100, "only {fout} frames out in 8 s");
     // nginx closes its recording when the publisher disconnects.
-    let flv = server.recordings.join(format!("{key}.flv"));
+    let flv = server
+        .recordings()
+        .into_iter()
+        .next()
+        .expect("nginx recorded the stream");
+    assert!(
+        flv.file_name().unwrap().to_string_lossy().starts_with(key),
+        "{}",
+        flv.display()
+    );
     let t = Instant::now();
     let check = loop {
         match playout::check::inspect(&flv) {

@@ -86,12 +86,23 @@ impl System {
         processes: &[(&str, &str, &[&str])],
         extra: &str,
     ) -> System {
+        Self::start_with_env(dir, processes, extra, &[])
+    }
+
+    /// [`System::start_in`] with environment variables for launch and its children.
+    fn start_with_env(
+        dir: tempfile::TempDir,
+        processes: &[(&str, &str, &[&str])],
+        extra: &str,
+        env: &[(&str, String)],
+    ) -> System {
         let config = write_config(dir.path(), processes, extra);
         let log = dir.path().join("launch.log");
         let launch = Command::new(bin("launch"))
             .arg("--config")
             .arg(&config)
             .arg("run")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("RUST_BACKTRACE", "0")
             .stdout(Stdio::null())
             .stderr(File::create(&log).unwrap())
@@ -370,6 +381,115 @@ fn usage_error_at_start_stops_launch_instead_of_restarting() {
     assert!(log.contains("usage error"), "{log}");
     assert!(log.contains("--no-such-flag"), "{log}");
     assert_eq!(log.matches("Started process.").count(), 1, "{log}");
+}
+
+/// GStreamer plugins of this machine without `without` (a plugin file name): a folder of
+/// links to the others, for `GST_PLUGIN_SYSTEM_PATH_1_0`.
+fn plugins_without(dir: &Path, without: &str) -> PathBuf {
+    let system = [
+        "/usr/lib/x86_64-linux-gnu/gstreamer-1.0",
+        "/usr/lib/aarch64-linux-gnu/gstreamer-1.0",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.join("libgstcoreelements.so").exists())
+    .expect("GStreamer's plugin folder");
+    let out = dir.join("plugins");
+    std::fs::create_dir_all(&out).unwrap();
+    for e in std::fs::read_dir(&system).unwrap().flatten() {
+        if e.file_name() != without {
+            std::os::unix::fs::symlink(e.path(), out.join(e.file_name())).unwrap();
+        }
+    }
+    out
+}
+
+#[test]
+fn a_missing_gstreamer_element_stops_launch_naming_the_element_package_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    // textoverlay (the panorama view's status line) lives in libgstpango.so.
+    let plugins = plugins_without(dir.path(), "libgstpango.so");
+    let registry = dir.path().join("registry.bin");
+    let view = dir.path().join("panorama.mp4");
+    let mut sys = System::start_with_env(
+        dir,
+        &[("capture", "capture", &[])],
+        &format!(
+            "backoff_initial_ms = 20\n[playout]\npanorama_view = \"{}\"\n",
+            view.display()
+        ),
+        &[
+            ("GST_PLUGIN_SYSTEM_PATH_1_0", plugins.display().to_string()),
+            ("GST_REGISTRY_1_0", registry.display().to_string()),
+        ],
+    );
+    let status = sys.wait_exit(Duration::from_secs(20));
+    assert!(!status.success());
+    let log = sys.log();
+    for needle in [
+        "textoverlay",
+        "gstreamer1.0-x",
+        "playout.panorama_view",
+        "cannot work on this machine",
+    ] {
+        assert!(log.contains(needle), "{needle:?} missing from:\n{log}");
+    }
+    // Not restarted: restarting cannot bring a plugin.
+    assert_eq!(log.matches("Started process.").count(), 1, "{log}");
+}
+
+#[test]
+fn a_capture_with_no_working_camera_is_restarted_as_hung() {
+    let dir = tempfile::tempdir().unwrap();
+    let cal = dir.path().join("rig.toml");
+    std::fs::write(
+        &cal,
+        shared::geometry::Calibration::synthetic(960, 480, 270).to_toml_string(),
+    )
+    .unwrap();
+    // Cameras at a port nobody listens on: capture runs, keeps retrying them, and says in
+    // its heartbeats that no camera works.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sys = System::start_in(
+        dir,
+        &[("capture", "capture", &[])],
+        &format!(
+            "hung_timeout_ms = 2000\nstartup_grace_ms = 3000\nbackoff_initial_ms = 50\nmax_restarts = 100\n\
+             [capture]\nsource = \"rtsp\"\nrtsp = [\"rtsp://127.0.0.1:{port}/left\", \"rtsp://127.0.0.1:{port}/right\"]\n\
+             calibration = \"{}\"\ntable_cache = \"{}\"\n[playout]\naudio = \"none\"\n",
+            cal.display(),
+            cal.with_file_name("cache").display()
+        ),
+    );
+    let first = sys.pid_of("capture", true);
+    let problem = wait_for(
+        "capture to report its problem",
+        Duration::from_secs(10),
+        || {
+            sys.process("capture")?["problem"]
+                .as_str()
+                .map(str::to_string)
+        },
+    );
+    assert!(problem.starts_with("no working camera"), "{problem}");
+    let p = wait_for(
+        "capture to be restarted as hung",
+        Duration::from_secs(20),
+        || {
+            let p = sys.process("capture")?;
+            (p["restarts"].as_u64()? >= 1).then_some(p)
+        },
+    );
+    let last = p["last_exit"].as_str().unwrap();
+    assert!(
+        last.starts_with("hung: not working for") && last.contains("no working camera"),
+        "{p}"
+    );
+    assert_ne!(sys.pid_of("capture", true), first);
 }
 
 #[test]

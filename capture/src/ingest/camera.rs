@@ -51,6 +51,11 @@ pub struct CameraExtras {
     pub sync: bool,
     /// Counts the frames and when they came.
     pub watch: Option<Arc<Mutex<CameraWatch>>>,
+    /// Stamp each frame with the running time of its arrival at the sink, less this many
+    /// nanoseconds (the source's latency), instead of the source's own timestamp. For RTSP
+    /// cameras, whose jitter buffer's timestamps wander for seconds after every
+    /// (re)connection while arrival times stay on capture's clock.
+    pub stamp_on_arrival: Option<u64>,
 }
 
 #[derive(Debug, Error)]
@@ -228,6 +233,7 @@ impl CameraPipeline {
         let eos = send_end.clone();
         let errors = send_end;
         let offset_ns = extras.offset_ns;
+        let arrival_latency = extras.stamp_on_arrival;
         let watch = extras.watch.clone();
         let last_running = Arc::new(AtomicU64::new(0));
         let newest = last_running.clone();
@@ -244,13 +250,18 @@ impl CameraPipeline {
                     let Some(pts) = buffer.pts() else {
                         return Ok(gst::FlowSuccess::Ok);
                     };
-                    // Running time (what the time base counts), from the buffer's segment.
-                    let running = sample
-                        .segment()
-                        .and_then(|seg| seg.downcast_ref::<gst::ClockTime>())
-                        .and_then(|seg| seg.to_running_time(pts))
-                        .unwrap_or(pts)
-                        .nseconds();
+                    // Running time (what the time base counts): of the frame's arrival, or
+                    // from the buffer's timestamp and segment.
+                    let arrival = arrival_latency
+                        .and_then(|l| Some(s.current_running_time()?.nseconds().saturating_sub(l)));
+                    let running = arrival.unwrap_or_else(|| {
+                        sample
+                            .segment()
+                            .and_then(|seg| seg.downcast_ref::<gst::ClockTime>())
+                            .and_then(|seg| seg.to_running_time(pts))
+                            .unwrap_or(pts)
+                            .nseconds()
+                    });
                     newest.store(running, Ordering::Relaxed);
                     if let Some(w) = &watch {
                         w.lock()

@@ -13,6 +13,7 @@ use super::camera::{
 };
 use super::health::{CameraRetry, CameraWatch};
 use super::sources::CameraSource;
+use shared::messages::CameraState;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,12 @@ use std::time::{Duration, Instant};
 /// A file that played this long before its end is started again at once (a loop); a shorter
 /// run backs off like a failure.
 const PLAYED_THROUGH: Duration = Duration::from_secs(1);
+
+/// A camera that stops delivering without an error (a hung encoder, a network path that
+/// drops everything) is restarted after this silence; a new pipeline gets longer for its
+/// first frame (connection, first key frame).
+const SILENCE_LIMIT: Duration = Duration::from_secs(5);
+const FIRST_FRAME_LIMIT: Duration = Duration::from_secs(10);
 
 /// Everything needed to build one camera's pipeline again.
 #[derive(Clone)]
@@ -37,6 +44,8 @@ pub struct CameraSpec {
     pub replays: bool,
     /// Pace frames to their timestamps (files in real-time runs).
     pub sync: bool,
+    /// Stamp frames on arrival less this latency, ns (RTSP; see [`CameraExtras`]).
+    pub stamp_on_arrival: Option<u64>,
     pub cuda_context: Option<gst::Context>,
     pub time_base: Option<TimeBase>,
 }
@@ -65,6 +74,7 @@ impl CameraSpec {
                 offset_ns,
                 sync: self.sync,
                 watch: Some(watch.clone()),
+                stamp_on_arrival: self.stamp_on_arrival,
             },
         )
     }
@@ -151,11 +161,27 @@ impl Keeper {
         self.watch.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The next end of the running pipeline, or `None` once stopped.
+    /// The next end of the running pipeline, or `None` once stopped. When cameras are kept
+    /// going, a silent camera ends too (see [`SILENCE_LIMIT`]).
     fn wait_end(&self) -> Option<PipelineEnd> {
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 return None;
+            }
+            if self.retry.is_some() {
+                let h = self.watch().health(Instant::now());
+                let limit = match h.state {
+                    CameraState::Starting => Some(FIRST_FRAME_LIMIT),
+                    CameraState::Running => Some(SILENCE_LIMIT),
+                    _ => None,
+                };
+                if let Some(limit) = limit.filter(|l| h.silent_ms > l.as_millis() as u64) {
+                    return Some(PipelineEnd::Error(format!(
+                        "no frame for {:.1} s (limit {} s)",
+                        h.silent_ms as f64 / 1000.0,
+                        limit.as_secs()
+                    )));
+                }
             }
             match self.ends_rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(end) => return Some(end),
@@ -187,6 +213,8 @@ impl Keeper {
             let end = self.wait_end();
             let last_running = pipeline.last_running_ns();
             pipeline.stop();
+            // Whatever else the stopped pipeline said is about it, not its successor.
+            while self.ends_rx.try_recv().is_ok() {}
             let Some(end) = end else {
                 self.watch().ended(None);
                 return;

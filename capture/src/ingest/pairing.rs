@@ -8,6 +8,10 @@
 
 use std::collections::VecDeque;
 
+/// The longest gap between pairs that live runs bridge with repeated frames (2 s at 25 fps);
+/// a longer jump of the cameras' time line is taken as it is.
+pub const MAX_BRIDGE_FRAMES: u64 = 50;
+
 /// A pair ready to stitch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pair<T> {
@@ -117,6 +121,28 @@ impl<T: Clone> Pairer<T> {
         });
     }
 
+    /// Emits a pair into `out`. In live runs a pair more than a frame and a half after the
+    /// last one (a camera back after an outage, frames dropped upstream) is preceded by
+    /// pairs of the last frames on the frame grid, up to [`MAX_BRIDGE_FRAMES`], so that the
+    /// programme keeps its cadence (counted in [`PairStats::filled`]).
+    fn emit_into(&mut self, out: &mut Vec<Pair<T>>, pts: u64, a: Option<T>, b: Option<T>) {
+        if let (Some(last), true) = (self.last_pts, self.patience_ns != u64::MAX) {
+            let gap = pts.saturating_sub(last);
+            let half = self.frame_ns / 2;
+            if gap > self.frame_ns + half && gap <= MAX_BRIDGE_FRAMES * self.frame_ns {
+                let mut t = last + self.frame_ns;
+                while t + half < pts {
+                    self.stats.filled += 1;
+                    let fill = self.emit(t, None, None);
+                    out.push(fill);
+                    t += self.frame_ns;
+                }
+            }
+        }
+        let pair = self.emit(pts, a, b);
+        out.push(pair);
+    }
+
     fn emit(&mut self, pts: u64, a: Option<T>, b: Option<T>) -> Pair<T> {
         let repeated = [a.is_none(), b.is_none()];
         if let Some(x) = &a {
@@ -162,26 +188,26 @@ impl<T: Clone> Pairer<T> {
                         let pts = a.pts.min(b.pts);
                         let a = self.queues[0].pop_front().unwrap().item;
                         let b = self.queues[1].pop_front().unwrap().item;
-                        out.push(self.emit(pts, Some(a), Some(b)));
+                        self.emit_into(&mut out, pts, Some(a), Some(b));
                     } else if a.pts < b.pts {
                         let a = self.queues[0].pop_front().unwrap();
-                        out.push(self.emit(a.pts, Some(a.item), None));
+                        self.emit_into(&mut out, a.pts, Some(a.item), None);
                     } else {
                         let b = self.queues[1].pop_front().unwrap();
-                        out.push(self.emit(b.pts, None, Some(b.item)));
+                        self.emit_into(&mut out, b.pts, None, Some(b.item));
                     }
                 }
                 (Some(a), None)
                     if self.ended[1] || now_ns.saturating_sub(a.arrival) >= self.patience_ns =>
                 {
                     let a = self.queues[0].pop_front().unwrap();
-                    out.push(self.emit(a.pts, Some(a.item), None));
+                    self.emit_into(&mut out, a.pts, Some(a.item), None);
                 }
                 (None, Some(b))
                     if self.ended[0] || now_ns.saturating_sub(b.arrival) >= self.patience_ns =>
                 {
                     let b = self.queues[1].pop_front().unwrap();
-                    out.push(self.emit(b.pts, None, Some(b.item)));
+                    self.emit_into(&mut out, b.pts, None, Some(b.item));
                 }
                 _ => break,
             }
@@ -303,6 +329,33 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].frames, [Some(4), Some(100)]);
         assert!(p.fill(6 * F).is_none());
+    }
+
+    #[test]
+    fn a_camera_returning_ahead_of_the_fills_is_joined_on_the_frame_grid() {
+        let mut p = Pairer::new(F);
+        p.push(0, 0, 0, 0);
+        p.push(1, 0, 0, 100);
+        p.poll(0);
+        p.camera_ended(1);
+        // The left camera comes back 3.2 frames later: two repeats bridge the gap.
+        p.push(0, 3 * F + F / 5, 10 * F, 3);
+        let out = p.poll(10 * F);
+        let pts: Vec<u64> = out.iter().map(|x| x.pts_ns).collect();
+        assert_eq!(pts, vec![F, 2 * F, 3 * F + F / 5]);
+        assert_eq!(out[0].repeated, [true, true]);
+        assert_eq!(out[2].frames, [Some(3), Some(100)]);
+        assert_eq!(p.stats().filled, 2);
+        // A jump beyond the bridge is taken as it is.
+        p.push(0, 3 * F + MAX_BRIDGE_FRAMES * F + F, 11 * F, 9);
+        assert_eq!(p.poll(11 * F).len(), 1);
+        // Offline runs never invent frames.
+        let mut off = Pairer::new(F).with_patience(u64::MAX);
+        off.push(0, 0, 0, 0);
+        off.push(1, 0, 0, 0);
+        off.push(0, 5 * F, 0, 1);
+        off.push(1, 5 * F, 0, 1);
+        assert_eq!(off.poll(0).len(), 2);
     }
 
     #[test]

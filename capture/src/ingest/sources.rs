@@ -22,6 +22,9 @@ impl CameraSource {
     }
 }
 
+/// Jitter buffer latency of RTSP cameras, milliseconds.
+pub const RTSP_LATENCY_MS: u64 = 200;
+
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
@@ -53,7 +56,7 @@ pub fn camera_sources(cfg: &CaptureConfig, gpu_memory: bool) -> [CameraSource; 2
             quote(&cfg.files[i])
         )),
         SourceKind::Rtsp => decoded(format!(
-            "rtspsrc location={} latency=200 ! decodebin",
+            "rtspsrc location={} latency={RTSP_LATENCY_MS} ! decodebin",
             quote(&cfg.rtsp[i])
         )),
         SourceKind::V4l2 => {

@@ -354,12 +354,12 @@ impl ProgramOutput {
         self.failed.as_deref()
     }
 
-    /// Marks the output failed (the pipeline stops; the caller decides what comes next).
+    /// Marks the output failed: it takes no more frames. The pipeline stops when the output
+    /// is dropped (which may block while a sink waits on the network: drop it off the
+    /// playout thread, as [`super::slot`] does).
     pub fn fail(&mut self, reason: String) {
         if self.failed.is_none() {
-            tracing::error!(message = "Output failed; the other outputs continue.", output = %self.name, error = %reason);
             self.failed = Some(reason);
-            let _ = self.pipeline.set_state(gst::State::Null);
         }
     }
 

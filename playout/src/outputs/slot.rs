@@ -117,7 +117,15 @@ impl OutputSlot {
             self.frames_before += o.frames();
             self.bytes_before += o.sink_bytes();
             self.dropped_before += o.dropped();
-            // Dropping sets the pipeline to NULL.
+            // Dropping sets the pipeline to NULL, which waits for its streaming threads; a
+            // sink blocked on the network would hold up playout: drop it elsewhere.
+            let name = self.name();
+            if let Err(e) = std::thread::Builder::new()
+                .name("output-teardown".into())
+                .spawn(move || drop(o))
+            {
+                tracing::warn!(message = "Cannot stop a failed output in the background.", output = %name, error = %e);
+            }
         }
         let delay = self.life.failed(now, error.clone(), recoverable);
         let name = self.name();
