@@ -111,7 +111,7 @@ fn an_rtmp_server_stopped_for_5_s_is_streamed_to_again_and_the_recording_has_eve
             _ => std::thread::sleep(Duration::from_millis(200)),
         }
     }
-    let log = std::fs::read_to_string(&capture_log(&cfg)).unwrap();
+    let log = std::fs::read_to_string(capture_log(&cfg)).unwrap();
     assert!(!log.contains("outage-key"), "the key was logged");
 }
 
