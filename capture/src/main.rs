@@ -2,6 +2,7 @@
 //! frame ticks, and hosts playout. Binds the system's publisher and the camera-path
 //! subscriber.
 
+mod calibrate_cmd;
 mod dataset_cmd;
 mod node;
 mod panorama_cmd;
@@ -50,6 +51,9 @@ enum Command {
     /// Measure the configured detector on held-out synthetic frames: ball recall, precision
     /// and localisation error, player recall (JSON on stdout).
     DetectorEval(dataset_cmd::EvalArgs),
+    /// Make or check the rig calibration file.
+    #[command(subcommand)]
+    Calibrate(calibrate_cmd::CalibrateCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -90,6 +94,10 @@ fn run() -> Result<()> {
             shared::process::run_process("capture", &cli.common, shutdown, move |cfg, sd| {
                 dataset_cmd::run(cfg, sd, args)
             })
+        }
+        Some(Command::Calibrate(cmd)) => {
+            shared::telemetry::init("capture", &Default::default(), cli.common.log_format);
+            calibrate_cmd::run(cmd)
         }
         Some(Command::DetectorEval(args)) => {
             shared::process::run_process("capture", &cli.common, shutdown, move |cfg, sd| {

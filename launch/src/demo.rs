@@ -163,6 +163,7 @@ async fn run_async(
 ) -> Result<()> {
     let eps = cfg.endpoints();
     crate::run::check_heartbeat_timing(cfg)?;
+    crate::unit::check_stop_timeout(cfg)?;
     // Every check happens before anything starts: a missing program starts nothing.
     children::resolve_all(&cfg.launch.processes)?;
     let rec_path = out.join("messages.tlrec");

@@ -8,6 +8,7 @@ mod evaluate;
 mod run;
 mod status;
 mod supervisor;
+mod unit;
 mod watch;
 
 use anyhow::Result;
@@ -64,6 +65,16 @@ enum Command {
     },
     /// Run the whole system on the synthetic pitch for a while and write the results to a
     /// folder (a recording of all messages and report.json).
+    /// Print the systemd service for `launch run` with this configuration: its stop timeout
+    /// follows the processes' stop timeouts (see docs/deployment.md).
+    SystemdUnit {
+        /// Folder of the installed binaries.
+        #[arg(long, default_value = "/opt/touchline/bin")]
+        bin_dir: PathBuf,
+        /// User (and group) the service runs as.
+        #[arg(long, default_value = "touchline")]
+        user: String,
+    },
     Demo {
         /// How long to run, in seconds.
         #[arg(long, default_value_t = 20)]
@@ -83,5 +94,15 @@ fn main() -> Result<()> {
         Command::Restart { process } => client::restart(&cli.common, &process),
         Command::Stop { no_wait } => client::stop(&cli.common, no_wait),
         Command::Demo { seconds, out } => demo::run(&cli.common, shutdown, seconds, &out),
+        Command::SystemdUnit { bin_dir, user } => {
+            let cfg = cli.common.load_config()?;
+            unit::check_stop_timeout(&cfg)?;
+            let config = match &cli.common.config {
+                Some(p) => std::path::absolute(p)?,
+                None => PathBuf::from("/etc/touchline/touchline.toml"),
+            };
+            print!("{}", unit::unit(&cfg, &config, &bin_dir, &user));
+            Ok(())
+        }
     }
 }

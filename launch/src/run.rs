@@ -33,6 +33,7 @@ pub fn run(common: &CommonArgs, shutdown: Shutdown) -> Result<()> {
     let cfg = common.load_config().context("loading the configuration")?;
     shared::telemetry::init("launch", &cfg.logging, common.log_format);
     check_heartbeat_timing(&cfg)?;
+    crate::unit::check_stop_timeout(&cfg)?;
     // Every program is found before anything starts: a missing one starts nothing.
     children::resolve_all(&cfg.launch.processes)?;
     let rt_dir = cfg.runtime.dir();
@@ -356,6 +357,14 @@ pub(crate) async fn supervise(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut signalled = false;
     tracing::info!(message = "Supervising.", processes = %names.join(","), config = %config_path.display(), runtime_dir = %rt_dir.display());
+    // Under systemd (Type=notify): ready now, and the watchdog pinged from this loop, so that
+    // a launch whose loop hangs is restarted. Nothing happens without systemd.
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    let mut watchdog_usec = 0;
+    let watchdog = sd_notify::watchdog_enabled(false, &mut watchdog_usec)
+        .then(|| Duration::from_micros(watchdog_usec) / 3);
+    let mut last_ping = Instant::now();
+    let mut told_stopping = false;
 
     let result = loop {
         kids.reap(&mut sup);
@@ -367,6 +376,14 @@ pub(crate) async fn supervise(
         }
         if sup.is_stopping() {
             playout = None;
+            if !told_stopping {
+                told_stopping = true;
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+            }
+        }
+        if watchdog.is_some_and(|every| last_ping.elapsed() >= every) {
+            last_ping = Instant::now();
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
         }
         tokio::select! {
             reason = shutdown.wait(), if !signalled => {

@@ -493,6 +493,52 @@ fn a_capture_with_no_working_camera_is_restarted_as_hung() {
 }
 
 #[test]
+fn launch_tells_systemd_it_is_ready_and_pings_the_watchdog() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let sleeper = script(dir.path(), "sleeper.sh", SLEEPER);
+    let config = write_config(dir.path(), &[("sleeper", &sleeper, &[])], PATIENT);
+    // As systemd starts it: the watchdog's pid is launch's own (the shell execs it).
+    let mut launch = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("WATCHDOG_PID=$$ exec \"$0\" --config \"$1\" run")
+        .arg(bin("launch"))
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "300000")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while got
+        .iter()
+        .filter(|m: &&String| m.contains("WATCHDOG=1"))
+        .count()
+        < 3
+    {
+        let n = sock.recv(&mut buf).expect("a notification from launch");
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(got[0].contains("READY=1"), "{got:?}");
+    kill(Pid::from_raw(launch.id() as i32), Signal::SIGTERM).unwrap();
+    let mut tail = Vec::new();
+    while let Ok(n) = sock.recv(&mut buf) {
+        tail.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        if tail.last().unwrap().contains("STOPPING=1") {
+            break;
+        }
+    }
+    assert!(tail.iter().any(|m| m.contains("STOPPING=1")), "{tail:?}");
+    wait_for("launch to exit", Duration::from_secs(10), || {
+        launch.try_wait().unwrap()
+    });
+}
+
+#[test]
 fn missing_program_starts_nothing() {
     let mut sys = System::start(
         &[

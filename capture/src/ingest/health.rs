@@ -110,7 +110,11 @@ impl CameraWatch {
 
     /// For operators.
     pub fn health(&self, now: Instant) -> CameraHealth {
-        let since = self.last_frame.unwrap_or(self.built_at);
+        // Since its last frame, or since its pipeline was built if that came later (a
+        // restarted camera gets its own time to deliver).
+        let since = self
+            .last_frame
+            .map_or(self.built_at, |t| t.max(self.built_at));
         CameraHealth {
             name: self.name.clone(),
             state: self.state,
@@ -178,6 +182,7 @@ mod tests {
         assert_eq!(c.state(), CameraState::Starting);
         let h = c.health(t0 + 1_800 * MS);
         assert_eq!(h.restarts, 1);
+        assert_eq!(h.silent_ms, 100, "counted from the restart");
         assert_eq!(h.last_error.as_deref(), Some("refused"));
         // Ran for a minute: forgiven.
         c.frame(t0 + 2_000 * MS);

@@ -205,7 +205,7 @@ pub struct CameraHealth {
     pub restarts: u32,
     /// Frames it delivered (all incarnations).
     pub frames: u64,
-    /// Milliseconds since its last frame (since its start when it has sent none).
+    /// Milliseconds since its last frame, or since its last restart if that came later.
     pub silent_ms: u64,
     pub last_error: Option<String>,
 }
