@@ -324,6 +324,8 @@ audio = "none"
 
 
 def main() -> int:
+    # SIGTERM stops the soak like Ctrl-C: the system and the servers are stopped on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--fault-every", type=float, default=3, help="minutes between faults")

@@ -1,6 +1,7 @@
 //! Touchline capture: sources, ingest, stitching and the detector stage. The `capture`
 //! binary is a thin shell around this library.
 
+pub mod calibrate;
 pub mod detector;
 pub mod engine;
 pub mod ingest;

@@ -7,7 +7,7 @@
 //! allows a pose the exact check would refuse. Pan limits depend on tilt and field of view
 //! and are computed exactly.
 
-use crate::view::{frustum_extent, half_tangents, Pose};
+use crate::view::{Pose, ViewModel};
 use shared::geometry::PanoramaSpec;
 
 /// Field of view step of the tilt-limit table, degrees.
@@ -25,11 +25,13 @@ pub struct PoseLimits {
     fov_hi: f64,
     /// `(pitch_lo, pitch_hi)` per table step from `fov_lo`.
     pitch_table: Vec<(f64, f64)>,
+    /// The output's perspective model (aspect, roll).
+    view: ViewModel,
 }
 
 impl PoseLimits {
-    /// Limits for a panorama and a configured field of view range.
-    pub fn new(pano: &PanoramaSpec, fov_min: f64, fov_max: f64) -> PoseLimits {
+    /// Limits for a panorama, a configured field of view range and the output's model.
+    pub fn new(pano: &PanoramaSpec, fov_min: f64, fov_max: f64, view: ViewModel) -> PoseLimits {
         let margin = pano.deg_per_px();
         let mut l = PoseLimits {
             lon_min: pano.lon_min_deg + margin,
@@ -39,6 +41,7 @@ impl PoseLimits {
             fov_lo: fov_min,
             fov_hi: fov_max,
             pitch_table: Vec::new(),
+            view,
         };
         // Widest field of view that fits: bisection on "some tilt and pan fit".
         if !l.fits_somewhere(fov_max) {
@@ -64,6 +67,11 @@ impl PoseLimits {
         l
     }
 
+    /// The output's perspective model.
+    pub fn view(&self) -> &ViewModel {
+        &self.view
+    }
+
     /// Narrowest and widest usable field of view.
     pub fn fov_range(&self) -> (f64, f64) {
         (self.fov_lo, self.fov_hi)
@@ -74,7 +82,8 @@ impl PoseLimits {
             Some((lo, hi)) if lo <= hi => {
                 let mid = 0.5 * (lo + hi);
                 [lo, mid, hi].iter().any(|&p| {
-                    frustum_extent(p, fov)
+                    self.view
+                        .frustum_extent(p, fov)
                         .is_some_and(|e| self.lon_max - self.lon_min >= 2.0 * e.half_lon)
                 })
             }
@@ -85,10 +94,18 @@ impl PoseLimits {
     /// Tilt range for a field of view by bisection on the exact frustum extent (the bottom
     /// and top latitudes both grow with the tilt).
     fn exact_pitch_range(&self, fov: f64) -> Option<(f64, f64)> {
-        let lat_lo = |p: f64| frustum_extent(p, fov).map_or(f64::NEG_INFINITY, |e| e.lat_min);
-        let lat_hi = |p: f64| frustum_extent(p, fov).map_or(f64::INFINITY, |e| e.lat_max);
+        let lat_lo = |p: f64| {
+            self.view
+                .frustum_extent(p, fov)
+                .map_or(f64::NEG_INFINITY, |e| e.lat_min)
+        };
+        let lat_hi = |p: f64| {
+            self.view
+                .frustum_extent(p, fov)
+                .map_or(f64::INFINITY, |e| e.lat_max)
+        };
         // Tilts whose frustum does not reach over a pole.
-        let reach = 90.0 - half_tangents(fov).1.atan().to_degrees() - 0.01;
+        let reach = 90.0 - self.view.half_tangents(fov).1.atan().to_degrees() - 0.01;
         let bisect = |f: &dyn Fn(f64) -> bool| {
             // Smallest p in [-reach, reach] with f(p) true (f monotonic false -> true).
             let (mut a, mut b) = (-reach, reach);
@@ -128,7 +145,7 @@ impl PoseLimits {
 
     /// Pan range for a tilt and field of view.
     pub fn yaw_range(&self, pitch: f64, fov: f64) -> (f64, f64) {
-        match frustum_extent(pitch, fov) {
+        match self.view.frustum_extent(pitch, fov) {
             Some(e) if self.lon_min + e.half_lon <= self.lon_max - e.half_lon => {
                 (self.lon_min + e.half_lon, self.lon_max - e.half_lon)
             }
@@ -215,13 +232,15 @@ impl PoseLimits {
             pitch: lat,
             fov,
         });
-        crate::view::project(&c, lon, lat).is_some_and(|(x, y)| x.abs() <= sx && y.abs() <= sy)
+        self.view
+            .project(&c, lon, lat)
+            .is_some_and(|(x, y)| x.abs() <= sx && y.abs() <= sy)
     }
 
     /// True when the whole frame of `p` lies inside the panorama (with `tol` degrees of
     /// slack for rounding).
     pub fn contains(&self, p: &Pose, tol: f64) -> bool {
-        let Some(e) = frustum_extent(p.pitch, p.fov) else {
+        let Some(e) = self.view.frustum_extent(p.pitch, p.fov) else {
             return false;
         };
         p.fov >= self.fov_lo - tol
@@ -240,7 +259,7 @@ mod tests {
 
     fn limits() -> PoseLimits {
         let cal = Calibration::synthetic(1920, 960, 540);
-        PoseLimits::new(&cal.panorama, 20.0, 70.0)
+        PoseLimits::new(&cal.panorama, 20.0, 70.0, ViewModel::default())
     }
 
     #[test]
@@ -272,7 +291,7 @@ mod tests {
     fn widest_view_is_limited_by_the_panorama_height() {
         let cal = Calibration::synthetic(1920, 960, 540);
         // 53.3 degrees of latitude: a 16:9 view cannot be much wider than ~85 degrees.
-        let l = PoseLimits::new(&cal.panorama, 20.0, 120.0);
+        let l = PoseLimits::new(&cal.panorama, 20.0, 120.0, ViewModel::default());
         let (_, hi) = l.fov_range();
         assert!(hi < 100.0 && hi > 70.0, "{hi}");
         let c = l.clamp(Pose {

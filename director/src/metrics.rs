@@ -1,7 +1,7 @@
 //! How good a camera path is, frame by frame against the ball (ground truth where the input
 //! has it, else the tracks), with the view model playout renders with ([`crate::view`]).
 
-use crate::view::{project, Pose};
+use crate::view::{Pose, ViewModel};
 use serde::Serialize;
 use shared::geometry::PanoramaSpec;
 
@@ -31,6 +31,8 @@ pub struct MetricsOptions {
     pub zoom_change_deg_s: f64,
     /// Largest shift searched for the lag between ball and frame centre, seconds.
     pub max_lag_s: f64,
+    /// The output's perspective model (aspect, roll): what "in frame" means.
+    pub view: ViewModel,
 }
 
 /// Mean, 99th percentile and maximum.
@@ -122,7 +124,7 @@ pub fn compute(frames: &[EvalFrame], dt: f64, pano: &PanoramaSpec, o: &MetricsOp
         if !f.safe_reachable {
             m.safe_zone_unreachable_frames += 1;
         }
-        if let Some((x, y)) = project(&f.pose, lon, lat) {
+        if let Some((x, y)) = o.view.project(&f.pose, lon, lat) {
             if x.abs() <= 1.0 && y.abs() <= 1.0 {
                 in_frame += 1;
                 offset += x.hypot(y);
@@ -265,6 +267,7 @@ mod tests {
             hunting_speed_deg_s: 2.0,
             zoom_change_deg_s: 0.5,
             max_lag_s: 2.0,
+            view: ViewModel::default(),
         }
     }
 

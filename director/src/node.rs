@@ -354,7 +354,7 @@ impl Handler<SnapshotAnswer> for DirectorNode {
 
 /// Connects every socket (none of these waits for a peer), runs until shutdown.
 pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
-    let rig = Rig::from_config(&cfg.director).context("director.calibration")?;
+    let rig = Rig::from_system(&cfg).context("director.calibration")?;
     let eps = cfg.endpoints();
     let publisher = Publisher::connect(
         "director-paths",

@@ -20,7 +20,7 @@ use crate::framing::{frame_targets, FrameTarget, Mode};
 use crate::rig::Rig;
 use crate::smoother::{anticipate_caps, reachable_in, running_max, taut_string, triangle_smooth};
 use crate::tracker::{track, AxisBounds, AxisState, Gains};
-use crate::view::{half_tangents, Pose};
+use crate::view::Pose;
 use crate::window::{TrackWindow, WindowCounters};
 use serde::Serialize;
 use shared::config::DirectorConfig;
@@ -437,7 +437,7 @@ impl Planner {
         let mut lo = forced(&|f| f.pitch.p);
         let mut hi = lo.clone();
         for (i, t) in targets.iter().enumerate().skip(1) {
-            let safe = half_tangents(fov_at(i)).1 * cfg.safe_zone_height;
+            let safe = limits.view().half_tangents(fov_at(i)).1 * cfg.safe_zone_height;
             let s = safe.atan().to_degrees();
             let (l, u) = tube(t, t.lat, t.ahead_lat, s, cfg);
             let (plo, phi) = pitch_lim[i];
@@ -471,7 +471,7 @@ impl Planner {
         let mut hi = lo.clone();
         for (i, t) in targets.iter().enumerate().skip(1) {
             // A longitude step near latitude `lat` moves the image by about cos(lat) of it.
-            let safe = half_tangents(fov_at(i)).0 * cfg.safe_zone_width;
+            let safe = limits.view().half_tangents(fov_at(i)).0 * cfg.safe_zone_width;
             let s = safe.atan().to_degrees() / t.lat.to_radians().cos().max(0.5);
             let (l, u) = tube(t, t.lon, t.ahead_lon, s, cfg);
             let (ylo, yhi) = yaw_lim[i];

@@ -394,13 +394,14 @@ pub fn ball_reference(
 }
 
 /// Metrics options from the config.
-pub fn metrics_options(cfg: &DirectorConfig) -> MetricsOptions {
+pub fn metrics_options(cfg: &DirectorConfig, view: crate::view::ViewModel) -> MetricsOptions {
     MetricsOptions {
         safe_w: cfg.safe_zone_width,
         safe_h: cfg.safe_zone_height,
         hunting_speed_deg_s: cfg.hunting_speed_deg_s,
         zoom_change_deg_s: cfg.zoom_change_deg_s,
         max_lag_s: 2.0,
+        view,
     }
 }
 
@@ -429,7 +430,12 @@ pub fn evaluate(
         })
         .collect();
     let dt = cfg.plan_step_ns() as f64 / NS_PER_SEC as f64;
-    metrics::compute(&eval, dt, &rig.cal.panorama, &metrics_options(cfg))
+    metrics::compute(
+        &eval,
+        dt,
+        &rig.cal.panorama,
+        &metrics_options(cfg, rig.view),
+    )
 }
 
 /// The planner and both baselines on one input, metrics side by side.

@@ -156,7 +156,7 @@ pub fn run(common: &CommonArgs, args: &ReplayArgs, shutdown: Shutdown) -> Result
         .load_config()
         .context("director replay: configuration")?;
     shared::telemetry::init("director", &cfg.logging, common.log_format);
-    let rig = Rig::from_config(&cfg.director).context("director.calibration")?;
+    let rig = Rig::from_system(&cfg).context("director.calibration")?;
     let out = args.out.clone().context("--out is required")?;
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let started = Instant::now();
@@ -260,7 +260,7 @@ fn run_publish(common: &CommonArgs, args: &ReplayArgs, shutdown: Shutdown) -> Re
         common,
         shutdown,
         move |cfg, shutdown| async move {
-            let rig = Rig::from_config(&cfg.director).context("director.calibration")?;
+            let rig = Rig::from_system(&cfg).context("director.calibration")?;
             let synth = SynthOptions {
                 fps,
                 faults,

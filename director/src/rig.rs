@@ -2,32 +2,49 @@
 //! and the pose limits of the panorama.
 
 use crate::limits::PoseLimits;
-use crate::view::Pose;
-use shared::config::DirectorConfig;
+use crate::view::{Pose, ViewModel};
+use shared::config::{DirectorConfig, SystemConfig};
 use shared::geometry::{lonlat_from_dir, Calibration, CalibrationError};
 use std::path::Path;
 
-/// Calibration plus pose limits.
+/// Calibration, the output's perspective model, and pose limits.
 #[derive(Debug, Clone)]
 pub struct Rig {
     pub cal: Calibration,
+    /// Playout's model of the output (aspect and roll from `[playout]`).
+    pub view: ViewModel,
     pub limits: PoseLimits,
 }
 
 impl Rig {
-    pub fn new(cal: Calibration, cfg: &DirectorConfig) -> Rig {
-        let limits = PoseLimits::new(&cal.panorama, cfg.fov_min_deg, cfg.fov_max_deg);
-        Rig { cal, limits }
+    pub fn new(cal: Calibration, cfg: &DirectorConfig, view: ViewModel) -> Rig {
+        let limits = PoseLimits::new(&cal.panorama, cfg.fov_min_deg, cfg.fov_max_deg, view);
+        Rig { cal, view, limits }
     }
 
-    /// The rig of `director.calibration`, or the built-in synthetic one when it is empty.
+    /// The rig of `director.calibration` (the built-in synthetic one when it is empty) with a
+    /// 16:9 level output.
     pub fn from_config(cfg: &DirectorConfig) -> Result<Rig, CalibrationError> {
+        Self::with_view(cfg, ViewModel::default())
+    }
+
+    /// The rig of the whole configuration: its calibration and playout's output model
+    /// (`playout.output_width`, `output_height`, `roll_deg`).
+    pub fn from_system(cfg: &SystemConfig) -> Result<Rig, CalibrationError> {
+        let p = &cfg.playout;
+        Self::with_view(
+            &cfg.director,
+            ViewModel::new(p.output_width, p.output_height, p.roll_deg),
+        )
+    }
+
+    fn with_view(cfg: &DirectorConfig, view: ViewModel) -> Result<Rig, CalibrationError> {
         let cal = if cfg.calibration.is_empty() {
             Calibration::synthetic(1920, 960, 540)
         } else {
             Calibration::load(Path::new(&cfg.calibration))?
         };
-        Ok(Rig::new(cal, cfg))
+        Ok(Rig::new(cal, cfg, view))
     }
 
     /// Longitude and latitude (degrees) of a pitch point (metres, z up).
@@ -49,5 +66,28 @@ impl Rig {
             pitch,
             fov: self.limits.fov_range().1,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_director_plans_with_playouts_output_shape() {
+        let mut cfg = SystemConfig::default();
+        cfg.playout.output_width = 1440;
+        cfg.playout.output_height = 1080;
+        cfg.playout.roll_deg = 2.0;
+        let rig = Rig::from_system(&cfg).unwrap();
+        assert_eq!(rig.view, ViewModel::new(1440, 1080, 2.0));
+        assert_eq!(rig.limits.view(), &rig.view);
+        // A 4:3 frame is taller than 16:9: at the same field of view it sees more latitude.
+        let wide = Rig::from_system(&SystemConfig::default()).unwrap();
+        let (a, b) = (
+            rig.view.frustum_extent(-15.0, 40.0).unwrap(),
+            wide.view.frustum_extent(-15.0, 40.0).unwrap(),
+        );
+        assert!(a.lat_max - a.lat_min > b.lat_max - b.lat_min);
     }
 }

@@ -202,6 +202,11 @@ impl Children<'_> {
             children::signal_group(c.pid(), Signal::SIGKILL);
             let exit = children::exit_of(status);
             let name = c.name.clone();
+            if self.input_done(i, exit) && !sup.is_stopping() {
+                // An offline capture ends with its input: the run is over, not failed.
+                tracing::info!(message = "Capture's input ended (capture.realtime = false); stopping every process in reverse order.");
+                sup.stop(Instant::now());
+            }
             let stopping = sup.is_stopping();
             if !stopping && !self.restarting(sup, i) {
                 self.incidents.push(Incident {
@@ -214,6 +219,13 @@ impl Children<'_> {
             sup.exited(i, exit, Instant::now());
             self.dead[i] = self.live[i].take();
         }
+    }
+
+    /// Whether process `i` is capture ending cleanly at the end of an offline input.
+    fn input_done(&self, i: usize, exit: Exit) -> bool {
+        let spec = &self.cfg.launch.processes[i];
+        let is_capture = spec.name == "capture" || Path::new(&spec.program).ends_with("capture");
+        is_capture && exit == Exit::Code(0) && !self.cfg.capture.realtime
     }
 
     /// Whether process `i` is being stopped on purpose (a hung kill or `launch restart`), so

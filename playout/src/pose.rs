@@ -5,40 +5,8 @@
 use shared::messages::{CameraPath, Keyframe};
 use std::collections::BTreeMap;
 
-/// A virtual camera pose: pan and tilt (panorama longitude/latitude of the view centre) and
-/// horizontal field of view, degrees.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Pose {
-    pub yaw: f64,
-    pub pitch: f64,
-    pub fov: f64,
-}
-
-impl Pose {
-    pub fn from_keyframe(k: &Keyframe) -> Pose {
-        Pose {
-            yaw: k.yaw as f64,
-            pitch: k.pitch as f64,
-            fov: k.fov as f64,
-        }
-    }
-
-    fn lerp(a: &Pose, b: &Pose, t: f64) -> Pose {
-        Pose {
-            yaw: a.yaw + (b.yaw - a.yaw) * t,
-            pitch: a.pitch + (b.pitch - a.pitch) * t,
-            fov: a.fov + (b.fov - a.fov) * t,
-        }
-    }
-
-    /// Largest change of any of the three angles.
-    pub fn max_delta(&self, other: &Pose) -> f64 {
-        (self.yaw - other.yaw)
-            .abs()
-            .max((self.pitch - other.pitch).abs())
-            .max((self.fov - other.fov).abs())
-    }
-}
+/// A virtual camera pose (pan, tilt, horizontal field of view): the shared one.
+pub use shared::geometry::view::Pose;
 
 /// Keyframes by pts.
 #[derive(Debug, Default)]

@@ -7,6 +7,7 @@
 use crate::pose::Pose;
 use nalgebra::Vector3;
 use rayon::prelude::*;
+use shared::geometry::view::ViewModel;
 use shared::geometry::{dir_from_lonlat, lonlat_from_dir, PanoramaSpec};
 use shared::image::{Nv12Mut, Nv12Ref};
 
@@ -71,17 +72,19 @@ impl VirtualCamera {
         }
     }
 
+    /// The shared perspective model of this output (aspect and roll), the one the director
+    /// plans with.
+    pub fn model(&self) -> ViewModel {
+        ViewModel::new(self.out_w as u32, self.out_h as u32, self.limits.roll_deg)
+    }
+
     fn basis(&self, p: &Pose) -> Basis {
-        let f = dir_from_lonlat(p.yaw, p.pitch);
-        let yaw = p.yaw.to_radians();
-        let r0 = Vector3::new(yaw.cos(), -yaw.sin(), 0.0);
-        let d0 = f.cross(&r0);
-        let roll = self.limits.roll_deg.to_radians();
+        let b = self.model().basis(p);
         Basis {
-            r: r0 * roll.cos() + d0 * roll.sin(),
-            d: d0 * roll.cos() - r0 * roll.sin(),
-            f,
-            focal: (self.out_w as f64 / 2.0) / (p.fov.to_radians() / 2.0).tan(),
+            r: b.right,
+            d: b.down,
+            f: b.forward,
+            focal: (self.out_w as f64 / 2.0) / b.tan_half.0,
         }
     }
 

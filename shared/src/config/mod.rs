@@ -73,12 +73,28 @@ impl SystemConfig {
 
     /// Parses and validates TOML text.
     pub fn from_toml_str(text: &str) -> Result<SystemConfig, ConfigError> {
-        let cfg: SystemConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut cfg: SystemConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: None,
             message: e.to_string(),
         })?;
+        cfg.share_calibration();
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// One rig for the whole system: the analyzer and the director use
+    /// `capture.calibration` unless their own key names a file (which must then be the same,
+    /// see [`SystemConfig::validate`]).
+    pub fn share_calibration(&mut self) {
+        let c = self.capture.calibration.clone();
+        for slot in [
+            &mut self.analyzer.calibration,
+            &mut self.director.calibration,
+        ] {
+            if slot.trim().is_empty() {
+                *slot = c.clone();
+            }
+        }
     }
 
     /// Checks every value; the error names the first bad key and what is allowed.
@@ -92,6 +108,21 @@ impl SystemConfig {
         self.analyzer.validate()?;
         self.director.validate()?;
         self.launch.validate()?;
+        // One rig, one camera model: every process reads the same calibration.
+        for (key, value) in [
+            ("analyzer.calibration", &self.analyzer.calibration),
+            ("director.calibration", &self.director.calibration),
+        ] {
+            if !value.trim().is_empty() && value.trim() != self.capture.calibration.trim() {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!(
+                        "names {value:?} but `capture.calibration` is {:?}: the whole system uses one rig calibration; set only `capture.calibration` (the analyzer and the director use it)",
+                        self.capture.calibration
+                    ),
+                ));
+            }
+        }
         // Both built-in synthetic rigs must describe the same panorama, or the analyzer puts
         // every detection in the wrong place on the pitch.
         if self.capture.calibration.is_empty()
@@ -141,6 +172,25 @@ pub(crate) fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_calibration_key_serves_the_whole_system() {
+        let cfg = SystemConfig::from_toml_str(
+            "[capture]\nsource = \"files\"\nfiles = [\"a.mp4\", \"b.mp4\"]\ncalibration = \"rig.toml\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.analyzer.calibration, "rig.toml");
+        assert_eq!(cfg.director.calibration, "rig.toml");
+        let e = SystemConfig::from_toml_str(
+            "[capture]\nsource = \"files\"\nfiles = [\"a.mp4\", \"b.mp4\"]\ncalibration = \"rig.toml\"\n[director]\ncalibration = \"other.toml\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("director.calibration") && e.contains("capture.calibration"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn defaults_are_valid_and_round_trip() {

@@ -213,6 +213,15 @@ impl Calibration {
         c.project_dir(&c.rig_to_camera(), &self.panorama.pixel_to_dir(u, v))
     }
 
+    /// Seen by camera `i`, or within 1% of its image width outside the image.
+    fn nearly_seen_by(&self, i: usize, d: &Vector3<f64>) -> bool {
+        let c = &self.cameras[i];
+        let m = c.width as f64 * 0.01;
+        c.project_dir(&c.rig_to_camera(), d).is_some_and(|(u, v)| {
+            u >= -m && v >= -m && u <= c.width as f64 - 1.0 + m && v <= c.height as f64 - 1.0 + m
+        })
+    }
+
     fn seen_by(&self, i: usize, d: &Vector3<f64>) -> bool {
         let c = &self.cameras[i];
         c.project_dir(&c.rig_to_camera(), d)
@@ -345,11 +354,12 @@ impl Calibration {
                 "the two cameras do not overlap: adjust cameras[].yaw_deg so their views share a band",
             ));
         }
-        // 3. Every point of the pitch must be seen by a camera.
+        // 3. Every point of the pitch must be seen by a camera (within 1% of the image width
+        // of its edge: a real rig's pitch corner may sit right at the edge of the view).
         for (fa, fb) in pitch_points {
             let (x, y) = (self.pitch.length_m * fa, self.pitch.width_m * fb);
             let d = self.pitch_to_dir(x, y, 0.0);
-            if !self.seen_by(0, &d) && !self.seen_by(1, &d) {
+            if !self.nearly_seen_by(0, &d) && !self.nearly_seen_by(1, &d) {
                 return Err(invalid(
                     "cameras",
                     format!("pitch point ({x:.1}, {y:.1}) m is seen by no camera: adjust the cameras' yaw/pitch or field of view"),

@@ -25,9 +25,61 @@ impl Distortion {
         (xd, yd)
     }
 
-    /// Inverts [`distort`](Self::distort) by fixed-point iteration; `None` when it does not
-    /// converge (far outside the range the coefficients describe).
+    /// Inverts [`distort`](Self::distort): fixed-point iteration, then Newton's method where
+    /// that does not settle (strong barrel distortion near the image corners); `None` when
+    /// the point lies beyond the range the coefficients describe.
     pub fn undistort(&self, xd: f64, yd: f64) -> Option<(f64, f64)> {
+        self.undistort_fixed_point(xd, yd)
+            .or_else(|| self.undistort_newton(xd, yd))
+    }
+
+    /// Newton's method on `distort(x, y) = (xd, yd)`, within the radius where the radial
+    /// polynomial still grows.
+    fn undistort_newton(&self, xd: f64, yd: f64) -> Option<(f64, f64)> {
+        let limit = self.monotonic_r2();
+        let (mut x, mut y) = (xd, yd);
+        for _ in 0..60 {
+            let (fx, fy) = self.distort(x, y);
+            let (ex, ey) = (fx - xd, fy - yd);
+            if ex.abs() < 1e-13 && ey.abs() < 1e-13 {
+                break;
+            }
+            // Jacobian by central differences (the polynomial is smooth).
+            let h = 1e-7;
+            let (ax, ay) = self.distort(x + h, y);
+            let (bx, by) = self.distort(x - h, y);
+            let (cx, cy) = self.distort(x, y + h);
+            let (dx, dy) = self.distort(x, y - h);
+            let (j11, j21) = ((ax - bx) / (2.0 * h), (ay - by) / (2.0 * h));
+            let (j12, j22) = ((cx - dx) / (2.0 * h), (cy - dy) / (2.0 * h));
+            let det = j11 * j22 - j12 * j21;
+            if det.abs() < 1e-12 {
+                return None;
+            }
+            x -= (j22 * ex - j12 * ey) / det;
+            y -= (-j21 * ex + j11 * ey) / det;
+        }
+        let (cx, cy) = self.distort(x, y);
+        let ok = (cx - xd).abs() < 1e-10 && (cy - yd).abs() < 1e-10;
+        (ok && limit.is_none_or(|l| x * x + y * y <= l)).then_some((x, y))
+    }
+
+    /// The squared radius where the radial polynomial stops growing (beyond it the model
+    /// folds back and means nothing), if it does within a radius of 4.
+    pub fn monotonic_r2(&self) -> Option<f64> {
+        // d(r * (1 + k1 r^2 + k2 r^4 + k3 r^6))/dr = 1 + 3 k1 s + 5 k2 s^2 + 7 k3 s^3, s = r^2.
+        let slope = |s: f64| 1.0 + s * (3.0 * self.k1 + s * (5.0 * self.k2 + s * 7.0 * self.k3));
+        let mut s = 0.0;
+        while s < 16.0 {
+            if slope(s) <= 0.0 {
+                return Some(s);
+            }
+            s += 0.001;
+        }
+        None
+    }
+
+    fn undistort_fixed_point(&self, xd: f64, yd: f64) -> Option<(f64, f64)> {
         let (mut x, mut y) = (xd, yd);
         for _ in 0..100 {
             let r2 = x * x + y * y;
@@ -102,14 +154,22 @@ impl CameraModel {
             (0.0, self.height as f64),
             (self.width as f64, self.height as f64),
         ];
+        let fold = self.distortion.monotonic_r2();
         let mut m: f64 = 0.0;
         for (u, v) in corners {
             let xd = (u - self.cx) / self.fx;
             let yd = (v - self.cy) / self.fy;
-            let (x, y) = self.distortion.undistort(xd, yd).unwrap_or((xd, yd));
-            m = m.max(x * x + y * y);
+            // A corner beyond the model's range: the whole range is usable.
+            let r2 = match self.distortion.undistort(xd, yd) {
+                Some((x, y)) => x * x + y * y,
+                None => fold.unwrap_or(xd * xd + yd * yd),
+            };
+            m = m.max(r2);
         }
-        m * 1.44
+        match fold {
+            Some(f) => (m * 1.44).min(f),
+            None => m * 1.44,
+        }
     }
 
     /// Pixel of a rig-frame direction, or `None` when it is behind the camera or outside the
@@ -272,6 +332,29 @@ mod tests {
                     "({u},{v}) -> ({u2},{v2})"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn strong_barrel_distortion_inverts_up_to_where_the_model_folds() {
+        // A wide lens like the SoccerTrack rig's: the polynomial stops growing near r = 1.2.
+        let d = Distortion {
+            k1: -0.387,
+            k2: 0.182,
+            p1: 0.0003,
+            p2: -0.0039,
+            k3: -0.0507,
+        };
+        let fold = d.monotonic_r2().expect("this lens folds");
+        assert!((1.0..2.0).contains(&fold), "{fold}");
+        // Every radius short of the fold round-trips, including where fixed-point iteration
+        // alone gives up.
+        for k in 1..40 {
+            let r = (fold.sqrt() * 0.99) * k as f64 / 40.0;
+            let (x, y) = (r * 0.8, r * 0.6);
+            let (xd, yd) = d.distort(x, y);
+            let (ux, uy) = d.undistort(xd, yd).unwrap_or_else(|| panic!("r {r}"));
+            assert!((ux - x).abs() < 1e-9 && (uy - y).abs() < 1e-9, "r {r}");
         }
     }
 

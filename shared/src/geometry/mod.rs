@@ -12,12 +12,15 @@
 //!   `u = (lon - lon_min)/deg_per_px - 0.5`, `v = (lat_max - lat)/deg_per_px - 0.5`.
 //! - **Camera**: pinhole with OpenCV distortion (k1 k2 p1 p2 k3); camera frame x right, y down,
 //!   z forward; orientation yaw/pitch/roll in the rig frame.
+//! - **Virtual camera** ([`view`]): a perspective view of the panorama for a pose, the one
+//!   model playout renders with and the director plans with.
 
 mod calibration;
 mod camera;
 mod lut;
 mod panorama;
 mod pitch;
+pub mod view;
 
 pub use calibration::{Calibration, CalibrationError, RigPose};
 pub use camera::{CameraModel, Distortion};
