@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AnalyzerConfig {
-    /// Rig calibration file (TOML) used to turn panorama pixels into pitch metres. Empty: the
-    /// built-in synthetic rig at `panorama_width` pixels.
+    /// Rig calibration file (TOML) used to turn panorama pixels into pitch metres. Empty:
+    /// `capture.calibration` (one rig for the whole system; another file is refused), or the
+    /// built-in synthetic rig at `panorama_width` pixels when that is empty too.
     pub calibration: String,
     /// Panorama width in pixels of the built-in synthetic rig (used when `calibration` is
     /// empty); it must match the panorama the detector sees.

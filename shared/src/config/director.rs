@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DirectorConfig {
-    /// Rig calibration file (TOML) used to turn pitch metres into view angles. Empty: the
-    /// built-in synthetic calibration (the embedded synthetic pitch source).
+    /// Rig calibration file (TOML) used to turn pitch metres into view angles. Empty:
+    /// `capture.calibration` (one rig for the whole system; another file is refused), or the
+    /// built-in synthetic calibration when that is empty too.
     pub calibration: String,
     /// Spacing of the planned keyframes, milliseconds (40 = one per frame at 25 fps).
     pub plan_step_ms: u64,
