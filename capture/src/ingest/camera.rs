@@ -52,9 +52,10 @@ pub struct CameraExtras {
     /// Counts the frames and when they came.
     pub watch: Option<Arc<Mutex<CameraWatch>>>,
     /// Stamp each frame with the running time of its arrival at the sink, less this many
-    /// nanoseconds (the source's latency), instead of the source's own timestamp. For RTSP
-    /// cameras, whose jitter buffer's timestamps wander for seconds after every
-    /// (re)connection while arrival times stay on capture's clock.
+    /// nanoseconds (the source's latency), smoothed to a steady cadence
+    /// ([`super::arrival`]), instead of the source's own timestamp. For RTSP cameras, whose
+    /// jitter buffer's timestamps wander for seconds after every (re)connection while arrival
+    /// times stay on capture's clock.
     pub stamp_on_arrival: Option<u64>,
 }
 
@@ -234,6 +235,7 @@ impl CameraPipeline {
         let errors = send_end;
         let offset_ns = extras.offset_ns;
         let arrival_latency = extras.stamp_on_arrival;
+        let mut smoother = super::arrival::ArrivalSmoother::new(1_000_000_000 / fps.max(1) as u64);
         let watch = extras.watch.clone();
         let last_running = Arc::new(AtomicU64::new(0));
         let newest = last_running.clone();
@@ -252,8 +254,10 @@ impl CameraPipeline {
                     };
                     // Running time (what the time base counts): of the frame's arrival, or
                     // from the buffer's timestamp and segment.
-                    let arrival = arrival_latency
-                        .and_then(|l| Some(s.current_running_time()?.nseconds().saturating_sub(l)));
+                    let arrival = arrival_latency.and_then(|l| {
+                        let at = s.current_running_time()?.nseconds().saturating_sub(l);
+                        Some(smoother.stamp(at))
+                    });
                     let running = arrival.unwrap_or_else(|| {
                         sample
                             .segment()

@@ -3,6 +3,7 @@
 //! [`health`] for operators), and pairing of their frames by timestamp; [`cuda_memory`] takes
 //! NVDEC output in GPU memory without a host copy (CUDA backend).
 
+pub mod arrival;
 pub mod camera;
 pub mod cuda_memory;
 pub mod feeder;
