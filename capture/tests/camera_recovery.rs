@@ -115,34 +115,24 @@ fn rtsp_cameras_that_go_away_and_come_back_are_recovered_without_restarting_capt
     let fout = r["playout"]["frames_out"].as_u64().unwrap();
     let check = playout::check::inspect(&dir.path().join("broadcast.mp4")).unwrap();
     assert_eq!(check.video_frames, fout, "the recording has every frame");
-    // The cadence held through the outage and the return: programme frames kept coming one
-    // frame interval apart (where the cameras rejoin, their new time line is met within
-    // half a frame).
+    // The cadence held through the startup, the outage and the return: every programme
+    // frame came one frame interval after the last, give or take the 1 ms a frame by which
+    // the programme follows the cameras' time stamps.
     let pts = programme_pts(dir.path());
     let gaps: Vec<u64> = pts.windows(2).map(|w| w[1] - w[0]).collect();
-    let worst = *gaps.iter().max().unwrap();
-    for (i, g) in gaps.iter().enumerate().filter(|(_, g)| **g > 45_000_000) {
-        println!(
-            "step of {:.1} ms after programme frame {i}",
-            *g as f64 / 1e6
-        );
-    }
-    println!(
-        "{} programme frames; largest step {:.1} ms",
-        pts.len(),
-        worst as f64 / 1e6
-    );
-    assert!(worst <= 60_000_000, "a gap of {} ms", worst / 1_000_000);
-    let regular = gaps
+    let irregular: Vec<String> = gaps
         .iter()
-        .filter(|g| g.abs_diff(40_000_000) <= 2_000_000)
-        .count();
-    assert!(
-        regular as f64 >= 0.97 * gaps.len() as f64,
-        "only {regular} of {} steps are one frame interval",
-        gaps.len()
+        .enumerate()
+        .filter(|(_, g)| g.abs_diff(40_000_000) > 2_000_000)
+        .map(|(i, g)| format!("{:.1} ms after frame {i}", *g as f64 / 1e6))
+        .collect();
+    println!(
+        "{} programme frames; steps {:.1}..{:.1} ms",
+        pts.len(),
+        *gaps.iter().min().unwrap() as f64 / 1e6,
+        *gaps.iter().max().unwrap() as f64 / 1e6
     );
-    assert!(gaps.iter().all(|g| *g > 0), "timestamps increase");
+    assert!(irregular.is_empty(), "steps off the cadence: {irregular:?}");
 }
 
 fn make_video(path: &Path, pattern: &str, frames: u32) {

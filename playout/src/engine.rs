@@ -125,6 +125,10 @@ struct State {
     live_pts: u64,
 }
 
+/// Frames the delay ring holds beyond the delay's own (see [`Playout::start`]); at most the
+/// smallest `playout.pool_margin` (10) less the frames in flight.
+const RING_SLACK: usize = 6;
+
 /// How often the playout thread looks at its outputs when no input comes.
 const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
@@ -135,7 +139,10 @@ impl Playout {
         let c = &setup.config;
         let rate = FrameRate::new(setup.fps, 1);
         let delay_ns = secs_to_ns(c.delay_s);
-        let capacity = rate.frames_in(delay_ns) as usize + 2;
+        // The delay's frames, and room for frames closer together than one interval (a
+        // camera rejoining the cadence, bridged gaps) so that none is pushed out unseen; the
+        // pool's margin (at least 4 frames beyond this) covers the frames in flight.
+        let capacity = rate.frames_in(delay_ns) as usize + RING_SLACK;
         let mode = match c.ring_mode {
             RingModeConfig::ZeroCopy => RingMode::ZeroCopy,
             RingModeConfig::HostCopy => RingMode::HostCopy,

@@ -62,6 +62,13 @@ pub struct EngineStats {
     /// Panoramas made of both cameras' last frames while neither delivered, to keep the
     /// cadence (real-time runs).
     pub filled: u64,
+    /// Camera frames that arrived behind those panoramas' time line and went out in them
+    /// (fresh pictures on the kept cadence), per camera.
+    pub refreshed: [u64; 2],
+    /// Live pairs that came less than half a frame after the last one (a reconnected
+    /// camera's backlog, a camera faster than the frame rate): not sent off the cadence,
+    /// their pictures kept for the next repeat.
+    pub too_close: u64,
     /// Camera frames stitched straight from GPU memory (NVDEC output, no upload).
     pub gpu_camera_frames: u64,
     /// Camera frames dropped at ingest because the engine was behind (live runs), per
@@ -213,6 +220,8 @@ impl Engine {
                 }
             }
             self.stats.partner_missing = pairer.stats().partner_missing;
+            self.stats.refreshed = pairer.stats().refreshed;
+            self.stats.too_close = pairer.stats().too_close;
             self.stats.filled = pairer.stats().filled;
             let gain = match &self.gpu {
                 Some(stage) => stage.stitcher.gain_stats(),

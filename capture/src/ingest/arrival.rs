@@ -37,6 +37,8 @@ impl ArrivalSmoother {
             }
             None => arrival_ns,
         };
+        // Never at or before the last stamp (a burst of frames arriving together).
+        let pts = self.last.map_or(pts, |l| pts.max(l + self.frame_ns / 4));
         self.last = Some(pts);
         pts
     }
@@ -75,6 +77,15 @@ mod tests {
             (last as i64 - (2999 * period) as i64).abs() < 2_000_000,
             "{last}"
         );
+    }
+
+    #[test]
+    fn a_burst_gets_increasing_stamps() {
+        let mut s = ArrivalSmoother::new(F);
+        let a = s.stamp(0);
+        let b = s.stamp(0);
+        let c = s.stamp(1);
+        assert!(a < b && b < c, "{a} {b} {c}");
     }
 
     #[test]

@@ -235,6 +235,10 @@ impl CameraPipeline {
         let errors = send_end;
         let offset_ns = extras.offset_ns;
         let arrival_latency = extras.stamp_on_arrival;
+        // The time base's own clock: the sink's running time is unknown until the pipeline
+        // has distributed its clock, and the first frames must not fall back to the
+        // source's timestamps.
+        let time_line = shared.time_base.cloned();
         let mut smoother = super::arrival::ArrivalSmoother::new(1_000_000_000 / fps.max(1) as u64);
         let watch = extras.watch.clone();
         let last_running = Arc::new(AtomicU64::new(0));
@@ -255,8 +259,11 @@ impl CameraPipeline {
                     // Running time (what the time base counts): of the frame's arrival, or
                     // from the buffer's timestamp and segment.
                     let arrival = arrival_latency.and_then(|l| {
-                        let at = s.current_running_time()?.nseconds().saturating_sub(l);
-                        Some(smoother.stamp(at))
+                        let now = match &time_line {
+                            Some(t) => t.elapsed_ns().saturating_sub(offset_ns),
+                            None => s.current_running_time()?.nseconds(),
+                        };
+                        Some(smoother.stamp(now.saturating_sub(l)))
                     });
                     let running = arrival.unwrap_or_else(|| {
                         sample

@@ -4,7 +4,10 @@
 //! as fast as they decode) waits for the partner as long as that camera has not ended, since
 //! two decoders never run in step. In live runs, when neither camera delivers (both down),
 //! [`Pairer::fill`] keeps the cadence with pairs of the last frames, so that the broadcast
-//! goes on at its frame rate. Pure logic with time passed in.
+//! goes on at its frame rate. Live programme times lie on a steady frame grid that follows
+//! the cameras' time stamps slowly (see [`Pairer::poll`]), so that jittery arrival stamps,
+//! a camera rejoining on a new time line or two cameras half a frame apart never make the
+//! programme stutter. Pure logic with time passed in.
 
 use std::collections::VecDeque;
 
@@ -12,10 +15,15 @@ use std::collections::VecDeque;
 /// a longer jump of the cameras' time line is taken as it is.
 pub const MAX_BRIDGE_FRAMES: u64 = 50;
 
+/// Live programme times move towards the cameras' by at most this fraction of a frame
+/// interval per frame (1 ms at 25 fps).
+pub const MAX_SLEW_DIV: u64 = 40;
+
 /// A pair ready to stitch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pair<T> {
-    /// Presentation time of the panorama (the earlier of the two frames).
+    /// Presentation time of the panorama: the earlier of the two frames' (offline), on the
+    /// programme's frame grid (live, see [`Pairer::poll`]).
     pub pts_ns: u64,
     /// Frames of the left and right camera; `None` if that camera has never delivered.
     pub frames: [Option<T>; 2],
@@ -34,6 +42,13 @@ pub struct PairStats {
     /// Pairs made of both cameras' last frames because neither delivered (see
     /// [`Pairer::fill`]).
     pub filled: u64,
+    /// Frames that arrived behind the fills' time line and were shown in the next fill
+    /// (fresh pictures on the fill cadence), per camera.
+    pub refreshed: [u64; 2],
+    /// Live pairs that came less than half a frame after the last pair (a burst of queued
+    /// frames, a camera faster than the frame rate): their pictures were kept as the
+    /// cameras' last frames instead of going out off the cadence.
+    pub too_close: u64,
 }
 
 struct Pending<T> {
@@ -54,6 +69,11 @@ pub struct Pairer<T: Clone> {
     last_pts: Option<u64>,
     /// When the last pair went out (the `now_ns` of that poll or fill).
     last_emit_at: Option<u64>,
+    /// The last pair out was a fill: frames behind its time line refresh the next fill
+    /// instead of being dropped.
+    filling: bool,
+    /// Such frames, per camera, for the next fill.
+    fresh: [Option<T>; 2],
     stats: PairStats,
 }
 
@@ -68,6 +88,8 @@ impl<T: Clone> Pairer<T> {
             last: [None, None],
             last_pts: None,
             last_emit_at: None,
+            filling: false,
+            fresh: [None, None],
             stats: PairStats::default(),
         }
     }
@@ -102,16 +124,25 @@ impl<T: Clone> Pairer<T> {
             return None;
         }
         self.stats.filled += 1;
-        let pair = self.emit(last_pts + self.frame_ns, None, None);
+        let [a, b] = [self.fresh[0].take(), self.fresh[1].take()];
+        let pair = self.emit(last_pts + self.frame_ns, a, b);
         // The next fill is due one frame later, whatever the delay of this one.
         self.last_emit_at = Some(at + self.frame_ns);
+        self.filling = true;
         Some(pair)
     }
 
     /// A frame of camera `cam` (0 left, 1 right) with its pts, arriving at `now_ns`.
     pub fn push(&mut self, cam: usize, pts_ns: u64, now_ns: u64, item: T) {
         if self.last_pts.is_some_and(|l| pts_ns <= l) {
-            self.stats.late_dropped[cam] += 1;
+            if self.filling {
+                // Fills run ahead of this camera's time line: its picture goes out in the
+                // next fill rather than the programme freezing on old pictures.
+                self.stats.refreshed[cam] += 1;
+                self.fresh[cam] = Some(item);
+            } else {
+                self.stats.late_dropped[cam] += 1;
+            }
             return;
         }
         self.queues[cam].push_back(Pending {
@@ -121,15 +152,26 @@ impl<T: Clone> Pairer<T> {
         });
     }
 
-    /// Emits a pair into `out`. In live runs a pair more than a frame and a half after the
-    /// last one (a camera back after an outage, frames dropped upstream) is preceded by
-    /// pairs of the last frames on the frame grid, up to [`MAX_BRIDGE_FRAMES`], so that the
-    /// programme keeps its cadence (counted in [`PairStats::filled`]).
+    /// Emits a pair into `out`. Live runs keep the programme on a steady frame grid: a pair
+    /// goes out one frame interval after the last, its time moved towards the cameras' by
+    /// at most [`MAX_SLEW_DIV`]th of an interval per frame, so that the programme's cadence
+    /// never jitters with the cameras' time stamps while it still follows them; a pair more
+    /// than a frame and a half after the last one (a camera back after an outage, frames
+    /// dropped upstream) is preceded by pairs of the last frames on the grid, up to
+    /// [`MAX_BRIDGE_FRAMES`] (counted in [`PairStats::filled`]); a pair less than half a
+    /// frame after the last one (a burst of queued frames, a camera faster than the frame
+    /// rate) does not go out, its pictures wait as the cameras' last frames (counted in
+    /// [`PairStats::too_close`]). Offline runs keep the files' time stamps.
     fn emit_into(&mut self, out: &mut Vec<Pair<T>>, pts: u64, a: Option<T>, b: Option<T>) {
-        if let (Some(last), true) = (self.last_pts, self.patience_ns != u64::MAX) {
-            let gap = pts.saturating_sub(last);
-            let half = self.frame_ns / 2;
-            if gap > self.frame_ns + half && gap <= MAX_BRIDGE_FRAMES * self.frame_ns {
+        let live = self.patience_ns != u64::MAX;
+        let pts = match self.last_pts {
+            Some(last) if live && pts <= last + MAX_BRIDGE_FRAMES * self.frame_ns => {
+                let half = self.frame_ns / 2;
+                if pts + half < last + self.frame_ns {
+                    self.stats.too_close += 1;
+                    self.keep_last(a, b);
+                    return;
+                }
                 let mut t = last + self.frame_ns;
                 while t + half < pts {
                     self.stats.filled += 1;
@@ -137,10 +179,23 @@ impl<T: Clone> Pairer<T> {
                     out.push(fill);
                     t += self.frame_ns;
                 }
+                let slew = (self.frame_ns / MAX_SLEW_DIV) as i64;
+                let off = (pts as i64 - t as i64) / 8;
+                (t as i64 + off.clamp(-slew, slew)) as u64
             }
-        }
+            _ => pts,
+        };
         let pair = self.emit(pts, a, b);
         out.push(pair);
+    }
+
+    fn keep_last(&mut self, a: Option<T>, b: Option<T>) {
+        if a.is_some() {
+            self.last[0] = a;
+        }
+        if b.is_some() {
+            self.last[1] = b;
+        }
     }
 
     fn emit(&mut self, pts: u64, a: Option<T>, b: Option<T>) -> Pair<T> {
@@ -168,11 +223,14 @@ impl<T: Clone> Pairer<T> {
         }
     }
 
-    /// Pairs that are ready at `now_ns`.
+    /// Pairs that are ready at `now_ns` (live: on the programme's frame grid, see the
+    /// module's documentation).
     pub fn poll(&mut self, now_ns: u64) -> Vec<Pair<T>> {
         let out = self.pair_ready(now_ns);
         if !out.is_empty() {
             self.last_emit_at = Some(now_ns);
+            self.filling = false;
+            self.fresh = [None, None];
         }
         out
     }
@@ -342,7 +400,11 @@ mod tests {
         p.push(0, 3 * F + F / 5, 10 * F, 3);
         let out = p.poll(10 * F);
         let pts: Vec<u64> = out.iter().map(|x| x.pts_ns).collect();
-        assert_eq!(pts, vec![F, 2 * F, 3 * F + F / 5]);
+        assert_eq!(
+            pts,
+            vec![F, 2 * F, 3 * F + F / MAX_SLEW_DIV],
+            "on the grid, moving towards the camera's time by at most the slew"
+        );
         assert_eq!(out[0].repeated, [true, true]);
         assert_eq!(out[2].frames, [Some(3), Some(100)]);
         assert_eq!(p.stats().filled, 2);
@@ -356,6 +418,85 @@ mod tests {
         off.push(0, 5 * F, 0, 1);
         off.push(1, 5 * F, 0, 1);
         assert_eq!(off.poll(0).len(), 2);
+    }
+
+    #[test]
+    fn frames_behind_the_fills_time_line_refresh_the_fills_instead_of_freezing() {
+        let mut p = Pairer::new(F);
+        p.push(0, 0, 0, 0);
+        p.push(1, 0, 0, 100);
+        assert_eq!(p.poll(0).len(), 1);
+        // Both silent: fills at F, 2F ...
+        assert_eq!(p.fill(2 * F).map(|x| x.pts_ns), Some(F));
+        assert_eq!(p.fill(3 * F).map(|x| x.pts_ns), Some(2 * F));
+        // The cameras deliver again, stamped a little behind the fills' time line.
+        p.push(0, 2 * F - 5, 3 * F + 1, 7);
+        p.push(1, 2 * F - 3, 3 * F + 2, 107);
+        assert!(
+            p.poll(3 * F + 2).is_empty(),
+            "nothing pairs behind the last pair"
+        );
+        let f = p.fill(4 * F).expect("the next fill");
+        assert_eq!(f.pts_ns, 3 * F);
+        assert_eq!(
+            f.frames,
+            [Some(7), Some(107)],
+            "fresh pictures, not the old ones"
+        );
+        assert_eq!(f.repeated, [false, false]);
+        assert_eq!(p.stats().refreshed, [1, 1]);
+        assert_eq!(p.stats().late_dropped, [0, 0]);
+        // A camera ahead of the fills takes over again.
+        p.push(0, 4 * F, 4 * F + 1, 8);
+        p.push(1, 4 * F, 4 * F + 2, 108);
+        let out = p.poll(4 * F + 2);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].frames, [Some(8), Some(108)]);
+    }
+
+    #[test]
+    fn live_pairs_keep_a_steady_cadence_that_follows_the_cameras() {
+        // A camera 1% fast with a few ms of jitter, the other on time: every step is one
+        // interval within the slew, and the programme stays with the cameras' time.
+        let mut p = Pairer::new(F);
+        let jitter = [0i64, 3, -4, 2, -1, 5, -3];
+        let mut pts = Vec::new();
+        for i in 0..2000u64 {
+            let fast = (i * F * 99 / 100) as i64 + jitter[i as usize % 7] * 1_000_000;
+            p.push(0, fast.max(0) as u64 + 1_000_000_000, 0, i);
+            p.push(1, i * F * 99 / 100 + 1_000_000_000, 0, i);
+            for pair in p.poll(0) {
+                pts.push(pair.pts_ns);
+            }
+        }
+        let slew = F / MAX_SLEW_DIV;
+        for w in pts.windows(2) {
+            assert!(w[1] - w[0] >= F - slew && w[1] - w[0] <= F + slew, "{w:?}");
+        }
+        let camera_end = 1_999 * F * 99 / 100 + 1_000_000_000;
+        assert!(pts.last().unwrap().abs_diff(camera_end) < F / 4);
+        assert_eq!(p.stats().too_close, 0, "1% is followed without dropping");
+    }
+
+    #[test]
+    fn a_burst_of_queued_frames_does_not_go_out_off_the_cadence() {
+        let mut p = Pairer::new(F);
+        p.push(0, 0, 0, 0);
+        p.push(1, 0, 0, 100);
+        assert_eq!(p.poll(0).len(), 1);
+        // Three frames stamped an eighth of a frame apart (a reconnection's backlog).
+        for k in 1..4u64 {
+            p.push(0, k * F / 8, 0, k);
+            p.push(1, k * F / 8, 0, 100 + k);
+        }
+        assert!(p.poll(0).is_empty());
+        assert_eq!(p.stats().too_close, 3);
+        // The next frames go out on the grid; a repeat shows the freshest picture kept.
+        p.push(0, F, F, 4);
+        let out = p.poll(2 * F);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].pts_ns, F);
+        assert_eq!(out[0].frames, [Some(4), Some(103)]);
     }
 
     #[test]

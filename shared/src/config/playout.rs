@@ -132,7 +132,7 @@ impl Default for PlayoutConfig {
 impl PlayoutConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_range("playout.delay_s", self.delay_s, 0.2, 60.0)?;
-        check_range("playout.pool_margin", self.pool_margin, 4, 1000)?;
+        check_range("playout.pool_margin", self.pool_margin, 10, 1000)?;
         check_range("playout.output_width", self.output_width, 64, 7680)?;
         check_range("playout.output_height", self.output_height, 36, 4320)?;
         if !self.output_width.is_multiple_of(2) || !self.output_height.is_multiple_of(2) {
