@@ -252,6 +252,9 @@ async fn run_async(
         rec_path.display(),
         report_path.display()
     );
+    for what in &report.evaluation.not_measured {
+        eprintln!("  not measured: {what}");
+    }
     supervised.result?;
     if !problems.is_empty() {
         anyhow::bail!(

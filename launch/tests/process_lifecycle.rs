@@ -207,13 +207,20 @@ fn capture_restart_after_sigkill_reuses_the_stale_socket() {
 fn demo_runs_all_processes_and_writes_report_and_recording() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
-    let status = Command::new(bin("launch"))
+    let run = Command::new(bin("launch"))
         .args(["demo", "--seconds", "8", "--out"])
         .arg(&out)
-        .stderr(Stdio::null())
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
+    assert!(
+        run.status.success(),
+        "launch demo failed ({}), problems {}:\n{}",
+        run.status,
+        std::fs::read_to_string(out.join("report.json")).unwrap_or_default(),
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let procs = report["processes"].as_array().unwrap();

@@ -15,6 +15,10 @@ use std::collections::VecDeque;
 /// a longer jump of the cameras' time line is taken as it is.
 pub const MAX_BRIDGE_FRAMES: u64 = 50;
 
+/// With no camera reported down, how long nothing may come before the cadence is kept
+/// with repeats anyway (a camera hung without an error).
+pub const STALL_FILL_NS: u64 = 2_000_000_000;
+
 /// Live programme times move towards the cameras' by at most this fraction of a frame
 /// interval per frame (1 ms at 25 fps).
 pub const MAX_SLEW_DIV: u64 = 40;
@@ -112,15 +116,22 @@ impl<T: Clone> Pairer<T> {
         self.ended[cam] = false;
     }
 
-    /// Keeps the cadence while no camera delivers: when no pair has gone out for two frame
-    /// intervals and nothing waits, returns a pair of both cameras' last frames one frame
-    /// after the last pair (counted in [`PairStats::filled`]). `None` before the first
-    /// pair, while frames wait, or when it is not time yet.
+    /// Keeps the cadence while no camera delivers: when both cameras are down (ended) and
+    /// no pair has gone out for two frame intervals, or when nothing at all has come for
+    /// [`STALL_FILL_NS`] (a camera hung without an error), returns a pair of both cameras'
+    /// last frames one frame after the last pair (counted in [`PairStats::filled`]); called
+    /// late, it catches up one pair per call. `None` before the first pair, while frames
+    /// wait, or when it is not time yet. A camera that is merely slow (a starved machine)
+    /// is not filled for: its frames keep their own times, the delay absorbs the wait.
     pub fn fill(&mut self, now_ns: u64) -> Option<Pair<T>> {
         let (last_pts, at) = (self.last_pts?, self.last_emit_at?);
-        if self.queues.iter().any(|q| !q.is_empty())
-            || now_ns.saturating_sub(at) < 2 * self.frame_ns
-        {
+        let silent = now_ns.saturating_sub(at);
+        let due = if self.ended == [true, true] || self.filling {
+            2 * self.frame_ns
+        } else {
+            STALL_FILL_NS.max(2 * self.frame_ns)
+        };
+        if self.queues.iter().any(|q| !q.is_empty()) || silent < due {
             return None;
         }
         self.stats.filled += 1;
@@ -390,6 +401,24 @@ mod tests {
     }
 
     #[test]
+    fn slow_cameras_that_are_up_keep_their_own_times_until_they_stall() {
+        let mut p = Pairer::new(F);
+        p.push(0, 0, 0, 0);
+        p.push(1, 0, 0, 100);
+        assert_eq!(p.poll(0).len(), 1);
+        // A starved machine: the next frames come 300 ms late, with their own times.
+        assert!(p.fill(300_000_000).is_none(), "not down, not stalled");
+        p.push(0, F, 300_000_000, 1);
+        p.push(1, F, 300_000_000, 101);
+        let out = p.poll(300_000_000);
+        assert_eq!(out[0].pts_ns, F);
+        // Nothing for the stall limit: the cadence is kept, catching up one pair a call.
+        let t = 300_000_000 + STALL_FILL_NS;
+        assert_eq!(p.fill(t).map(|x| x.pts_ns), Some(2 * F));
+        assert_eq!(p.fill(t).map(|x| x.pts_ns), Some(3 * F));
+    }
+
+    #[test]
     fn a_camera_returning_ahead_of_the_fills_is_joined_on_the_frame_grid() {
         let mut p = Pairer::new(F);
         p.push(0, 0, 0, 0);
@@ -426,7 +455,9 @@ mod tests {
         p.push(0, 0, 0, 0);
         p.push(1, 0, 0, 100);
         assert_eq!(p.poll(0).len(), 1);
-        // Both silent: fills at F, 2F ...
+        p.camera_ended(0);
+        p.camera_ended(1);
+        // Both down: fills at F, 2F ...
         assert_eq!(p.fill(2 * F).map(|x| x.pts_ns), Some(F));
         assert_eq!(p.fill(3 * F).map(|x| x.pts_ns), Some(2 * F));
         // The cameras deliver again, stamped a little behind the fills' time line.
