@@ -23,6 +23,20 @@ fn bin(name: &str) -> PathBuf {
 
 const PROCESSES: [&str; 3] = ["capture", "analyzer", "director"];
 
+/// Tests that run the whole system take turns: on a two-core machine three systems at once
+/// starve each other, and a stop measured then says more about the load than about the stop.
+fn one_system_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The last lines of a log file, for a failure message.
+fn tail_of(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
 #[test]
 fn every_binary_has_real_help() {
     for name in PROCESSES.iter().chain(["launch"].iter()) {
@@ -83,16 +97,19 @@ fn config_in(dir: &std::path::Path) -> PathBuf {
 }
 
 /// Sends `signal` and waits up to 2 s for a clean exit; returns how long it took.
+/// `log` is the process's stderr, shown when it fails.
 fn stop_within_two_seconds(
     name: &str,
     child: &mut std::process::Child,
     signal: Signal,
+    log: Option<&std::path::Path>,
 ) -> Duration {
     kill(Pid::from_raw(child.id() as i32), signal).unwrap();
     let t = Instant::now();
     let Some(status) = shared::process::wait_exit(child, Duration::from_secs(2)).unwrap() else {
         let _ = child.kill();
-        panic!("{name} did not stop within 2 s of {signal}");
+        let log = log.map(tail_of).unwrap_or_default();
+        panic!("{name} did not stop within 2 s of {signal}; its log ends:\n{log}");
     };
     assert!(
         status.success(),
@@ -103,6 +120,7 @@ fn stop_within_two_seconds(
 
 #[test]
 fn every_process_stops_cleanly_within_two_seconds() {
+    let _turn = one_system_at_a_time();
     for signal in [Signal::SIGTERM, Signal::SIGINT] {
         let dir = tempfile::tempdir().unwrap();
         let cfg = config_in(dir.path());
@@ -124,7 +142,7 @@ fn every_process_stops_cleanly_within_two_seconds() {
         std::thread::sleep(Duration::from_millis(2500));
         for (name, child) in children.iter_mut().rev() {
             assert!(child.try_wait().unwrap().is_none(), "{name} exited early");
-            let took = stop_within_two_seconds(name, child, signal);
+            let took = stop_within_two_seconds(name, child, signal, None);
             println!("{name} stopped {took:?} after {signal}");
         }
     }
@@ -132,15 +150,17 @@ fn every_process_stops_cleanly_within_two_seconds() {
 
 #[test]
 fn launch_stops_its_processes_within_two_seconds() {
+    let _turn = one_system_at_a_time();
     for signal in [Signal::SIGTERM, Signal::SIGINT] {
         let dir = tempfile::tempdir().unwrap();
         let cfg = config_in(dir.path());
+        let log = dir.path().join("launch.log");
         let mut launch = Command::new(bin("launch"))
             .arg("--config")
             .arg(&cfg)
             .arg("run")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         // Until all three report to the supervisor.
@@ -164,13 +184,14 @@ fn launch_stops_its_processes_within_two_seconds() {
             std::thread::sleep(Duration::from_millis(200));
         }
         std::thread::sleep(Duration::from_millis(1000));
-        let took = stop_within_two_seconds("launch", &mut launch, signal);
+        let took = stop_within_two_seconds("launch", &mut launch, signal, Some(&log));
         println!("launch and its three processes stopped {took:?} after {signal}");
     }
 }
 
 #[test]
 fn capture_restart_after_sigkill_reuses_the_stale_socket() {
+    let _turn = one_system_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let cfg = config_in(dir.path());
     let mut first = Command::new(bin("capture"))
@@ -205,6 +226,7 @@ fn capture_restart_after_sigkill_reuses_the_stale_socket() {
 
 #[test]
 fn demo_runs_all_processes_and_writes_report_and_recording() {
+    let _turn = one_system_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
     let run = Command::new(bin("launch"))
@@ -273,6 +295,7 @@ fn demo_with_missing_program_starts_nothing() {
 
 #[test]
 fn json_log_format_writes_one_json_object_per_line() {
+    let _turn = one_system_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let cfg = config_in(dir.path());
     for name in PROCESSES {
@@ -285,7 +308,7 @@ fn json_log_format_writes_one_json_object_per_line() {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(1500));
-        stop_within_two_seconds(name, &mut child, Signal::SIGTERM);
+        stop_within_two_seconds(name, &mut child, Signal::SIGTERM, None);
         let mut err = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
         let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
