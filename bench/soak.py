@@ -239,7 +239,8 @@ rtsp = ["rtsp://127.0.0.1:{pl}/left", "rtsp://127.0.0.1:{pr}/right"]
 calibration = "{rig}"
 table_cache = "{self.out / 'cache'}"
 [detector]
-enabled = true
+enabled = {"false" if a.no_detector else "true"}
+nice = {a.detector_nice}
 [playout]
 record = "{self.out / 'broadcast.mp4'}"
 rtmp_url = "rtmp://127.0.0.1:{pm}/live"
@@ -324,12 +325,23 @@ audio = "none"
 
 
 def main() -> int:
+    # The recordings are decoded with GStreamer's Python bindings, which Debian's Python has
+    # (scripts/setup.sh installs python3-gi); another python3 first on PATH may not.
+    try:
+        import gi  # noqa: F401
+    except ImportError:
+        if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
+            os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
+        raise SystemExit("soak: needs python3-gi (GStreamer's Python bindings): run scripts/setup.sh")
     # SIGTERM stops the soak like Ctrl-C: the system and the servers are stopped on the way out.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--fault-every", type=float, default=3, help="minutes between faults")
     ap.add_argument("--out", default=str(ROOT / "out" / "soak"))
+    ap.add_argument("--no-detector", action="store_true",
+                    help="detector off: shows how much of the CPU (and of any drops) is its")
+    ap.add_argument("--detector-nice", type=int, default=19, help="detector.nice (0-19)")
     return Soak(ap.parse_args()).run()
 
 

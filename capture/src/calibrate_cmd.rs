@@ -72,6 +72,11 @@ pub struct RigArgs {
     /// differently from the photos (compare the held-out errors with and without).
     #[arg(long)]
     pub refine_intrinsics: bool,
+    /// Both cameras at one optical centre (the rig's), as before calibrations had a centre
+    /// per camera. By default each camera gets its own centre, symmetric about the rig's,
+    /// and the panorama places them through the pitch plane so that the seam's lines meet.
+    #[arg(long)]
+    pub one_centre: bool,
     /// The calibration file to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -133,7 +138,7 @@ pub fn run(cmd: CalibrateCommand) -> Result<()> {
                     i.width, i.height, i.fx, i.fy, i.cx, i.cy,
                     i.distortion.k1, i.distortion.k2, i.distortion.p1, i.distortion.p2, i.distortion.k3
                 );
-                std::fs::write(out, toml).with_context(|| format!("writing {}", out.display()))?;
+                write_file(out, &toml)?;
             }
             println!("{}", serde_json::to_string_pretty(&i)?);
             Ok(())
@@ -142,8 +147,7 @@ pub fn run(cmd: CalibrateCommand) -> Result<()> {
         CalibrateCommand::Synthetic(a) => {
             let c = Calibration::synthetic(a.panorama_width, a.camera_width, a.camera_height);
             c.validate().context("the synthetic rig at this size")?;
-            std::fs::write(&a.out, c.to_toml_string())
-                .with_context(|| format!("writing {}", a.out.display()))?;
+            write_file(&a.out, &c.to_toml_string())?;
             eprintln!(
                 "calibrate: the synthetic rig written to {}",
                 a.out.display()
@@ -209,6 +213,14 @@ fn intrinsics_of(
     }
 }
 
+/// Writes a file the command made, creating its folder first.
+fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
 fn rig(a: RigArgs) -> Result<()> {
     let pitch = PitchSpec {
         length_m: a.pitch_length,
@@ -249,12 +261,20 @@ fn rig(a: RigArgs) -> Result<()> {
         calibrate::camera_of("right", &intr[1]),
     ];
     let held = calibrate::held_out(&marks, a.holdout);
-    let fit = rig_fit::fit(&cameras, &pitch, &marks, &held, a.refine_intrinsics)?;
+    let fit = rig_fit::fit(
+        &cameras,
+        &pitch,
+        &marks,
+        &held,
+        &rig_fit::FitOptions {
+            refine_intrinsics: a.refine_intrinsics,
+            camera_offsets: !a.one_centre,
+        },
+    )?;
     let cal = calibrate::calibration_from(&fit, &pitch, a.panorama_width);
     cal.validate()
         .context("the fitted calibration does not pass the checks every process makes")?;
-    std::fs::write(&a.out, cal.to_toml_string())
-        .with_context(|| format!("writing {}", a.out.display()))?;
+    write_file(&a.out, &cal.to_toml_string())?;
     let mut report = calibrate::report(&cal, &fit, intr.to_vec(), &marks);
     let dir = a
         .report_dir
@@ -309,6 +329,10 @@ fn rig(a: RigArgs) -> Result<()> {
             "  held-out landmarks that are outliers: {}",
             report.held_out_outliers.join(", ")
         );
+    }
+    let apart = (report.cameras[0].offset() - report.cameras[1].offset()).norm();
+    if apart > 0.0 {
+        eprintln!("  the cameras' optical centres are {apart:.2} m apart");
     }
     if let Some(m) = report.seam.max_disagreement_px_production {
         eprintln!(

@@ -22,7 +22,7 @@ fn border_lonlats(cal: &Calibration, i: usize) -> Vec<(f64, f64)> {
     }
     pts.into_iter()
         .filter_map(|(u, v)| c.unproject(&rot, u, v))
-        .map(|d| lonlat_from_dir(&d))
+        .map(|d| lonlat_from_dir(&cal.panorama_direction(i, &d)))
         .collect()
 }
 

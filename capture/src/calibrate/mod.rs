@@ -65,6 +65,7 @@ pub fn camera_of(name: &str, i: &Intrinsics) -> CameraModel {
         yaw_deg: 0.0,
         pitch_deg: 0.0,
         roll_deg: 0.0,
+        offset_m: [0.0; 3],
     }
 }
 

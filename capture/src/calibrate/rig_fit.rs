@@ -90,7 +90,7 @@ pub fn calibration_of(rig: &RigPose, cameras: &[CameraModel; 2], pitch: &PitchSp
 /// must see smooth errors), or `None` behind the camera.
 pub fn project(cal: &Calibration, i: usize, x: f64, y: f64) -> Option<(f64, f64)> {
     let c = &cal.cameras[i];
-    let p = c.rig_to_camera() * cal.pitch_to_dir(x, y, 0.0);
+    let p = c.rig_to_camera() * (cal.pitch_to_dir(x, y, 0.0) - c.offset());
     if p.z <= 1e-6 {
         return None;
     }
@@ -228,23 +228,32 @@ pub fn angles_of(rot: &nalgebra::Matrix3<f64>) -> [f64; 3] {
     [yaw.to_degrees(), pitch.to_degrees(), roll.to_degrees()]
 }
 
-/// Landmark errors in pixels for a parameter vector `[x, y, h, yaw, pitch, roll (left),
-/// yaw, pitch, roll (right)]`.
-fn with_params(p: &DVector<f64>, cameras: &[CameraModel; 2], pitch: &PitchSpec) -> Calibration {
+/// The calibration of a parameter vector `[x, y, h, yaw, pitch, roll (left), yaw, pitch,
+/// roll (right), ...]` laid out as `layout` says.
+fn with_params(
+    p: &DVector<f64>,
+    cameras: &[CameraModel; 2],
+    pitch: &PitchSpec,
+    layout: Layout,
+) -> Calibration {
     let mut cams = cameras.clone();
     for (i, c) in cams.iter_mut().enumerate() {
         c.yaw_deg = p[3 + 3 * i];
         c.pitch_deg = p[4 + 3 * i];
         c.roll_deg = p[5 + 3 * i];
-        if p.len() > 9 {
+        if let Some(base) = layout.intrinsics {
             // Refined intrinsics: focal length (aspect kept), principal point, k1.
-            let o = 9 + 4 * i;
+            let o = base + 4 * i;
             let aspect = cameras[i].fy / cameras[i].fx;
             c.fx = p[o];
             c.fy = p[o] * aspect;
             c.cx = p[o + 1];
             c.cy = p[o + 2];
             c.distortion.k1 = p[o + 3];
+        }
+        if let Some(o) = layout.offsets {
+            let sign = if i == 0 { -1.0 } else { 1.0 };
+            c.offset_m = [sign * p[o], sign * p[o + 1], sign * p[o + 2]];
         }
     }
     calibration_of(
@@ -266,19 +275,26 @@ fn with_params(p: &DVector<f64>, cameras: &[CameraModel; 2], pitch: &PitchSpec) 
 const PRIOR_SIGMA: (f64, f64, f64) = (0.03, 60.0, 0.03);
 const PRIOR_PX: f64 = 3.0;
 
-/// The prior's residuals (empty without refinement).
-fn intrinsics_prior(p: &DVector<f64>, cameras: &[CameraModel; 2]) -> Vec<f64> {
-    if p.len() <= 9 {
-        return Vec::new();
-    }
+/// How far each camera's centre may stray from the rig's: one standard deviation costs as
+/// much as [`PRIOR_PX`] of landmark error. Landmarks far away hardly tell a camera's centre
+/// along its view from its focal length; the prior keeps it where a mast puts it.
+const OFFSET_SIGMA_M: f64 = 0.25;
+
+/// The priors' residuals (empty for parameters that are not fitted).
+fn priors(p: &DVector<f64>, cameras: &[CameraModel; 2], layout: Layout) -> Vec<f64> {
     let mut r = Vec::new();
-    for (i, c) in cameras.iter().enumerate() {
-        let o = 9 + 4 * i;
-        let scale = c.width as f64 / 3072.0;
-        r.push((p[o] / c.fx - 1.0) / PRIOR_SIGMA.0 * PRIOR_PX);
-        r.push((p[o + 1] - c.cx) / (PRIOR_SIGMA.1 * scale) * PRIOR_PX);
-        r.push((p[o + 2] - c.cy) / (PRIOR_SIGMA.1 * scale) * PRIOR_PX);
-        r.push((p[o + 3] - c.distortion.k1) / PRIOR_SIGMA.2 * PRIOR_PX);
+    if let Some(base) = layout.intrinsics {
+        for (i, c) in cameras.iter().enumerate() {
+            let o = base + 4 * i;
+            let scale = c.width as f64 / 3072.0;
+            r.push((p[o] / c.fx - 1.0) / PRIOR_SIGMA.0 * PRIOR_PX);
+            r.push((p[o + 1] - c.cx) / (PRIOR_SIGMA.1 * scale) * PRIOR_PX);
+            r.push((p[o + 2] - c.cy) / (PRIOR_SIGMA.1 * scale) * PRIOR_PX);
+            r.push((p[o + 3] - c.distortion.k1) / PRIOR_SIGMA.2 * PRIOR_PX);
+        }
+    }
+    if let Some(o) = layout.offsets {
+        r.extend((0..3).map(|k| p[o + k] / OFFSET_SIGMA_M * PRIOR_PX));
     }
     r
 }
@@ -295,17 +311,59 @@ pub fn pixel_errors(cal: &Calibration, marks: &[(usize, &Landmark)]) -> Vec<(f64
         .collect()
 }
 
+/// How the rig is fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FitOptions {
+    /// Also fit each camera's focal length, principal point and k1 (for a camera whose video
+    /// mode frames the sensor differently from the photos its intrinsics came from); the rest
+    /// of the distortion stays as given.
+    pub refine_intrinsics: bool,
+    /// Give each camera its own optical centre, symmetric about the rig's centre (real
+    /// cameras on one mast are a few decimetres apart), held near the rig's centre by a prior.
+    /// Off: both cameras share the rig's centre.
+    pub camera_offsets: bool,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            refine_intrinsics: false,
+            camera_offsets: true,
+        }
+    }
+}
+
+/// Where the optional parameters sit in the parameter vector: after the rig's position and
+/// the cameras' angles (9), each camera's focal length, principal point and k1 (8), then the
+/// half baseline from the rig's centre to the right camera (3; the left one sits opposite).
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    intrinsics: Option<usize>,
+    offsets: Option<usize>,
+}
+
+impl Layout {
+    fn of(options: &FitOptions) -> Layout {
+        let intrinsics = options.refine_intrinsics.then_some(9);
+        let offsets = options
+            .camera_offsets
+            .then_some(if intrinsics.is_some() { 17 } else { 9 });
+        Layout {
+            intrinsics,
+            offsets,
+        }
+    }
+}
+
 /// Fits the rig. `held[k]`: landmark `k` is held out (never used in the fit).
-/// `refine_intrinsics`: also fit each camera's focal length, principal point and k1 (for a
-/// camera whose video mode frames the sensor differently from the photos its intrinsics
-/// came from); the rest of the distortion stays as given.
 pub fn fit(
     cameras: &[CameraModel; 2],
     pitch: &PitchSpec,
     marks: &[Landmark],
     held: &[bool],
-    refine_intrinsics: bool,
+    options: &FitOptions,
 ) -> Result<RigFit, FitError> {
+    let layout = Layout::of(options);
     let mut uses: Vec<Use> = held
         .iter()
         .map(|h| if *h { Use::Held } else { Use::Fit })
@@ -345,17 +403,22 @@ pub fn fit(
         angles[1][2],
     ]);
     let mut steps = DVector::from_element(9, 1e-5);
-    if refine_intrinsics {
+    let mut v: Vec<f64> = p.as_slice().to_vec();
+    let mut st: Vec<f64> = steps.as_slice().to_vec();
+    if layout.intrinsics.is_some() {
         // Start from the given intrinsics; their steps follow their scales.
-        let mut v: Vec<f64> = p.as_slice().to_vec();
-        let mut st: Vec<f64> = steps.as_slice().to_vec();
         for c in cameras {
             v.extend([c.fx, c.cx, c.cy, c.distortion.k1]);
             st.extend([1e-3, 1e-3, 1e-3, 1e-7]);
         }
-        p = DVector::from_vec(v);
-        steps = DVector::from_vec(st);
     }
+    if layout.offsets.is_some() {
+        // Both cameras start at the rig's centre.
+        v.extend([0.0; 3]);
+        st.extend([1e-5; 3]);
+    }
+    p = DVector::from_vec(v);
+    steps = DVector::from_vec(st);
     let mut converged = false;
     // Fit on the inliers; leave out what stays far beyond the rest; again until stable.
     for _ in 0..8 {
@@ -364,15 +427,15 @@ pub fn fit(
             .filter_map(|k| Some((index[k]?, &marks[k])))
             .collect();
         let f = minimize(p.clone(), steps.clone(), |q| {
-            let cal = with_params(q, cameras, pitch);
+            let cal = with_params(q, cameras, pitch, layout);
             let e = pixel_errors(&cal, &used);
             let mut r: Vec<f64> = e.into_iter().flat_map(|(a, b)| [a, b]).collect();
-            r.extend(intrinsics_prior(q, cameras));
+            r.extend(priors(q, cameras, layout));
             DVector::from_vec(r)
         });
         p = f.params;
         converged = f.converged;
-        let cal = with_params(&p, cameras, pitch);
+        let cal = with_params(&p, cameras, pitch, layout);
         // Robust spread of the used landmarks' errors; then test every landmark not held
         // out, so that one left out too early can come back.
         let all: Vec<(usize, (usize, &Landmark))> = (0..marks.len())
@@ -404,7 +467,7 @@ pub fn fit(
             break;
         }
     }
-    let cal = with_params(&p, cameras, pitch);
+    let cal = with_params(&p, cameras, pitch, layout);
     if !converged {
         let used: Vec<(usize, &Landmark)> = (0..marks.len())
             .filter(|&k| uses[k] == Use::Fit)
@@ -420,8 +483,12 @@ pub fn fit(
     // The rig's heading: halfway between the cameras, so the panorama is centred on the rig.
     let mut cams = [cal.cameras[0].clone(), cal.cameras[1].clone()];
     let heading = (cams[0].yaw_deg + cams[1].yaw_deg) / 2.0;
+    let (sin, cos) = heading.to_radians().sin_cos();
     for c in cams.iter_mut() {
         c.yaw_deg -= heading;
+        // The offsets were fitted in the pitch's axes; the rig's frame turns with its heading.
+        let [x, y, z] = c.offset_m;
+        c.offset_m = [x * cos - y * sin, x * sin + y * cos, z];
     }
     Ok(RigFit {
         rig: RigPose {
@@ -483,7 +550,7 @@ mod tests {
             &truth.pitch,
             &marks,
             &vec![false; marks.len()],
-            false,
+            &FitOptions::default(),
         )
         .unwrap();
         assert!(fit.converged);
@@ -505,6 +572,62 @@ mod tests {
     }
 
     #[test]
+    fn cameras_with_their_own_centres_are_recovered_and_their_seam_closes() {
+        // The two cameras 0.7 m apart on the mast, the rig's centre between them.
+        let mut truth = Calibration::synthetic(1920, 960, 540);
+        truth.cameras[0].offset_m = [-0.3, 0.15, 0.1];
+        truth.cameras[1].offset_m = [0.3, -0.15, -0.1];
+        let marks = synthetic_marks(&truth, 5.0);
+        let held = vec![false; marks.len()];
+        let run = |camera_offsets: bool| {
+            let options = FitOptions {
+                camera_offsets,
+                ..Default::default()
+            };
+            // What a technician has: the intrinsics, not where the centres are.
+            let mut cams = cameras(&truth);
+            for c in cams.iter_mut() {
+                c.offset_m = [0.0; 3];
+            }
+            let f = fit(&cams, &truth.pitch, &marks, &held, &options).unwrap();
+            assert!(f.converged);
+            let cal = calibration_of(&f.rig, &f.cameras, &truth.pitch);
+            let seam = super::super::seam_points(&cal, &marks);
+            assert!(seam.len() >= 3, "only {} shared landmarks", seam.len());
+            let worst = seam.iter().map(|p| p.disagreement_px).fold(0.0, f64::max);
+            (f, worst)
+        };
+        let (one, one_seam) = run(false);
+        let (own, own_seam) = run(true);
+        for (c, t) in own.cameras.iter().zip(&truth.cameras) {
+            for k in 0..3 {
+                assert!(
+                    (c.offset_m[k] - t.offset_m[k]).abs() < 0.02,
+                    "{}: offset {:?}, truth {:?}",
+                    c.name,
+                    c.offset_m,
+                    t.offset_m
+                );
+            }
+        }
+        assert!((own.rig.height_m - 10.0).abs() < 0.02, "{:?}", own.rig);
+        // The prior that keeps the centres near the rig's holds them a centimetre or two
+        // short of the truth: a fraction of a pixel at the seam.
+        assert!(own_seam < 1.0, "seam {own_seam:.3} px with own centres");
+        assert!(
+            one_seam > 4.0 * own_seam,
+            "seam {one_seam:.3} px with one centre, {own_seam:.3} px with own centres"
+        );
+        // With their own centres every landmark fits; one centre has to leave some out or
+        // spread the parallax over them.
+        assert!(own.uses.iter().all(|u| *u == Use::Fit));
+        println!(
+            "one centre: {} outliers, seam {one_seam:.2} px; own centres: seam {own_seam:.3} px",
+            one.uses.iter().filter(|u| **u == Use::Outlier).count()
+        );
+    }
+
+    #[test]
     fn a_landmark_behind_the_camera_is_an_outlier_named_as_such() {
         let truth = Calibration::synthetic(1920, 960, 540);
         let mut marks = synthetic_marks(&truth, 8.75);
@@ -516,7 +639,7 @@ mod tests {
             &truth.pitch,
             &marks,
             &vec![false; marks.len()],
-            false,
+            &FitOptions::default(),
         )
         .unwrap();
         assert_eq!(fit.uses[3], Use::Outlier, "{name}");
@@ -536,7 +659,14 @@ mod tests {
             .cloned()
             .chain(all.iter().filter(|l| l.camera == "left").take(3).cloned())
             .collect();
-        let e = fit(&cams, &truth.pitch, &few, &vec![false; few.len()], false).unwrap_err();
+        let e = fit(
+            &cams,
+            &truth.pitch,
+            &few,
+            &vec![false; few.len()],
+            &FitOptions::default(),
+        )
+        .unwrap_err();
         assert!(
             matches!(e, FitError::TooFew { ref camera, got: 3, .. } if camera == "left"),
             "{e}"
@@ -548,7 +678,14 @@ mod tests {
             .cloned()
             .collect();
         if line.iter().filter(|l| l.camera == "left").count() >= MIN_LANDMARKS {
-            let e = fit(&cams, &truth.pitch, &line, &vec![false; line.len()], false).unwrap_err();
+            let e = fit(
+                &cams,
+                &truth.pitch,
+                &line,
+                &vec![false; line.len()],
+                &FitOptions::default(),
+            )
+            .unwrap_err();
             assert!(matches!(e, FitError::Collinear { .. }), "{e}");
         }
         // y measured from the other touchline: the pitch is mirrored.
@@ -565,7 +702,7 @@ mod tests {
             &truth.pitch,
             &mirrored,
             &vec![false; mirrored.len()],
-            false,
+            &FitOptions::default(),
         )
         .unwrap_err();
         assert!(e.to_string().contains("--y-origin"), "{e}");

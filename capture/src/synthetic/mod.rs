@@ -34,8 +34,7 @@ impl SyntheticWorld {
         rate: FrameRate,
         exposure: [Exposure; 2],
     ) -> SyntheticWorld {
-        let cams =
-            [0, 1].map(|i| ViewRenderer::new(cal, Box::new(CameraView::new(&cal.cameras[i]))));
+        let cams = [0, 1].map(|i| ViewRenderer::new(cal, Box::new(CameraView::new(cal, i))));
         SyntheticWorld {
             cal: cal.clone(),
             sim: SceneSim::new(cal.pitch.clone(), ball, seed),

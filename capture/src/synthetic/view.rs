@@ -2,7 +2,7 @@
 //! panorama are both views, so the same scene renders identically into either.
 
 use nalgebra::{Matrix3, Vector3};
-use shared::geometry::{CameraModel, PanoramaSpec};
+use shared::geometry::{Calibration, CameraModel, PanoramaSpec};
 
 pub trait View: Sync {
     fn size(&self) -> (usize, usize);
@@ -12,32 +12,46 @@ pub trait View: Sync {
     fn project(&self, d: &Vector3<f64>) -> Option<(f64, f64)>;
 }
 
-/// One of the rig's cameras.
+/// One of the rig's cameras. Its directions are those of the panorama (from the rig's
+/// centre): for a camera off the rig's centre, the grass it sees is where the panorama model
+/// puts it (see `Calibration::camera_vector`), so a render of it stitches exactly.
 pub struct CameraView {
-    cam: CameraModel,
+    cal: Calibration,
+    index: usize,
     rot: Matrix3<f64>,
 }
 
 impl CameraView {
-    pub fn new(cam: &CameraModel) -> CameraView {
+    /// Camera `index` of `cal`.
+    pub fn new(cal: &Calibration, index: usize) -> CameraView {
         CameraView {
-            rot: cam.rig_to_camera(),
-            cam: cam.clone(),
+            rot: cal.cameras[index].rig_to_camera(),
+            cal: cal.clone(),
+            index,
         }
+    }
+
+    fn cam(&self) -> &CameraModel {
+        &self.cal.cameras[self.index]
     }
 }
 
 impl View for CameraView {
     fn size(&self) -> (usize, usize) {
-        (self.cam.width as usize, self.cam.height as usize)
+        (self.cam().width as usize, self.cam().height as usize)
     }
 
     fn dir(&self, u: f64, v: f64) -> Option<Vector3<f64>> {
-        self.cam.unproject(&self.rot, u, v)
+        let r = self.cam().unproject(&self.rot, u, v)?;
+        if self.cam().at_rig_centre() {
+            return Some(r);
+        }
+        Some(self.cal.panorama_direction(self.index, &r).normalize())
     }
 
     fn project(&self, d: &Vector3<f64>) -> Option<(f64, f64)> {
-        self.cam.project_dir(&self.rot, d)
+        self.cam()
+            .project_dir(&self.rot, &self.cal.camera_vector(self.index, d))
     }
 }
 

@@ -89,7 +89,7 @@ impl Default for DetectorConfig {
             mask_height_m: 3.0,
             max_rate_hz: 5.0,
             threads: 2,
-            nice: 10,
+            nice: 19,
             ort_library: String::new(),
             ort_providers: vec!["cuda".into(), "cpu".into()],
         }

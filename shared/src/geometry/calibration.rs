@@ -159,9 +159,14 @@ impl Calibration {
     /// Where a rig-frame direction meets the horizontal plane at height `z` (metres), if it
     /// does so in front of the rig.
     pub fn dir_to_pitch(&self, d: &Vector3<f64>, z: f64) -> Option<(f64, f64)> {
-        let (r, f, u) = self.rig_axes();
-        let w = r * d.x + f * d.y + u * d.z;
-        let o = self.rig_origin();
+        self.ray_to_pitch(&Vector3::zeros(), d, z)
+    }
+
+    /// Where a ray from `from` (rig frame, metres from the rig's centre) along rig-frame
+    /// direction `d` meets the horizontal plane at height `z`, if it does so ahead.
+    fn ray_to_pitch(&self, from: &Vector3<f64>, d: &Vector3<f64>, z: f64) -> Option<(f64, f64)> {
+        let w = self.rig_dir_to_pitch_dir(d);
+        let o = self.rig_origin() + self.rig_dir_to_pitch_dir(from);
         if w.z.abs() < 1e-12 {
             return None;
         }
@@ -187,44 +192,80 @@ impl Calibration {
         self.cameras[i].rig_to_camera()
     }
 
+    /// Rig-frame vector from camera `i`'s centre to what the panorama shows in rig-frame
+    /// direction `d` (seen from the rig's centre): the pitch plane where `d` meets it, and
+    /// beyond the horizon the direction itself (far away). For a camera at the rig's centre
+    /// this is `d`.
+    pub fn camera_vector(&self, i: usize, d: &Vector3<f64>) -> Vector3<f64> {
+        let c = &self.cameras[i];
+        if c.at_rig_centre() || d.z >= 0.0 {
+            return *d;
+        }
+        d * (-self.rig.height_m / d.z) - c.offset()
+    }
+
+    /// The inverse of [`camera_vector`](Self::camera_vector): the rig-frame direction, seen
+    /// from the rig's centre, of what camera `i` sees along rig-frame direction `r`.
+    pub fn panorama_direction(&self, i: usize, r: &Vector3<f64>) -> Vector3<f64> {
+        let c = &self.cameras[i];
+        if c.at_rig_centre() || r.z >= 0.0 {
+            return *r;
+        }
+        let o = c.offset();
+        let s = (-self.rig.height_m - o.z) / r.z;
+        if s > 0.0 {
+            o + r * s
+        } else {
+            *r
+        }
+    }
+
     /// Pixel of a pitch point in camera `i` (may be outside the image).
     pub fn pitch_to_camera(&self, i: usize, x: f64, y: f64, z: f64) -> Option<(f64, f64)> {
         let c = &self.cameras[i];
-        c.project_dir(&c.rig_to_camera(), &self.pitch_to_dir(x, y, z))
+        c.project_dir(
+            &c.rig_to_camera(),
+            &(self.pitch_to_dir(x, y, z) - c.offset()),
+        )
     }
 
     /// Pitch point (at height `z`) seen at a pixel of camera `i`.
     pub fn camera_to_pitch(&self, i: usize, u: f64, v: f64, z: f64) -> Option<(f64, f64)> {
         let c = &self.cameras[i];
         let d = c.unproject(&c.rig_to_camera(), u, v)?;
-        self.dir_to_pitch(&d, z)
+        self.ray_to_pitch(&c.offset(), &d, z)
     }
 
     /// Panorama pixel of a pixel of camera `i`.
     pub fn camera_to_panorama(&self, i: usize, u: f64, v: f64) -> Option<(f64, f64)> {
         let c = &self.cameras[i];
         let d = c.unproject(&c.rig_to_camera(), u, v)?;
-        Some(self.panorama.dir_to_pixel(&d))
+        Some(self.panorama.dir_to_pixel(&self.panorama_direction(i, &d)))
     }
 
     /// Pixel of camera `i` seen at a panorama pixel (may be outside the image).
     pub fn panorama_to_camera(&self, i: usize, u: f64, v: f64) -> Option<(f64, f64)> {
         let c = &self.cameras[i];
-        c.project_dir(&c.rig_to_camera(), &self.panorama.pixel_to_dir(u, v))
+        let d = self.camera_vector(i, &self.panorama.pixel_to_dir(u, v));
+        c.project_dir(&c.rig_to_camera(), &d)
     }
 
     /// Seen by camera `i`, or within 1% of its image width outside the image.
     fn nearly_seen_by(&self, i: usize, d: &Vector3<f64>) -> bool {
         let c = &self.cameras[i];
         let m = c.width as f64 * 0.01;
-        c.project_dir(&c.rig_to_camera(), d).is_some_and(|(u, v)| {
-            u >= -m && v >= -m && u <= c.width as f64 - 1.0 + m && v <= c.height as f64 - 1.0 + m
-        })
+        c.project_dir(&c.rig_to_camera(), &self.camera_vector(i, d))
+            .is_some_and(|(u, v)| {
+                u >= -m
+                    && v >= -m
+                    && u <= c.width as f64 - 1.0 + m
+                    && v <= c.height as f64 - 1.0 + m
+            })
     }
 
     fn seen_by(&self, i: usize, d: &Vector3<f64>) -> bool {
         let c = &self.cameras[i];
-        c.project_dir(&c.rig_to_camera(), d)
+        c.project_dir(&c.rig_to_camera(), &self.camera_vector(i, d))
             .is_some_and(|(u, v)| c.contains(u, v))
     }
 
@@ -407,6 +448,58 @@ mod tests {
         assert_ne!(d.hash(), c.hash());
     }
 
+    /// The test rig with its cameras 0.7 m apart on the mast.
+    fn apart() -> Calibration {
+        let mut c = cal();
+        c.cameras[0].offset_m = [-0.3, 0.15, 0.1];
+        c.cameras[1].offset_m = [0.3, -0.15, -0.1];
+        c
+    }
+
+    #[test]
+    fn cameras_apart_place_every_pitch_point_where_the_panorama_has_it() {
+        let c = apart();
+        c.validate().unwrap();
+        let mut seen_by_both = 0;
+        for x in (0..=105).step_by(5) {
+            for y in (0..=68).step_by(4) {
+                let (x, y) = (x as f64, y as f64);
+                let (pu, pv) = c.pitch_to_panorama(x, y, 0.0);
+                let mut seen = 0;
+                for i in 0..2 {
+                    let Some((u, v)) = c.pitch_to_camera(i, x, y, 0.0) else {
+                        continue;
+                    };
+                    if !c.cameras[i].contains(u, v) {
+                        continue;
+                    }
+                    seen += 1;
+                    let (qu, qv) = c.camera_to_panorama(i, u, v).unwrap();
+                    assert!(
+                        (qu - pu).hypot(qv - pv) < 0.01,
+                        "camera {i}: ({x},{y}) at ({qu:.2},{qv:.2}), panorama ({pu:.2},{pv:.2})"
+                    );
+                }
+                seen_by_both += usize::from(seen == 2);
+            }
+        }
+        assert!(
+            seen_by_both >= 5,
+            "only {seen_by_both} points in the overlap"
+        );
+        // Not the same as one centre: the parallax is there to be corrected.
+        let one = cal();
+        let d = (0..2)
+            .filter_map(|i| {
+                let (u, v) = c.pitch_to_camera(i, 52.5, 0.0, 0.0)?;
+                let (a, b) = one.camera_to_panorama(i, u, v)?;
+                let (pu, pv) = c.pitch_to_panorama(52.5, 0.0, 0.0);
+                Some((a - pu).hypot(b - pv))
+            })
+            .fold(0.0, f64::max);
+        assert!(d > 1.0, "offsets make no difference ({d} px)");
+    }
+
     #[test]
     fn pitch_panorama_round_trip_below_0_05_px() {
         let c = cal();
@@ -423,7 +516,12 @@ mod tests {
 
     #[test]
     fn camera_panorama_round_trip_below_0_05_px() {
-        let c = cal();
+        for c in [cal(), apart()] {
+            camera_panorama_round_trip_below_0_05_px_for(&c);
+        }
+    }
+
+    fn camera_panorama_round_trip_below_0_05_px_for(c: &Calibration) {
         for i in 0..2 {
             for u in (0..960).step_by(53) {
                 for v in (0..540).step_by(41) {
@@ -440,7 +538,12 @@ mod tests {
 
     #[test]
     fn pitch_camera_round_trip_below_0_05_px() {
-        let c = cal();
+        for c in [cal(), apart()] {
+            pitch_camera_round_trip_below_0_05_px_for(&c);
+        }
+    }
+
+    fn pitch_camera_round_trip_below_0_05_px_for(c: &Calibration) {
         let mut tested = [0; 2];
         for (i, count) in tested.iter_mut().enumerate() {
             for x in [5.0, 30.0, 52.5, 75.0, 100.0] {

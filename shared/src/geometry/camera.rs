@@ -130,9 +130,33 @@ pub struct CameraModel {
     pub pitch_deg: f64,
     #[serde(default)]
     pub roll_deg: f64,
+    /// Where this camera's optical centre sits relative to the rig's centre, metres in the
+    /// rig frame (right, forward, up). Two real cameras on one mast are a few decimetres
+    /// apart; the panorama is the view from the rig's centre, and each camera's picture is
+    /// placed in it through the pitch plane, so that the pitch's lines meet at the seam.
+    /// Zero (the default) for cameras that share the centre.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offset_m: [f64; 3],
 }
 
+fn is_zero(v: &[f64; 3]) -> bool {
+    v.iter().all(|x| *x == 0.0)
+}
+
+/// Two cameras farther apart than this are not one rig.
+pub const MAX_OFFSET_M: f64 = 5.0;
+
 impl CameraModel {
+    /// The optical centre relative to the rig's centre (rig frame, metres).
+    pub fn offset(&self) -> Vector3<f64> {
+        Vector3::new(self.offset_m[0], self.offset_m[1], self.offset_m[2])
+    }
+
+    /// True when the camera's centre is the rig's.
+    pub fn at_rig_centre(&self) -> bool {
+        is_zero(&self.offset_m)
+    }
+
     /// Rotation from the rig frame to the camera frame (rows: right, down, forward).
     pub fn rig_to_camera(&self) -> Matrix3<f64> {
         let f = dir_from_lonlat(self.yaw_deg, self.pitch_deg);
@@ -234,6 +258,12 @@ impl CameraModel {
         if !self.distortion.is_finite() {
             return Err("distortion has a non-finite coefficient".into());
         }
+        if !self.offset_m.iter().all(|v| v.is_finite()) || self.offset().norm() > MAX_OFFSET_M {
+            return Err(format!(
+                "offset_m {:?} must be finite and within {MAX_OFFSET_M} m of the rig's centre",
+                self.offset_m
+            ));
+        }
         if self.width < 16 || self.height < 16 {
             return Err(format!(
                 "image size {}x{} is too small",
@@ -267,6 +297,7 @@ impl CameraModel {
             yaw_deg: 0.0,
             pitch_deg: 0.0,
             roll_deg: 0.0,
+            offset_m: [0.0; 3],
         }
     }
 }

@@ -82,7 +82,8 @@ impl StitchLut {
                 let mut xy = [(-1.0f64, -1.0f64); 2];
                 for i in 0..2 {
                     let c = &cal.cameras[i];
-                    if let Some((u, v)) = c.project_dir_limited(&rots[i], &d, limits[i]) {
+                    let dc = cal.camera_vector(i, &d);
+                    if let Some((u, v)) = c.project_dir_limited(&rots[i], &dc, limits[i]) {
                         if c.contains(u, v) {
                             let edge = u
                                 .min(v)

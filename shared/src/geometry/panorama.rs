@@ -59,12 +59,13 @@ impl PanoramaSpec {
         u >= 0.0 && v >= 0.0 && u <= (self.width - 1) as f64 && v <= (self.height - 1) as f64
     }
 
-    /// A copy with another pixel size over the same angular limits (height follows).
+    /// A copy with another pixel size over the same angular limits (height follows, rounded
+    /// to an even number: NV12 frames need even sizes).
     pub fn with_width(&self, width: u32) -> PanoramaSpec {
         let scale = width as f64 / self.width as f64;
         PanoramaSpec {
             width,
-            height: ((self.height as f64) * scale).round() as u32,
+            height: (((self.height as f64) * scale / 2.0).round() as u32 * 2).max(2),
             ..self.clone()
         }
     }

@@ -78,11 +78,9 @@ impl GroundTruth {
         .sqrt();
         let diameter_px =
             (2.0 * super::BALL_RADIUS_M / dist).atan().to_degrees() / cal.panorama.deg_per_px();
-        let d = cal.pitch_to_dir(b.x, b.y, b.z);
         let seen = (0..2).any(|i| {
-            let c = &cal.cameras[i];
-            c.project_dir(&c.rig_to_camera(), &d)
-                .is_some_and(|(u, v)| c.contains(u, v))
+            cal.pitch_to_camera(i, b.x, b.y, b.z)
+                .is_some_and(|(u, v)| cal.cameras[i].contains(u, v))
         }) && cal.panorama.contains(px, py);
         let visible = seen && !hidden_behind(cal, frame);
         let people = frame
