@@ -18,8 +18,10 @@ APT_PACKAGES=(
   # An RTSP camera server for the camera recovery tests and the soak (GStreamer's
   # rtsp-server from Python).
   python3-gi gir1.2-gst-rtsp-server-1.0
+  # A real browser for the operator page's test (headless Chromium driven by Selenium).
+  chromium chromium-driver
 )
-PIP_PACKAGES=(pyzmq msgpack)
+PIP_PACKAGES=(pyzmq msgpack "selenium>=4.15")
 
 if ! command -v cargo >/dev/null; then
   echo "setup: cargo is not installed; install Rust (https://rustup.rs) and run again" >&2
@@ -38,7 +40,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import zmq, msgpack" 2>/dev/null; then
+if ! python3 -c "import zmq, msgpack, selenium" 2>/dev/null; then
   echo "setup: installing Python packages ${PIP_PACKAGES[*]}"
   python3 -m pip install --quiet "${PIP_PACKAGES[@]}" 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages "${PIP_PACKAGES[@]}"

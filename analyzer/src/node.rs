@@ -43,10 +43,29 @@ impl Actor for AnalyzerNode {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.run_interval(self.log_interval, |me, _| me.log_summary());
+        ctx.run_interval(std::time::Duration::from_secs(1), |me, _| me.set_metrics());
     }
 }
 
 impl AnalyzerNode {
+    /// What the heartbeat carries for monitoring.
+    fn set_metrics(&self) {
+        let p = self.publisher.counters().snapshot();
+        let mut m = shared::process::counters_of("", &self.analyzer.counters());
+        m.extend([
+            ("snapshots_total".to_string(), self.snapshots as f64),
+            ("bad_requests_total".to_string(), self.bad_requests as f64),
+            (
+                "publish_errors_total".to_string(),
+                self.publish_errors as f64,
+            ),
+            ("pub_sent_total".to_string(), p.sent as f64),
+            ("pub_dropped_total".to_string(), p.dropped as f64),
+            ("history".to_string(), self.analyzer.history().len() as f64),
+        ]);
+        shared::process::set_metrics(m);
+    }
+
     fn log_summary(&self) {
         let c = self.analyzer.counters();
         let p = self.publisher.counters().snapshot();

@@ -210,6 +210,7 @@ fn replay_of_a_recording_writes_tracks_for_every_frame() {
                 seq: i as u64,
                 uptime_ms: 0,
                 problem: None,
+                metrics: Default::default(),
             });
             w.write_message(fr.pts_ns, hb.topic(), &encode(&hb).unwrap())
                 .unwrap();

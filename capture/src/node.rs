@@ -26,6 +26,9 @@ pub struct CaptureNode {
     /// Keep the camera-path and tracks sockets and the REP open.
     _paths: SubscriberGuard,
     _tracks: SubscriberGuard,
+    _operator: SubscriberGuard,
+    /// The operator's latest recording wish, as passed to playout.
+    record: Option<bool>,
     _rep: ReplierGuard,
     peers: PeerTable,
     clock: MonotonicClock,
@@ -78,6 +81,16 @@ impl Actor for CaptureNode {
             }
             shared::process::set_problem(problem);
         });
+        ctx.run_interval(Duration::from_secs(1), |me, _| {
+            let e = me.engine_stats.lock().map(|s| *s).unwrap_or_default();
+            let c = me.publisher.counters().snapshot();
+            let mut m = shared::process::counters_of("engine_", &e);
+            m.extend([
+                ("pub_sent_total".to_string(), c.sent as f64),
+                ("pub_dropped_total".to_string(), c.dropped as f64),
+            ]);
+            shared::process::set_metrics(m);
+        });
         ctx.run_interval(Duration::from_secs(10), |me, _| {
             let c = me.publisher.counters().snapshot();
             let e = me.engine_stats.lock().map(|s| *s).unwrap_or_default();
@@ -120,6 +133,17 @@ impl StreamHandler<Received> for CaptureNode {
             }
             Message::Tracks(t) => {
                 let _ = self.playout_tx.send(PlayoutInput::Tracks(t));
+            }
+            Message::Operator(o) => {
+                // launch repeats its state every second; only a change switches.
+                let on_now = self.record.unwrap_or_else(|| self.status().recording.on);
+                self.record = Some(o.record);
+                if o.record != on_now {
+                    let _ = self.playout_tx.send(PlayoutInput::Record {
+                        on: o.record,
+                        unix_ns: shared::time::unix_now_ns(),
+                    });
+                }
             }
             _ => {}
         }
@@ -179,6 +203,14 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
             channel_capacity: cfg.transport.subscriber_queue,
         },
     );
+    let operator = Subscriber::connect(
+        "capture-operator",
+        std::slice::from_ref(&eps.launch_op),
+        SubscriberOptions {
+            topics: vec!["op".into()],
+            channel_capacity: cfg.transport.subscriber_queue,
+        },
+    );
     let publisher = Arc::new(publisher);
     // Tables, the detector model and the pipelines load on a blocking thread, so that the
     // event loop keeps sending heartbeats while they do (a supervisor would call it hung).
@@ -192,14 +224,18 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
     let (paths_rx, paths_guard) = paths.split();
     let (tracks_rx, tracks_guard) = tracks.split();
     let (rep_rx, rep_guard) = rep.split();
+    let (op_rx, op_guard) = operator.split();
     let _node = CaptureNode::create(|ctx| {
         ctx.add_stream(ReceiverStream::new(paths_rx));
         ctx.add_stream(ReceiverStream::new(tracks_rx));
         ctx.add_stream(ReceiverStream::new(rep_rx));
+        ctx.add_stream(ReceiverStream::new(op_rx));
         CaptureNode {
             publisher,
             _paths: paths_guard,
             _tracks: tracks_guard,
+            _operator: op_guard,
+            record: None,
             _rep: rep_guard,
             peers: PeerTable::default(),
             clock: MonotonicClock::new(),

@@ -133,6 +133,14 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         audio: audio_on,
         pose_log: (!p.pose_log.is_empty()).then(|| PathBuf::from(&p.pose_log)),
         gpu: gpu.clone(),
+        record: record_at_start(cfg),
+        preview: (p.preview_interval_ms > 0 && !cfg.operator.http_bind.trim().is_empty()).then(
+            || playout::preview::PreviewSettings {
+                dir: cfg.runtime.dir(),
+                interval_ns: p.preview_interval_ms * 1_000_000,
+                width: p.preview_width as usize,
+            },
+        ),
     })
     .context("playout on the GPU")?;
     let playout_tx = playout.sender();
@@ -364,4 +372,25 @@ impl RunningEngine {
             let _ = tokio::task::spawn_blocking(move || i.stop()).await;
         }
     }
+}
+
+/// Whether recording and streaming start on: as launch's operator state says (a capture
+/// restarted by launch), else as the match schedule wants now, else on.
+fn record_at_start(cfg: &SystemConfig) -> bool {
+    if let Some(o) = shared::operator::load_if_supervised(&cfg.runtime.dir()) {
+        return o.record;
+    }
+    let now = shared::time::unix_now_ns() as i64;
+    let on = cfg
+        .operator
+        .schedule(now)
+        .wants_recording(now)
+        .unwrap_or(true);
+    if !on {
+        tracing::info!(
+            message =
+                "Outside the scheduled matches: recording and streaming wait for the next one."
+        );
+    }
+    on
 }

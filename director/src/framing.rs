@@ -20,6 +20,8 @@ pub enum Mode {
     Ball,
     Players,
     Wide,
+    /// A fixed pose the operator asked for ([`crate::operator`]).
+    Operator,
 }
 
 impl Mode {
@@ -28,6 +30,7 @@ impl Mode {
             Mode::Ball => "ball",
             Mode::Players => "players",
             Mode::Wide => "wide",
+            Mode::Operator => "operator",
         }
     }
 }

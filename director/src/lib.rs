@@ -15,6 +15,7 @@ pub mod framing;
 pub mod limits;
 pub mod metrics;
 pub mod node;
+pub mod operator;
 pub mod planner;
 pub mod playout_clock;
 pub mod publish;

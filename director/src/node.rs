@@ -47,7 +47,7 @@ pub enum Recovery {
 }
 
 /// Counters of the live node (the planner and window count the rest).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct NodeCounters {
     pub paths_published: u64,
     pub paths_refused: u64,
@@ -57,6 +57,9 @@ pub struct NodeCounters {
     pub assumed_playout: u64,
     pub checkpoint_writes: u64,
     pub checkpoint_errors: u64,
+    /// Operator camera modes taken, and refused (a manual pose outside the panorama).
+    pub operator_changes: u64,
+    pub operator_refused: u64,
 }
 
 /// A saved plan older than this is not taken over, ns.
@@ -178,6 +181,35 @@ impl DirectorNode {
         }
     }
 
+    /// Takes the operator's camera mode (from launch's message or its state file).
+    fn operator(&mut self, mode: shared::messages::CameraMode) {
+        let playout = self
+            .playout
+            .estimate(self.now(), self.planner.latest_track_pts())
+            .map(|(p, _)| p)
+            .unwrap_or(0);
+        match self.planner.set_operator(mode, playout) {
+            Ok(false) => {}
+            Ok(true) => {
+                self.counters.operator_changes += 1;
+                let o = self.planner.operator().copied();
+                tracing::info!(
+                    message = "Operator camera mode taken.",
+                    mode = mode.name(),
+                    from_pts_ns = o.map(|o| o.from_k * self.planner.step_ns()),
+                    pose = ?o.and_then(|o| o.pose),
+                );
+                if self.recovery == Recovery::Running {
+                    self.replan_and_publish();
+                }
+            }
+            Err(reason) => {
+                self.counters.operator_refused += 1;
+                tracing::warn!(message = "Operator camera mode refused; the camera goes on as before.", mode = mode.name(), %reason);
+            }
+        }
+    }
+
     fn replan_and_publish(&mut self) {
         let now = self.now();
         let Some((playout, live)) = self.playout.estimate(now, self.planner.latest_track_pts())
@@ -237,6 +269,29 @@ impl DirectorNode {
         }
     }
 
+    /// What the heartbeat carries for monitoring.
+    fn set_metrics(&self) {
+        let c = self.publisher.counters().snapshot();
+        let mut m = shared::process::counters_of("", &self.counters);
+        m.extend(shared::process::counters_of(
+            "planner_",
+            &self.planner.counters(),
+        ));
+        m.extend(shared::process::counters_of(
+            "tracks_",
+            &self.planner.window_counters(),
+        ));
+        m.extend([
+            ("pub_sent_total".to_string(), c.sent as f64),
+            ("pub_dropped_total".to_string(), c.dropped as f64),
+            (
+                "running".to_string(),
+                (self.recovery == Recovery::Running) as u8 as f64,
+            ),
+        ]);
+        shared::process::set_metrics(m);
+    }
+
     fn log_summary(&self) {
         let c = self.publisher.counters().snapshot();
         let p = self.planner.counters();
@@ -264,6 +319,9 @@ impl DirectorNode {
             snapshot_requests_failed = n.snapshot_requests_failed,
             checkpoint_writes = n.checkpoint_writes,
             checkpoint_errors = n.checkpoint_errors,
+            operator_mode = self.planner.operator_mode().name(),
+            operator_changes = n.operator_changes,
+            operator_refused = n.operator_refused,
             resumed_from_checkpoint = p.resumed_from_checkpoint,
         );
     }
@@ -277,6 +335,7 @@ impl Actor for DirectorNode {
         let period = Duration::from_millis(self.cfg.director.replan_period_ms);
         ctx.run_interval(period, |me, ctx| me.tick(ctx));
         ctx.run_interval(Duration::from_secs(10), |me, _| me.log_summary());
+        ctx.run_interval(Duration::from_secs(1), |me, _| me.set_metrics());
     }
 }
 
@@ -287,6 +346,7 @@ impl StreamHandler<Received> for DirectorNode {
         match &item.message {
             Message::Tracks(t) => self.planner.push_tracks(t),
             Message::PlayoutStatus(s) => self.playout.on_status(s, now),
+            Message::Operator(o) => self.operator(o.camera),
             _ => {}
         }
     }
@@ -352,6 +412,23 @@ impl Handler<SnapshotAnswer> for DirectorNode {
     }
 }
 
+/// The operator's mode launch saved, taken before anything is planned.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct OperatorAtStart(shared::messages::CameraMode);
+
+impl Handler<OperatorAtStart> for DirectorNode {
+    type Result = ();
+
+    fn handle(&mut self, msg: OperatorAtStart, _ctx: &mut Self::Context) {
+        tracing::info!(
+            message = "Starting in the operator's camera mode.",
+            mode = msg.0.name()
+        );
+        self.operator(msg.0);
+    }
+}
+
 /// Connects every socket (none of these waits for a peer), runs until shutdown.
 pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
     let rig = Rig::from_system(&cfg).context("director.calibration")?;
@@ -370,9 +447,13 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
     // Subscribe first (recovery step 1): tracks from now on are kept.
     let inputs = Subscriber::connect(
         "director-inputs",
-        &[eps.capture_pub.clone(), eps.analyzer_pub.clone()],
+        &[
+            eps.capture_pub.clone(),
+            eps.analyzer_pub.clone(),
+            eps.launch_op.clone(),
+        ],
         SubscriberOptions {
-            topics: vec!["tracks".into(), "status".into(), "hb".into()],
+            topics: vec!["tracks".into(), "status".into(), "hb".into(), "op".into()],
             channel_capacity: cfg.transport.subscriber_queue,
         },
     );
@@ -382,8 +463,13 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
     let playout = PlayoutClock::new(cfg.director.delay_ms * NS_PER_MS);
     let since_ns = clock.now_ns();
     let cfg_dir = cfg.runtime.dir();
+    // A director restarted by launch starts in the operator's mode (GUIDE section 4).
+    let operator = shared::operator::load_if_supervised(&cfg_dir);
     let _node = DirectorNode::create(|ctx| {
         ctx.add_stream(ReceiverStream::new(rx));
+        if let Some(o) = operator {
+            ctx.notify(OperatorAtStart(o.camera));
+        }
         DirectorNode {
             cfg,
             publisher,

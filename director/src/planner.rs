@@ -17,6 +17,7 @@
 //! frames are never changed.
 
 use crate::framing::{frame_targets, FrameTarget, Mode};
+use crate::operator::{self, OperatorOverride};
 use crate::rig::Rig;
 use crate::smoother::{anticipate_caps, reachable_in, running_max, taut_string, triangle_smooth};
 use crate::tracker::{track, AxisBounds, AxisState, Gains};
@@ -110,6 +111,8 @@ pub struct Planner {
     plan: VecDeque<PlanFrame>,
     path_id: u64,
     counters: PlannerCounters,
+    /// The operator's camera mode, from the frame it applies to (none: auto from start).
+    operator: Option<OperatorOverride>,
 }
 
 impl Planner {
@@ -124,7 +127,45 @@ impl Planner {
             plan: VecDeque::new(),
             path_id: 0,
             counters: PlannerCounters::default(),
+            operator: None,
         }
+    }
+
+    /// The operator's camera mode now in force.
+    pub fn operator_mode(&self) -> shared::messages::CameraMode {
+        self.operator.map(|o| o.mode).unwrap_or_default()
+    }
+
+    /// The operator's override in force (mode, first frame, pose).
+    pub fn operator(&self) -> Option<&OperatorOverride> {
+        self.operator.as_ref()
+    }
+
+    /// Takes the operator's camera mode from the first frame that may still change at
+    /// `playout_pts` on; the next replan moves the camera there within the bounds. The same
+    /// mode again changes nothing (launch repeats its state every second). A manual pose
+    /// outside the panorama is refused.
+    pub fn set_operator(
+        &mut self,
+        mode: shared::messages::CameraMode,
+        playout_pts: u64,
+    ) -> Result<bool, String> {
+        if self.operator_mode() == mode {
+            return Ok(false);
+        }
+        if let shared::messages::CameraMode::Manual { yaw, pitch, fov } = mode {
+            operator::check_manual(&self.rig, yaw as f64, pitch as f64, fov as f64)?;
+        }
+        let from_k = self.frozen_frame(playout_pts) + 1;
+        // `hold` without a plan yet (a restarted director) holds the first pose it plans
+        // from: the frame on screen, once the plan is restored.
+        let pose = match self.frame(from_k).or(self.plan.back()) {
+            Some(f) => operator::mode_pose(&self.rig, mode, f.pose()),
+            None if mode == shared::messages::CameraMode::Hold => None,
+            None => operator::mode_pose(&self.rig, mode, self.rig.wide_pose()),
+        };
+        self.operator = Some(OperatorOverride { mode, from_k, pose });
+        Ok(true)
     }
 
     pub fn config(&self) -> &DirectorConfig {
@@ -243,6 +284,31 @@ impl Planner {
             self.step_ns,
             live_pts,
         );
+        let mut targets = targets;
+        if let Some(o) = self.operator.as_mut() {
+            if o.pose.is_none() && o.mode == shared::messages::CameraMode::Hold {
+                let held = self
+                    .plan
+                    .iter()
+                    .rev()
+                    .find(|f| f.k <= k_c)
+                    .or(self.plan.back());
+                o.pose = held.map(|f| f.pose());
+            }
+        }
+        if let Some(OperatorOverride {
+            from_k,
+            pose: Some(pose),
+            ..
+        }) = self.operator
+        {
+            let t = operator::target(pose, self.rig.limits.fov_range().1);
+            for (i, slot) in targets.iter_mut().enumerate() {
+                if k_first + i as u64 >= from_k {
+                    *slot = t;
+                }
+            }
+        }
         let off = (k_c - k_first) as usize; // index of frame k_c in `targets`
         let start = match self.frame(k_c) {
             Some(f) => *f,
@@ -401,8 +467,13 @@ impl Planner {
         let mut hi = lo.clone();
         for (i, v) in need.iter().enumerate().skip(1) {
             let top = if i <= cap_frames { zhi.min(cap) } else { zhi };
+            // An operator's pose is framed as asked, not within the zoom's tolerance.
+            let tolerance = match targets[i].mode {
+                Mode::Operator => WIDE_TUBE_DEG,
+                _ => cfg.zoom_tolerance_deg,
+            };
             lo.push(v.min(top));
-            hi.push((v + cfg.zoom_tolerance_deg).min(top));
+            hi.push((v + tolerance).min(top));
         }
         let fov_ref = smooth_string(&lo, &hi, half);
         let fov_lim = shrink(&vec![(fov_lo, fov_hi); n], TRACK_MARGIN_DEG);
@@ -547,7 +618,7 @@ fn tube(t: &FrameTarget, subject: f64, ahead: f64, s: f64, cfg: &DirectorConfig)
         // The same dead zone about the players' centre, without lead (their centre moves
         // slowly and its direction says little).
         Mode::Players => (subject - cfg.dead_zone * s, subject + cfg.dead_zone * s),
-        Mode::Wide => (subject - WIDE_TUBE_DEG, subject + WIDE_TUBE_DEG),
+        Mode::Wide | Mode::Operator => (subject - WIDE_TUBE_DEG, subject + WIDE_TUBE_DEG),
     }
 }
 

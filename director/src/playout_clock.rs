@@ -75,6 +75,7 @@ mod tests {
             path_id: 0,
             outputs: Vec::new(),
             cameras: Vec::new(),
+            recording: Default::default(),
         }
     }
 

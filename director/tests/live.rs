@@ -68,6 +68,7 @@ impl Fakes {
                     path_id: 0,
                     outputs: Vec::new(),
                     cameras: Vec::new(),
+                    recording: Default::default(),
                 };
                 self.status.publish(&Message::PlayoutStatus(s)).unwrap();
             }

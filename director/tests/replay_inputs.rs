@@ -28,6 +28,7 @@ fn write_recording(path: &Path, tracks: &[shared::messages::Tracks], extra_heart
                 seq: i as u64,
                 uptime_ms: 0,
                 problem: None,
+                metrics: Default::default(),
             });
             w.write_message(i as u64, hb.topic(), &encode(&hb).unwrap())
                 .unwrap();
@@ -175,6 +176,7 @@ fn empty_or_foreign_recordings_are_clear_errors() {
         seq: 0,
         uptime_ms: 0,
         problem: None,
+        metrics: Default::default(),
     });
     w.write_message(0, m.topic(), &encode(&m).unwrap()).unwrap();
     w.finish().unwrap();

@@ -52,6 +52,33 @@ pub fn restart(common: &CommonArgs, process: &str) -> Result<()> {
     Ok(())
 }
 
+/// Sends an operator command and prints the desk as launch then has it.
+pub fn operator(common: &CommonArgs, cmd: crate::desk::OperatorCommand) -> Result<()> {
+    let (_, endpoint, options) = setup(common)?;
+    let body = send(&endpoint, ControlCommand::Operator(cmd), options)?;
+    let desk: crate::desk::DeskView =
+        serde_json::from_str(&body).context("decoding launch's reply")?;
+    println!(
+        "camera {}, recording {}",
+        crate::status::camera_text(&desk.camera),
+        if desk.record { "on" } else { "off" }
+    );
+    if desk.matches.is_empty() {
+        println!("no match scheduled");
+    }
+    for m in &desk.matches {
+        println!(
+            "match {}: records {} to {} ({:.0} min, pre-roll {:.0} min)",
+            m.start,
+            m.record_from,
+            m.record_until,
+            m.duration_s / 60.0,
+            m.preroll_s / 60.0
+        );
+    }
+    Ok(())
+}
+
 /// Asks launch to stop, then waits until it has exited (unless `no_wait`).
 pub fn stop(common: &CommonArgs, no_wait: bool) -> Result<()> {
     let (cfg, endpoint, options) = setup(common)?;

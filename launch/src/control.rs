@@ -7,13 +7,14 @@
 //! step, a bounded number of retries).
 //!
 //! Frames (UTF-8):
-//! - request: `[command, request_id, args...]` with command `status`, `restart <process>`
-//!   or `stop`;
+//! - request: `[command, request_id, args...]` with command `status`, `restart <process>`,
+//!   `stop` or `operator <json>` (an [`OperatorCommand`]: camera mode, recording, schedule);
 //! - reply: `["ok", json]` or `["error", text]`.
 //!
 //! A retried request reuses its id; the server answers a repeated id from a small cache
 //! instead of acting twice, so a retry after a lost reply never restarts a process twice.
 
+use crate::desk::OperatorCommand;
 use bytes::Bytes;
 use shared::transport::Endpoint;
 use std::collections::VecDeque;
@@ -34,11 +35,12 @@ const REPLY_CACHE: usize = 32;
 const HANDLER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A control command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ControlCommand {
     Status,
     Restart(String),
     Stop,
+    Operator(OperatorCommand),
 }
 
 impl ControlCommand {
@@ -47,10 +49,15 @@ impl ControlCommand {
             ControlCommand::Status => vec!["status".to_string()],
             ControlCommand::Restart(_) => vec!["restart".to_string()],
             ControlCommand::Stop => vec!["stop".to_string()],
+            ControlCommand::Operator(_) => vec!["operator".to_string()],
         };
         f.push(id.to_string());
-        if let ControlCommand::Restart(p) = self {
-            f.push(p.clone());
+        match self {
+            ControlCommand::Restart(p) => f.push(p.clone()),
+            ControlCommand::Operator(c) => {
+                f.push(serde_json::to_string(c).unwrap_or_else(|_| "{}".into()))
+            }
+            _ => {}
         }
         f
     }
@@ -65,8 +72,11 @@ impl ControlCommand {
             ["status", id] => Ok((id.to_string(), ControlCommand::Status)),
             ["stop", id] => Ok((id.to_string(), ControlCommand::Stop)),
             ["restart", id, p] => Ok((id.to_string(), ControlCommand::Restart(p.to_string()))),
+            ["operator", id, json] => serde_json::from_str(json)
+                .map(|c| (id.to_string(), ControlCommand::Operator(c)))
+                .map_err(|e| format!("operator command {json:?} not understood: {e}")),
             _ => Err(format!(
-                "unknown request {:?}; expected [status|stop, id] or [restart, id, process]",
+                "unknown request {:?}; expected [status|stop, id], [restart, id, process] or [operator, id, json]",
                 text
             )),
         }
@@ -88,6 +98,14 @@ pub struct ControlRequest {
 }
 
 impl ControlRequest {
+    /// A request from elsewhere in launch (the operator page), and where its answer comes.
+    pub fn new(
+        command: ControlCommand,
+    ) -> (ControlRequest, oneshot::Receiver<Result<String, String>>) {
+        let (reply, rx) = oneshot::channel();
+        (ControlRequest { command, reply }, rx)
+    }
+
     /// Answers with a JSON body, or an error text.
     pub fn reply(self, answer: Result<String, String>) {
         let _ = self.reply.send(answer);
@@ -97,6 +115,7 @@ impl ControlRequest {
 /// The bound REP socket; requests come out of [`ControlServer::recv`].
 pub struct ControlServer {
     rx: mpsc::Receiver<ControlRequest>,
+    tx: mpsc::Sender<ControlRequest>,
     task: JoinHandle<()>,
 }
 
@@ -112,8 +131,13 @@ impl ControlServer {
             .map_err(|e| anyhow::anyhow!("cannot bind the control socket {endpoint}: {e}"))?;
         tracing::info!(message = "Control socket bound.", %endpoint);
         let (tx, rx) = mpsc::channel(8);
-        let task = tokio::spawn(serve(socket, tx));
-        Ok(ControlServer { rx, task })
+        let task = tokio::spawn(serve(socket, tx.clone()));
+        Ok(ControlServer { rx, tx, task })
+    }
+
+    /// Where other request sources (the operator page) put their requests.
+    pub fn sender(&self) -> mpsc::Sender<ControlRequest> {
+        self.tx.clone()
     }
 
     pub async fn recv(&mut self) -> Option<ControlRequest> {
@@ -295,6 +319,10 @@ mod tests {
             ControlCommand::Status,
             ControlCommand::Stop,
             ControlCommand::Restart("analyzer".into()),
+            ControlCommand::Operator(OperatorCommand::Camera {
+                camera: shared::messages::CameraMode::Wide,
+            }),
+            ControlCommand::Operator(OperatorCommand::Recording { on: false }),
         ] {
             let f = c.frames("id-1");
             let f: Vec<&str> = f.iter().map(String::as_str).collect();

@@ -8,6 +8,8 @@
 
 use crate::children::{self, ChildProcess};
 use crate::control::{ControlCommand, ControlRequest, ControlServer, CONTROL_SOCKET};
+use crate::desk::{Desk, OperatorCommand};
+use crate::observe::Observed;
 use crate::status::{PlayoutView, ProcessStatus, SystemStatus, STATUS_VERSION};
 use crate::supervisor::{Command, GiveUp, Supervisor};
 use crate::watch::{Action, Exit, WatchConfig};
@@ -18,7 +20,7 @@ use shared::cli::CommonArgs;
 use shared::config::SystemConfig;
 use shared::messages::{Message, PlayoutStatus};
 use shared::shutdown::Shutdown;
-use shared::transport::{Endpoint, Subscriber, SubscriberOptions};
+use shared::transport::{Endpoint, Publisher, PublisherOptions, Subscriber, SubscriberOptions};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -333,10 +335,24 @@ pub(crate) async fn supervise(
         "launch-playout",
         &[cfg.endpoints().capture_pub],
         SubscriberOptions {
-            topics: vec!["status".into()],
-            channel_capacity: 16,
+            topics: vec!["status".into(), "dets".into()],
+            channel_capacity: 64,
         },
     ));
+    let mut tracks = Some(Subscriber::connect(
+        "launch-tracks",
+        &[cfg.endpoints().analyzer_pub],
+        SubscriberOptions {
+            topics: vec!["tracks".into()],
+            channel_capacity: 64,
+        },
+    ));
+    // The operator's desk: published to capture and the director on every change and once
+    // a second, and kept in the runtime directory for processes that (re)start.
+    let mut ops = match Operator::start(cfg, rt_dir, control.sender()).await {
+        Ok(o) => o,
+        Err(e) => return failed(e),
+    };
 
     let names: Vec<String> = cfg
         .launch
@@ -365,6 +381,8 @@ pub(crate) async fn supervise(
     };
     let deadline = demo.as_ref().map(|d| d.deadline);
     let mut latest_playout: Option<(PlayoutStatus, Instant)> = None;
+    let mut observed = Observed::default();
+    let mut op_tick = tokio::time::interval(Duration::from_secs(1));
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut signalled = false;
@@ -388,6 +406,7 @@ pub(crate) async fn supervise(
         }
         if sup.is_stopping() {
             playout = None;
+            tracks = None;
             if !told_stopping {
                 told_stopping = true;
                 let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
@@ -416,16 +435,32 @@ pub(crate) async fn supervise(
                 if let Message::Heartbeat(hb) = r.message {
                     if let Some(i) = kids.index_of(&sup, hb.pid) {
                         sup.heartbeat(i, Instant::now(), hb.problem.as_deref());
+                        observed.metrics(sup.watches()[i].name(), hb.metrics);
                     }
                 }
             }
             Some(r) = next_playout(&mut playout) => {
-                if let Message::PlayoutStatus(p) = r.message {
-                    latest_playout = Some((p, Instant::now()));
+                match r.message {
+                    Message::PlayoutStatus(p) => latest_playout = Some((p, Instant::now())),
+                    Message::RawDetections(d) => observed.detections(&d, Instant::now()),
+                    _ => {}
                 }
             }
+            Some(r) = next_playout(&mut tracks) => {
+                if let Message::Tracks(t) = r.message {
+                    observed.tracks(t, Instant::now());
+                }
+            }
+            _ = ops.edge() => ops.at_edge(),
+            _ = op_tick.tick() => ops.publish(),
             Some(req) = control.recv() => {
-                answer(req, &mut sup, &mut kids, started, latest_playout.as_ref());
+                let mut view = View {
+                    started,
+                    playout: latest_playout.as_ref(),
+                    observed: &mut observed,
+                    ops: &mut ops,
+                };
+                answer(req, &mut sup, &mut kids, &mut view);
             }
             _ = tick.tick() => {}
         }
@@ -433,6 +468,7 @@ pub(crate) async fn supervise(
 
     // A `launch stop` reply may still be on its way out of the control socket task.
     tokio::time::sleep(Duration::from_millis(100)).await;
+    ops.stop();
     drop(control);
     drop(heartbeats);
     // The sockets remove their files as they close; whatever is left after that goes here.
@@ -489,34 +525,48 @@ async fn next_playout(sub: &mut Option<Subscriber>) -> Option<shared::transport:
     }
 }
 
-/// Answers one control request.
-fn answer(
-    req: ControlRequest,
-    sup: &mut Supervisor,
-    kids: &mut Children<'_>,
+/// What a status answer is made of besides the supervisor.
+struct View<'a> {
     started: Instant,
-    playout: Option<&(PlayoutStatus, Instant)>,
-) {
+    playout: Option<&'a (PlayoutStatus, Instant)>,
+    observed: &'a mut Observed,
+    ops: &'a mut Operator,
+}
+
+/// Answers one control request.
+fn answer(req: ControlRequest, sup: &mut Supervisor, kids: &mut Children<'_>, v: &mut View<'_>) {
     let now = Instant::now();
     let answer = match &req.command {
         ControlCommand::Status => {
+            let processes = sup
+                .watches()
+                .iter()
+                .map(|w| {
+                    let mut p = ProcessStatus::of(w, now);
+                    if let Some(pid) = p.pid {
+                        (p.cpu_percent, p.rss_bytes) = v.observed.resources(pid, now);
+                    }
+                    p.metrics = v.observed.metrics_of(&p.name);
+                    p
+                })
+                .collect();
             let status = SystemStatus {
                 v: STATUS_VERSION,
                 launch_pid: std::process::id(),
-                uptime_ms: now.duration_since(started).as_millis() as u64,
+                uptime_ms: now.duration_since(v.started).as_millis() as u64,
                 stopping: sup.is_stopping(),
-                processes: sup
-                    .watches()
-                    .iter()
-                    .map(|w| ProcessStatus::of(w, now))
-                    .collect(),
-                playout: playout.map(|(s, at)| PlayoutView {
+                processes,
+                playout: v.playout.map(|(s, at)| PlayoutView {
                     age_ms: now.duration_since(*at).as_millis() as u64,
                     status: s.clone(),
                 }),
+                operator: Some(v.ops.view()),
+                detector: v.observed.detector(now),
+                ball: v.observed.ball(now),
             };
             serde_json::to_string(&status).map_err(|e| e.to_string())
         }
+        ControlCommand::Operator(cmd) => v.ops.command(cmd),
         ControlCommand::Restart(name) => {
             tracing::info!(message = "Restart asked for.", process = %name);
             sup.restart(name, now).map(|cmd| {
@@ -533,4 +583,173 @@ fn answer(
         }
     };
     req.reply(answer);
+}
+
+/// The operator's desk in a running launch: the desk itself, its publisher, the page.
+struct Operator {
+    desk: Desk,
+    publisher: Publisher,
+    rt_dir: PathBuf,
+    /// The rig, to refuse manual poses outside the panorama (none: not checked here; the
+    /// director refuses them).
+    rig: Option<touchline_director::rig::Rig>,
+    page: Option<tokio::task::JoinHandle<()>>,
+    /// The schedule's next edge not yet carried out (Unix ns): kept, so that an edge passed
+    /// while the loop was busy is still carried out, late, rather than skipped.
+    next_edge: Option<i64>,
+}
+
+fn unix_now() -> i64 {
+    shared::time::unix_now_ns() as i64
+}
+
+impl Operator {
+    async fn start(
+        cfg: &SystemConfig,
+        rt_dir: &Path,
+        requests: tokio::sync::mpsc::Sender<ControlRequest>,
+    ) -> Result<Operator> {
+        let now = unix_now();
+        let desk = Desk::new(cfg.operator.schedule(now), now);
+        let publisher = Publisher::bind(
+            "launch-op",
+            &cfg.endpoints().launch_op,
+            PublisherOptions {
+                queue_capacity: 16,
+                heartbeat: None,
+            },
+        )
+        .await
+        .context("binding launch's operator publisher (transport.launch_op)")?;
+        let rig = match touchline_director::rig::Rig::from_system(cfg) {
+            Ok(r) => Some(r),
+            Err(error) => {
+                tracing::warn!(message = "Cannot load the rig; manual camera poses are checked by the director only.", %error);
+                None
+            }
+        };
+        let token = cfg.operator.token()?;
+        let page = match cfg.operator.http_addr() {
+            None => None,
+            Some(addr) => {
+                match crate::http::serve(addr, token, requests, rt_dir.to_path_buf()).await {
+                    Ok((local, task)) => {
+                        tracing::info!(message = "Operator page served.", url = %format!("http://{local}/"));
+                        let _ = std::fs::write(
+                            rt_dir.join(crate::http::ADDRESS_FILE),
+                            local.to_string(),
+                        );
+                        Some(task)
+                    }
+                    Err(error) => {
+                        // The broadcast does not depend on the page.
+                        tracing::error!(message = "No operator page; the system runs without it.", error = %format!("{error:#}"));
+                        None
+                    }
+                }
+            }
+        };
+        let o = Operator {
+            next_edge: desk.next_edge(now),
+            desk,
+            publisher,
+            rt_dir: rt_dir.to_path_buf(),
+            rig,
+            page,
+        };
+        let state = o.desk.state();
+        tracing::info!(
+            message = "Operator desk.",
+            camera = state.camera.name(),
+            recording = state.record,
+            matches = o.desk.view(now).matches.len()
+        );
+        o.save();
+        Ok(o)
+    }
+
+    fn save(&self) {
+        if let Err(error) = shared::operator::save(&self.rt_dir, &self.desk.state()) {
+            tracing::warn!(message = "Cannot save the operator state; a restarted process waits for launch's next message instead.", %error);
+        }
+    }
+
+    fn publish(&self) {
+        let _ = self
+            .publisher
+            .publish(&Message::Operator(self.desk.state()));
+    }
+
+    fn changed(&self) {
+        self.save();
+        self.publish();
+        let s = self.desk.state();
+        tracing::info!(message = "Operator state changed.", camera = %crate::status::camera_text(&s.camera), recording = s.record, seq = s.seq);
+    }
+
+    /// Sleeps until the schedule's next edge (never without one).
+    async fn edge(&self) {
+        match self.next_edge {
+            Some(edge) => {
+                let wait = edge.saturating_sub(unix_now()).max(0) as u64;
+                tokio::time::sleep(Duration::from_nanos(wait)).await
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Carries out the edge [`edge`](Self::edge) waited for.
+    fn at_edge(&mut self) {
+        let now = unix_now();
+        let Some(edge) = self.next_edge else { return };
+        if now < edge {
+            return;
+        }
+        if self.desk.at_edge(edge, now) {
+            tracing::info!(message = "Schedule: recording switched.", recording = self.desk.state().record, edge = %shared::schedule::format_time(edge), late_ms = (now - edge) / 1_000_000);
+            self.changed();
+        }
+        self.next_edge = self.desk.next_edge(edge);
+    }
+
+    fn view(&self) -> crate::desk::DeskView {
+        self.desk.view(unix_now())
+    }
+
+    fn command(&mut self, cmd: &OperatorCommand) -> Result<String, String> {
+        let now = unix_now();
+        let rig = self.rig.as_ref();
+        let check = |c: &shared::messages::CameraMode| match (c, rig) {
+            (shared::messages::CameraMode::Manual { yaw, pitch, fov }, Some(rig)) => {
+                touchline_director::operator::check_manual(
+                    rig,
+                    *yaw as f64,
+                    *pitch as f64,
+                    *fov as f64,
+                )
+                .map_err(|e| format!("manual pose refused: {e}"))
+            }
+            _ => Ok(()),
+        };
+        match self.desk.apply(cmd, now, check) {
+            Ok(changed) => {
+                self.next_edge = self.desk.next_edge(now);
+                if changed {
+                    self.changed();
+                }
+                serde_json::to_string(&self.desk.view(now)).map_err(|e| e.to_string())
+            }
+            Err(e) => {
+                tracing::warn!(message = "Operator command refused; nothing changed.", command = ?cmd, reason = %e);
+                Err(e.to_string())
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(p) = self.page.take() {
+            p.abort();
+        }
+        let _ = std::fs::remove_file(self.rt_dir.join(crate::http::ADDRESS_FILE));
+    }
 }

@@ -27,6 +27,15 @@ pub struct ProcessStatus {
     /// What the live process says keeps it from working (capture: no working camera).
     #[serde(default)]
     pub problem: Option<String>,
+    /// CPU use of the live process since the previous status, percent of one core.
+    #[serde(default)]
+    pub cpu_percent: Option<f64>,
+    /// Resident memory of the live process, bytes.
+    #[serde(default)]
+    pub rss_bytes: Option<u64>,
+    /// Counters and gauges the process sent with its latest heartbeat.
+    #[serde(default)]
+    pub metrics: std::collections::BTreeMap<String, f64>,
 }
 
 impl ProcessStatus {
@@ -40,6 +49,9 @@ impl ProcessStatus {
             heartbeat_age_ms: w.heartbeat_age(now).map(ms),
             last_exit: w.last_exit().map(str::to_string),
             problem: w.problem().map(str::to_string),
+            cpu_percent: None,
+            rss_bytes: None,
+            metrics: Default::default(),
         }
     }
 }
@@ -62,6 +74,38 @@ pub struct SystemStatus {
     pub processes: Vec<ProcessStatus>,
     /// None until capture has published one.
     pub playout: Option<PlayoutView>,
+    /// The operator's desk: camera mode, recording wish, schedule.
+    #[serde(default)]
+    pub operator: Option<crate::desk::DeskView>,
+    /// The detector stage as seen from its detections.
+    #[serde(default)]
+    pub detector: Option<DetectorView>,
+    /// The analyzer's latest ball estimate.
+    #[serde(default)]
+    pub ball: Option<BallView>,
+}
+
+/// The detector's rate and cost, from the detections capture publishes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectorView {
+    /// Analysed frames per second over the last few seconds.
+    pub rate_hz: f64,
+    pub last_inference_ms: f64,
+    pub frames_analysed: u64,
+    /// Age of the latest detections, milliseconds.
+    pub age_ms: u64,
+}
+
+/// The latest ball estimate of the analyzer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BallView {
+    /// `tracked`, `predicted`, `lost`, or `none` (no estimate in the latest tracks).
+    pub status: String,
+    pub x_m: Option<f32>,
+    pub y_m: Option<f32>,
+    pub confidence: Option<f32>,
+    pub players: Option<u16>,
+    pub age_ms: u64,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -168,7 +212,51 @@ impl SystemStatus {
                 }
             }
         }
+        if let Some(o) = &self.operator {
+            let _ = writeln!(
+                out,
+                "operator: camera {}, recording {}{}",
+                camera_text(&o.camera),
+                if o.record { "on" } else { "off" },
+                o.next_match
+                    .as_ref()
+                    .map(|m| format!(
+                        ", next match {} (records {} to {})",
+                        m.start, m.record_from, m.record_until
+                    ))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(d) = &self.detector {
+            let _ = writeln!(
+                out,
+                "detector: {:.1} frames/s, last inference {:.0} ms, {} analysed",
+                d.rate_hz, d.last_inference_ms, d.frames_analysed
+            );
+        }
+        if let Some(b) = &self.ball {
+            let _ = writeln!(
+                out,
+                "ball: {}{} ({} ago)",
+                b.status,
+                b.x_m
+                    .zip(b.y_m)
+                    .map(|(x, y)| format!(" at {x:.1} m, {y:.1} m"))
+                    .unwrap_or_default(),
+                secs(b.age_ms)
+            );
+        }
         out
+    }
+}
+
+/// A camera mode for people.
+pub fn camera_text(c: &shared::messages::CameraMode) -> String {
+    match c {
+        shared::messages::CameraMode::Manual { yaw, pitch, fov } => {
+            format!("manual (yaw {yaw:.1}, pitch {pitch:.1}, fov {fov:.1})")
+        }
+        other => other.name().to_string(),
     }
 }
 
@@ -192,8 +280,16 @@ mod tests {
                 heartbeat_age_ms: Some(400),
                 last_exit: Some("killed by SIGKILL".into()),
                 problem: None,
+                cpu_percent: Some(12.5),
+                rss_bytes: Some(50_000_000),
+                metrics: [("tracks_published".to_string(), 10.0)]
+                    .into_iter()
+                    .collect(),
             }],
             playout,
+            operator: None,
+            detector: None,
+            ball: None,
         }
     }
 
@@ -238,6 +334,7 @@ mod tests {
                 silent_ms: 2500,
                 last_error: Some("end of stream".into()),
             }],
+            recording: Default::default(),
         };
         let text = sample(Some(PlayoutView {
             age_ms: 500,

@@ -17,7 +17,9 @@ use shared::config::{PlayoutConfig, RingModeConfig};
 use shared::geometry::Calibration;
 use shared::gpu::Gpu;
 use shared::image::{Nv12Mut, Nv12Ref};
-use shared::messages::{CameraPath, Keyframe, OutputHealth, PlayoutStatus, Tracks};
+use shared::messages::{
+    CameraPath, Keyframe, OutputHealth, PlayoutStatus, RecordingStatus, Tracks,
+};
 use shared::time::{secs_to_ns, FrameRate};
 use std::collections::VecDeque;
 use std::io::Write;
@@ -38,6 +40,12 @@ pub enum PlayoutInput {
     /// S16LE stereo 48 kHz audio with its pts.
     Audio(gst::Buffer),
     Tracks(Tracks),
+    /// Recording and streaming on or off, from the live frame received last on: the
+    /// programme switches when that frame is shown. `unix_ns`: when the wish arrived.
+    Record {
+        on: bool,
+        unix_ns: u64,
+    },
     /// End of input: show everything still in the ring, finish the outputs.
     End,
 }
@@ -61,6 +69,11 @@ pub struct PlayoutSetup {
     /// The GPU of the CUDA backend: the virtual camera and the panorama view render there
     /// from the device panorama. `None`: the CPU renders.
     pub gpu: Option<Arc<Gpu>>,
+    /// Whether the recording and stream outputs start switched on (the display and the
+    /// panorama view always run).
+    pub record: bool,
+    /// JPEG snapshots for the operator page.
+    pub preview: Option<crate::preview::PreviewSettings>,
 }
 
 /// What playout did, at the end.
@@ -90,6 +103,9 @@ pub struct PlayoutReport {
     pub outputs_us: u64,
     /// Milliseconds from the first frame shown to the last.
     pub shown_span_ms: u64,
+    /// Recording switched on and off (carried out).
+    pub record_switches: u64,
+    pub previews: crate::preview::PreviewStats,
 }
 
 /// A running playout.
@@ -123,6 +139,14 @@ struct State {
     pose_log: Option<std::io::BufWriter<std::fs::File>>,
     path_id: u64,
     live_pts: u64,
+    /// Per output: whether it follows the recording switch (files and streams do; the
+    /// display does not).
+    gated: Vec<bool>,
+    recording: RecordingStatus,
+    /// Switches waiting for their live frame to be shown: (on, from pts).
+    pending_switches: VecDeque<(bool, u64)>,
+    preview: Option<crate::preview::PreviewSettings>,
+    next_preview_pts: u64,
 }
 
 /// Frames the delay ring holds beyond the delay's own (see [`Playout::start`]); at most the
@@ -173,10 +197,22 @@ impl Playout {
         };
         let now = std::time::Instant::now();
         // A bad output is reported and retried; the others and the recording go on.
+        let gated: Vec<bool> = setup
+            .outputs
+            .iter()
+            .map(|t| !matches!(t, ProgramTarget::Display))
+            .collect();
         let outputs = setup
             .outputs
             .iter()
-            .map(|t| OutputSlot::start(t.clone(), settings.clone(), setup.retry, now))
+            .zip(&gated)
+            .map(|(t, &g)| {
+                if g && !setup.record {
+                    OutputSlot::off(t.clone(), settings.clone(), setup.retry, now)
+                } else {
+                    OutputSlot::start(t.clone(), settings.clone(), setup.retry, now)
+                }
+            })
             .collect();
         let p = &setup.calibration.panorama;
         let vw = (c.panorama_view_width as usize) & !1;
@@ -206,6 +242,7 @@ impl Playout {
             path_id: 0,
             outputs: Vec::new(),
             cameras: Vec::new(),
+            recording: Default::default(),
         }));
         let pose_log = setup.pose_log.as_ref().and_then(|p| match std::fs::File::create(p) {
             Ok(f) => Some(std::io::BufWriter::new(f)),
@@ -250,6 +287,14 @@ impl Playout {
             pose_log,
             path_id: 0,
             live_pts: 0,
+            gated,
+            recording: RecordingStatus {
+                on: setup.record,
+                ..Default::default()
+            },
+            pending_switches: VecDeque::new(),
+            preview: setup.preview.clone(),
+            next_preview_pts: 0,
         };
         let (tx, rx) = channel();
         let thread = std::thread::Builder::new()
@@ -290,6 +335,25 @@ impl Playout {
     }
 }
 
+/// Calls `f` with a panorama frame in system memory mapped as NV12.
+fn with_nv12<R>(
+    buffer: &gst::BufferRef,
+    info: &gst_video::VideoInfo,
+    f: impl FnOnce(&Nv12Ref<'_>) -> R,
+) -> Result<R, String> {
+    let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info)
+        .map_err(|e| format!("cannot read the panorama frame: {e}"))?;
+    let pano = Nv12Ref {
+        width: mapped.width() as usize,
+        height: mapped.height() as usize,
+        y: mapped.plane_data(0).unwrap_or(&[]),
+        y_stride: mapped.plane_stride()[0] as usize,
+        uv: mapped.plane_data(1).unwrap_or(&[]),
+        uv_stride: mapped.plane_stride()[1] as usize,
+    };
+    Ok(f(&pano))
+}
+
 fn run(mut st: State, rx: Receiver<PlayoutInput>) -> PlayoutReport {
     loop {
         let input = match rx.recv_timeout(IDLE_POLL) {
@@ -324,6 +388,20 @@ fn run(mut st: State, rx: Receiver<PlayoutInput>) -> PlayoutReport {
                 st.store.apply(&p, st.shown_pts);
             }
             PlayoutInput::Audio(a) => st.audio.push(a),
+            PlayoutInput::Record { on, unix_ns } => {
+                tracing::info!(
+                    message = if on {
+                        "Recording asked for; it starts with the next live frame."
+                    } else {
+                        "Recording stop asked for; it stops after the frame live now."
+                    },
+                    live_pts = st.live_pts,
+                    unix_ns
+                );
+                st.recording.switched_unix_ns = unix_ns;
+                st.recording.switched_live_pts = st.live_pts;
+                st.pending_switches.push_back((on, st.live_pts + 1));
+            }
             PlayoutInput::Tracks(t) => {
                 st.tracks.push_back(t);
                 let keep = (st.ring.capacity() * 2).max(64);
@@ -370,6 +448,7 @@ impl State {
                 .chain(self.view.as_ref().map(|(v, _, _)| v))
                 .map(|o| o.health())
                 .collect();
+            s.recording = self.recording.clone();
             s.pose = self.last_pose.map(|p| Keyframe {
                 pts_ns: self.shown_pts.unwrap_or(0),
                 yaw: p.yaw as f32,
@@ -379,7 +458,41 @@ impl State {
         }
     }
 
+    /// Carries out the recording switches due at the frame `pts_ns` (before it is shown).
+    fn apply_switches(&mut self, pts_ns: u64) {
+        while let Some(&(on, from)) = self.pending_switches.front() {
+            if pts_ns < from {
+                break;
+            }
+            self.pending_switches.pop_front();
+            let now = std::time::Instant::now();
+            for (o, _) in self
+                .outputs
+                .iter_mut()
+                .zip(&self.gated)
+                .filter(|(_, g)| **g)
+            {
+                o.switch(on, now);
+            }
+            if self.recording.on != on {
+                self.report.record_switches += 1;
+            }
+            self.recording.on = on;
+            self.recording.applied_pts = pts_ns;
+            tracing::info!(
+                message = if on {
+                    "Recording started."
+                } else {
+                    "Recording stopped."
+                },
+                pts_ns,
+                switched_live_pts = self.recording.switched_live_pts
+            );
+        }
+    }
+
     fn show(&mut self, f: RingFrame<FrameRef>) {
+        self.apply_switches(f.pts_ns);
         let target = self.store.pose_at(f.pts_ns).map(|p| self.vcam.limit(&p));
         let pose = self.vcam.limit(&self.follower.next(f.pts_ns, target));
         if let Some(prev) = self.last_pose {
@@ -409,18 +522,10 @@ impl State {
             stamp(vb.get_mut().expect("new buffer"));
             vb
         });
-        let dots = self.view.as_ref().map(|(_, vw, _)| {
-            let tracks = self.tracks.iter().rev().find(|t| t.pts_ns <= f.pts_ns);
-            let players = tracks
-                .and_then(|t| t.players.as_ref())
-                .filter(|p| p.count > 0)
-                .map(|p| {
-                    self.cal
-                        .pitch_to_panorama(p.cx_m as f64, p.cy_m as f64, 0.0)
-                });
-            let k = *vw as f64 / self.cal.panorama.width as f64;
-            overlay::plan(k, tracks, players, &self.vcam, &pose)
-        });
+        let dots = self
+            .view
+            .as_ref()
+            .map(|(_, vw, _)| self.overlay_dots(f.pts_ns, *vw, &pose));
         let render_started = std::time::Instant::now();
         let rendered = {
             let mut om = out
@@ -442,6 +547,13 @@ impl State {
         if let Err(e) = rendered {
             tracing::error!(message = "Cannot render a panorama frame; skipped.", pts_ns = f.pts_ns, error = %e);
             return;
+        }
+        if self
+            .preview
+            .as_ref()
+            .is_some_and(|_| f.pts_ns >= self.next_preview_pts)
+        {
+            self.write_previews(&f, &pose, &out, view_buf.as_ref());
         }
         if let (Some((view, _, _)), Some(vb)) = (self.view.as_mut(), view_buf) {
             view.set_text(&format!(
@@ -484,6 +596,81 @@ impl State {
         self.mark_shown(f.pts_ns);
     }
 
+    /// The panorama view's overlays for a view `width` pixels wide.
+    fn overlay_dots(&self, pts_ns: u64, width: usize, pose: &Pose) -> Vec<overlay::Dot> {
+        let tracks = self.tracks.iter().rev().find(|t| t.pts_ns <= pts_ns);
+        let players = tracks
+            .and_then(|t| t.players.as_ref())
+            .filter(|p| p.count > 0)
+            .map(|p| {
+                self.cal
+                    .pitch_to_panorama(p.cx_m as f64, p.cy_m as f64, 0.0)
+            });
+        let k = width as f64 / self.cal.panorama.width as f64;
+        overlay::plan(k, tracks, players, &self.vcam, pose)
+    }
+
+    /// Writes the operator page's snapshots of this frame: the programme, and the panorama
+    /// view (the configured one, else one scaled here from a frame in system memory; a GPU
+    /// panorama without a panorama view has no snapshot, to keep it on the GPU).
+    fn write_previews(
+        &mut self,
+        f: &RingFrame<FrameRef>,
+        pose: &Pose,
+        out: &gst::Buffer,
+        view: Option<&gst::Buffer>,
+    ) {
+        let Some(p) = self.preview.clone() else {
+            return;
+        };
+        self.next_preview_pts = f.pts_ns + p.interval_ns;
+        let mut results = Vec::with_capacity(2);
+        if let Ok(m) = out.map_readable() {
+            if let Some(prog) = Nv12Ref::packed(self.out_w, self.out_h, m.as_slice()) {
+                let small = crate::preview::scaled(&prog, p.width);
+                results.push(crate::preview::write_jpeg(
+                    &small.as_ref(),
+                    &p.dir.join(crate::preview::PROGRAMME_FILE),
+                ));
+            }
+        }
+        let pano = match (view, self.view.as_ref(), &f.buffer) {
+            (Some(vb), Some((_, vw, vh)), _) => vb.map_readable().ok().and_then(|m| {
+                Nv12Ref::packed(*vw, *vh, m.as_slice()).map(|v| crate::preview::scaled(&v, p.width))
+            }),
+            (_, _, FrameRef::Host(buffer)) => {
+                let info = self.pano_info();
+                with_nv12(buffer.as_ref(), &info, |pano| {
+                    crate::preview::scaled(pano, p.width)
+                })
+                .ok()
+                .map(|mut img| {
+                    let dots = self.overlay_dots(f.pts_ns, img.width, pose);
+                    overlay::apply(&mut img.as_mut(), &dots);
+                    img
+                })
+            }
+            _ => None,
+        };
+        if let Some(img) = pano {
+            results.push(crate::preview::write_jpeg(
+                &img.as_ref(),
+                &p.dir.join(crate::preview::PANORAMA_FILE),
+            ));
+        }
+        for r in results {
+            match r {
+                Ok(()) => self.report.previews.written += 1,
+                Err(error) => {
+                    self.report.previews.failed += 1;
+                    if self.report.previews.failed == 1 {
+                        tracing::warn!(message = "Cannot write the operator page's snapshot; the broadcast goes on.", %error);
+                    }
+                }
+            }
+        }
+    }
+
     fn mark_shown(&mut self, pts_ns: u64) {
         self.shown_pts = Some(pts_ns);
         self.report.frames_out += 1;
@@ -506,31 +693,32 @@ impl State {
         let FrameRef::Host(buffer) = frame else {
             return Err("a GPU frame reached playout, which renders on the CPU".into());
         };
-        let info = self.pano_info.get_or_insert_with(|| {
-            let p = &self.cal.panorama;
-            gst_video::VideoInfo::builder(gst_video::VideoFormat::Nv12, p.width, p.height)
-                .build()
-                .expect("panorama video info")
-        });
-        let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), info)
-            .map_err(|e| format!("cannot read the panorama frame: {e}"))?;
-        let pano = Nv12Ref {
-            width: mapped.width() as usize,
-            height: mapped.height() as usize,
-            y: mapped.plane_data(0).unwrap_or(&[]),
-            y_stride: mapped.plane_stride()[0] as usize,
-            uv: mapped.plane_data(1).unwrap_or(&[]),
-            uv_stride: mapped.plane_stride()[1] as usize,
-        };
-        let mut o =
-            Nv12Mut::packed(self.out_w, self.out_h, out).ok_or("output buffer too small")?;
-        self.vcam.render(&pano, pose, &mut o);
-        if let (Some((vout, dots)), Some((_, vw, vh))) = (view, self.view.as_ref()) {
-            let mut o = Nv12Mut::packed(*vw, *vh, vout).ok_or("view buffer too small")?;
-            overlay::scale(&pano, &mut o);
-            overlay::apply(&mut o, dots);
-        }
-        Ok(())
+        let info = self.pano_info();
+        let (out_w, out_h) = (self.out_w, self.out_h);
+        let view_size = self.view.as_ref().map(|(_, vw, vh)| (*vw, *vh));
+        let vcam = &self.vcam;
+        with_nv12(buffer.as_ref(), &info, |pano| {
+            let mut o = Nv12Mut::packed(out_w, out_h, out).ok_or("output buffer too small")?;
+            vcam.render(pano, pose, &mut o);
+            if let (Some((vout, dots)), Some((vw, vh))) = (view, view_size) {
+                let mut o = Nv12Mut::packed(vw, vh, vout).ok_or("view buffer too small")?;
+                overlay::scale(pano, &mut o);
+                overlay::apply(&mut o, dots);
+            }
+            Ok::<(), String>(())
+        })?
+    }
+
+    /// The layout of a panorama frame in system memory.
+    fn pano_info(&mut self) -> gst_video::VideoInfo {
+        self.pano_info
+            .get_or_insert_with(|| {
+                let p = &self.cal.panorama;
+                gst_video::VideoInfo::builder(gst_video::VideoFormat::Nv12, p.width, p.height)
+                    .build()
+                    .expect("panorama video info")
+            })
+            .clone()
     }
 
     fn finish(mut self) -> PlayoutReport {

@@ -20,5 +20,6 @@ pub mod live_audio;
 pub mod outputs;
 pub mod overlay;
 pub mod pose;
+pub mod preview;
 pub mod ring;
 pub mod vcam;

@@ -79,6 +79,7 @@ mod tests {
             seq,
             uptime_ms: 0,
             problem: None,
+            metrics: Default::default(),
         })
     }
 

@@ -29,6 +29,62 @@ pub fn problem() -> Option<String> {
     PROBLEM.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
+/// This process's counters and gauges (see [`set_metrics`]).
+static METRICS: std::sync::Mutex<std::collections::BTreeMap<String, f64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Replaces the counters (names ending in `_total`) and gauges every heartbeat of this
+/// process carries from now on (`Heartbeat::metrics`); a supervisor shows them (`launch`'s
+/// `/metrics`).
+pub fn set_metrics<K: Into<String>>(metrics: impl IntoIterator<Item = (K, f64)>) {
+    let mut m = METRICS.lock().unwrap_or_else(|p| p.into_inner());
+    m.clear();
+    m.extend(metrics.into_iter().map(|(k, v)| (k.into(), v)));
+}
+
+/// The numeric fields of a counters struct as counters: `<prefix><field>_total`; an array
+/// field gives `<field>_<index>_total`, a nested struct `<field>_<inner>_total`.
+pub fn counters_of<T: serde::Serialize>(prefix: &str, value: &T) -> Vec<(String, f64)> {
+    fn walk(name: String, v: &serde_json::Value, out: &mut Vec<(String, f64)>) {
+        match v {
+            serde_json::Value::Number(n) => {
+                if let Some(x) = n.as_f64() {
+                    out.push((format!("{name}_total"), x));
+                }
+            }
+            serde_json::Value::Bool(b) => out.push((name, *b as u8 as f64)),
+            serde_json::Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    walk(format!("{name}_{i}"), x, out);
+                }
+            }
+            serde_json::Value::Object(o) => {
+                for (k, x) in o {
+                    let n = if name.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{name}_{k}")
+                    };
+                    walk(n, x, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::to_value(value) {
+        walk(String::new(), &v, &mut out);
+    }
+    out.into_iter()
+        .map(|(k, v)| (format!("{prefix}{k}"), v))
+        .collect()
+}
+
+/// The metrics set with [`set_metrics`].
+pub fn metrics() -> std::collections::BTreeMap<String, f64> {
+    METRICS.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 /// Connects a heartbeat-only publisher to the supervisor named in [`SUPERVISOR_ENV`], if any.
 fn supervisor_heartbeats(process: &str, interval: Duration) -> Option<Publisher> {
     let value = std::env::var(SUPERVISOR_ENV).ok()?;
@@ -176,5 +232,33 @@ pub fn wait_exit(
             return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[cfg(test)]
+mod metric_tests {
+    #[derive(serde::Serialize)]
+    struct C {
+        frames: u64,
+        per_camera: [u64; 2],
+    }
+
+    #[test]
+    fn counters_become_named_totals() {
+        let m = super::counters_of(
+            "engine_",
+            &C {
+                frames: 3,
+                per_camera: [1, 2],
+            },
+        );
+        assert_eq!(
+            m,
+            vec![
+                ("engine_frames_total".to_string(), 3.0),
+                ("engine_per_camera_0_total".to_string(), 1.0),
+                ("engine_per_camera_1_total".to_string(), 2.0)
+            ]
+        );
     }
 }

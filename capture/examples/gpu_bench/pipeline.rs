@@ -95,6 +95,8 @@ pub fn run(a: Args) -> Result<()> {
         // Every frame is rendered and downloaded (no output needs it without a record).
         pose_log: Some(pose_log.clone()),
         gpu: Some(gpu.clone()),
+        record: true,
+        preview: None,
     })?;
     let tx = playout.sender();
     let mut source = if a.files.len() == 2 {

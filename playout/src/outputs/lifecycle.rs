@@ -64,6 +64,8 @@ enum Phase {
     GaveUp,
     /// Finished at stop.
     Finished,
+    /// Switched off on purpose (recording stopped); built again when switched on.
+    Off,
 }
 
 /// The life of one output.
@@ -74,6 +76,8 @@ pub struct Lifecycle {
     phase: Phase,
     /// Incarnations built so far.
     built: u32,
+    /// Times it was switched on again after being switched off (not failures).
+    switched_on: u32,
     last_error: Option<String>,
 }
 
@@ -85,8 +89,38 @@ impl Lifecycle {
             backoff: Backoff::new(settings.initial, settings.max, FORGIVE_AFTER),
             phase: Phase::Down { until: now },
             built: 0,
+            switched_on: 0,
             last_error: None,
         }
+    }
+
+    /// An output that starts switched off.
+    pub fn off(settings: RetrySettings, now: Instant) -> Lifecycle {
+        let mut l = Lifecycle::new(settings, now);
+        l.phase = Phase::Off;
+        l
+    }
+
+    /// Switched off on purpose (its pipeline is finished by the caller).
+    pub fn switch_off(&mut self) {
+        self.phase = Phase::Off;
+    }
+
+    /// Switched on at `now`: built again at once. Returns false if it was not off.
+    pub fn switch_on(&mut self, now: Instant) -> bool {
+        if self.phase != Phase::Off {
+            return false;
+        }
+        if self.built > 0 {
+            self.switched_on += 1;
+        }
+        self.phase = Phase::Down { until: now };
+        true
+    }
+
+    /// True while switched off.
+    pub fn is_off(&self) -> bool {
+        self.phase == Phase::Off
     }
 
     /// True when a (re)build is due at `now`.
@@ -112,7 +146,7 @@ impl Lifecycle {
 
     /// Rebuilds after failures (incarnations beyond the first).
     pub fn restarts(&self) -> u32 {
-        self.built.saturating_sub(1)
+        self.built.saturating_sub(1 + self.switched_on)
     }
 
     /// The output failed at `now`. `recoverable`: building it again may help. Returns the
@@ -180,6 +214,7 @@ impl Lifecycle {
             Phase::Up { .. } => OutputState::Running,
             Phase::Down { .. } | Phase::GaveUp => OutputState::Retrying,
             Phase::Finished => OutputState::Finished,
+            Phase::Off => OutputState::Off,
         }
     }
 
@@ -268,6 +303,26 @@ mod tests {
         // Bytes moving again clears it.
         assert_eq!(l.frame_queued(t1 + 5_002 * MS, 200), None);
         assert_eq!(l.frame_queued(t1 + 9_000 * MS, 200), None);
+    }
+
+    #[test]
+    fn switching_off_and_on_builds_again_at_once_and_is_no_restart() {
+        let t0 = Instant::now();
+        let mut l = Lifecycle::off(RetrySettings::default(), t0);
+        assert_eq!(l.state(), OutputState::Off);
+        assert!(!l.due(t0));
+        assert!(l.switch_on(t0));
+        assert!(l.due(t0));
+        l.built(t0);
+        l.switch_off();
+        assert!(l.is_off());
+        assert!(!l.switch_on(t0) || l.due(t0));
+        l.built(t0);
+        assert_eq!(l.restarts(), 0);
+        assert!(
+            !l.switch_on(t0),
+            "only an output that is off is switched on"
+        );
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct OutputSlot {
     files: Vec<PathBuf>,
     /// Failures are logged once per interval, with the count of the others.
     log: RateLimitedLog,
+    /// Incarnations switched off, finishing their files in the background.
+    finishing: Vec<std::thread::JoinHandle<Result<(), String>>>,
 }
 
 impl OutputSlot {
@@ -56,10 +58,23 @@ impl OutputSlot {
         retry: RetrySettings,
         now: Instant,
     ) -> OutputSlot {
-        let mut slot = OutputSlot {
+        let mut slot = Self::off(target, settings, retry, now);
+        slot.life = Lifecycle::new(retry, now);
+        slot.build(now);
+        slot
+    }
+
+    /// An output that starts switched off (recording stopped); see [`switch`](Self::switch).
+    pub fn off(
+        target: ProgramTarget,
+        settings: ProgramSettings,
+        retry: RetrySettings,
+        now: Instant,
+    ) -> OutputSlot {
+        OutputSlot {
             target,
             settings,
-            life: Lifecycle::new(retry, now),
+            life: Lifecycle::off(retry, now),
             out: None,
             frames_before: 0,
             bytes_before: 0,
@@ -67,9 +82,63 @@ impl OutputSlot {
             dropped_down: 0,
             files: Vec::new(),
             log: RateLimitedLog::new(Duration::from_secs(10)),
-        };
-        slot.build(now);
-        slot
+            finishing: Vec::new(),
+        }
+    }
+
+    /// Switches the output on (built at once, a file output in a new file) or off (its
+    /// file is finished in the background, so that the muxer's finalisation never holds up
+    /// playout). Frames while off are not counted dropped.
+    pub fn switch(&mut self, on: bool, now: Instant) {
+        if on {
+            if self.life.switch_on(now) {
+                tracing::info!(message = "Output switched on.", output = %self.name());
+                self.build(now);
+            }
+            return;
+        }
+        if self.life.is_off() {
+            return;
+        }
+        self.life.switch_off();
+        tracing::info!(message = "Output switched off.", output = %self.name());
+        if let Some(o) = self.out.take() {
+            self.frames_before += o.frames();
+            self.bytes_before += o.sink_bytes();
+            self.dropped_before += o.dropped();
+            let name = self.name();
+            match std::thread::Builder::new()
+                .name("output-finish".into())
+                .spawn(move || o.finish().map(|_| ()).map_err(|e| e.to_string()))
+            {
+                Ok(h) => self.finishing.push(h),
+                Err(e) => {
+                    tracing::error!(message = "Cannot finish a switched-off output in the background.", output = %name, error = %e)
+                }
+            }
+        }
+    }
+
+    /// True while switched off.
+    pub fn is_off(&self) -> bool {
+        self.life.is_off()
+    }
+
+    /// Waits for switched-off incarnations to finish their files; the first error.
+    fn join_finishing(&mut self) -> Result<(), String> {
+        let mut result = Ok(());
+        for h in self.finishing.drain(..) {
+            let r = h
+                .join()
+                .unwrap_or_else(|_| Err("its finishing thread panicked".into()));
+            if let Err(e) = r {
+                tracing::error!(message = "A switched-off output did not finish its file.", error = %e);
+                if result.is_ok() {
+                    result = Err(e);
+                }
+            }
+        }
+        result
     }
 
     pub fn name(&self) -> String {
@@ -151,6 +220,9 @@ impl OutputSlot {
 
     /// Hands a video frame (a reference) to the output, if it is up.
     pub fn push_video(&mut self, frame: gst::Buffer, now: Instant) {
+        if self.life.is_off() {
+            return;
+        }
         self.poll(now);
         let Some(out) = self.out.as_mut() else {
             self.dropped_down += 1;
@@ -208,6 +280,11 @@ impl OutputSlot {
     /// Ends the output (the muxer finalises its file). Returns its health and the frames it
     /// wrote over all its incarnations, or why it ended badly.
     pub fn finish(mut self) -> (OutputHealth, Result<u64, String>) {
+        let earlier = self.join_finishing();
+        if self.life.is_off() {
+            let health = self.health();
+            return (health, earlier.map(|_| self.frames_before));
+        }
         let result = match self.out.take() {
             Some(o) => {
                 let frames = o.frames();
@@ -217,7 +294,7 @@ impl OutputSlot {
                 self.frames_before += frames;
                 self.bytes_before += bytes;
                 self.dropped_before += dropped;
-                match r {
+                match r.map_err(|e| e.to_string()).and(earlier) {
                     Ok(_) => Ok(self.frames_before),
                     Err(e) => {
                         self.life.failed(Instant::now(), e.to_string(), false);

@@ -9,6 +9,7 @@ mod director;
 mod error;
 mod launch;
 mod logging;
+mod operator;
 mod playout;
 mod runtime;
 mod transport;
@@ -20,6 +21,7 @@ pub use director::DirectorConfig;
 pub use error::ConfigError;
 pub use launch::{LaunchConfig, ProcessSpec};
 pub use logging::{LogFormat, LoggingConfig};
+pub use operator::{MatchConfig, OperatorConfig};
 pub use playout::{AudioSource, PlayoutConfig, RingModeConfig};
 pub use runtime::RuntimeConfig;
 pub use transport::{Endpoints, TransportConfig};
@@ -40,6 +42,7 @@ pub struct SystemConfig {
     pub analyzer: AnalyzerConfig,
     pub director: DirectorConfig,
     pub launch: LaunchConfig,
+    pub operator: OperatorConfig,
 }
 
 impl SystemConfig {
@@ -108,6 +111,7 @@ impl SystemConfig {
         self.analyzer.validate()?;
         self.director.validate()?;
         self.launch.validate()?;
+        self.operator.validate()?;
         // One rig, one camera model: every process reads the same calibration.
         for (key, value) in [
             ("analyzer.calibration", &self.analyzer.calibration),

@@ -70,6 +70,11 @@ pub struct PlayoutConfig {
     pub panorama_view: String,
     /// Width of the panorama view (height follows the panorama's aspect).
     pub panorama_view_width: u32,
+    /// Programme time between the operator page's JPEG snapshots of the programme and the
+    /// panorama, milliseconds (written into the runtime directory); 0: none.
+    pub preview_interval_ms: u64,
+    /// Width of those snapshots, pixels.
+    pub preview_width: u32,
     /// Video bit rate of the programme, kbit/s.
     pub bitrate_kbps: u32,
     pub audio: AudioSource,
@@ -116,6 +121,8 @@ impl Default for PlayoutConfig {
             display: false,
             panorama_view: String::new(),
             panorama_view_width: 1280,
+            preview_interval_ms: 1000,
+            preview_width: 640,
             bitrate_kbps: 4000,
             audio: AudioSource::Synthetic,
             audio_pipeline: String::new(),
@@ -176,6 +183,15 @@ impl PlayoutConfig {
             0.01,
             10.0,
         )?;
+        if self.preview_interval_ms != 0 {
+            check_range(
+                "playout.preview_interval_ms",
+                self.preview_interval_ms,
+                100,
+                60_000,
+            )?;
+        }
+        check_range("playout.preview_width", self.preview_width, 64, 3840)?;
         check_range(
             "playout.panorama_view_width",
             self.panorama_view_width,

@@ -20,6 +20,9 @@ pub struct TransportConfig {
     pub analyzer_pub: String,
     /// Analyzer's REP (snapshot of recent tracks).
     pub analyzer_rep: String,
+    /// Launch's PUB of the operator's wishes (camera mode, recording). Launch binds it;
+    /// capture and the director connect.
+    pub launch_op: String,
     /// Allow tcp endpoints that are not on 127.0.0.1/localhost.
     pub allow_non_loopback: bool,
     /// Heartbeat period on every publisher, milliseconds.
@@ -42,6 +45,7 @@ impl Default for TransportConfig {
             capture_rep: String::new(),
             analyzer_pub: String::new(),
             analyzer_rep: String::new(),
+            launch_op: String::new(),
             allow_non_loopback: false,
             heartbeat_interval_ms: 1000,
             publisher_queue: 256,
@@ -60,10 +64,11 @@ pub struct Endpoints {
     pub capture_rep: Endpoint,
     pub analyzer_pub: Endpoint,
     pub analyzer_rep: Endpoint,
+    pub launch_op: Endpoint,
 }
 
 impl TransportConfig {
-    fn entries(&self) -> [(&'static str, &str, &'static str); 5] {
+    fn entries(&self) -> [(&'static str, &str, &'static str); 6] {
         [
             (
                 "transport.capture_pub",
@@ -90,6 +95,7 @@ impl TransportConfig {
                 &self.analyzer_rep,
                 "analyzer-rep.sock",
             ),
+            ("transport.launch_op", &self.launch_op, "launch-op.sock"),
         ]
     }
 
@@ -157,6 +163,7 @@ impl TransportConfig {
             capture_rep: e(&self.capture_rep, "capture-rep.sock"),
             analyzer_pub: e(&self.analyzer_pub, "analyzer-pub.sock"),
             analyzer_rep: e(&self.analyzer_rep, "analyzer-rep.sock"),
+            launch_op: e(&self.launch_op, "launch-op.sock"),
         }
     }
 

@@ -81,6 +81,7 @@ pub fn encode(message: &Message) -> Result<Vec<u8>, EncodeError> {
         Message::Heartbeat(m) => encode_body(kind, m),
         Message::SnapshotRequest(m) => encode_body(kind, m),
         Message::SnapshotReply(m) => encode_body(kind, m),
+        Message::Operator(m) => encode_body(kind, m),
     }
 }
 
@@ -114,6 +115,7 @@ pub fn decode(topic: &[u8], payload: &[u8]) -> Result<Message, DecodeError> {
         MessageKind::Heartbeat => Message::Heartbeat(decode_body(kind, payload)?),
         MessageKind::SnapshotRequest => Message::SnapshotRequest(decode_body(kind, payload)?),
         MessageKind::SnapshotReply => Message::SnapshotReply(decode_body(kind, payload)?),
+        MessageKind::Operator => Message::Operator(decode_body(kind, payload)?),
     })
 }
 
@@ -178,6 +180,12 @@ mod tests {
                 silent_ms: 12,
                 last_error: None,
             }],
+            recording: RecordingStatus {
+                on: true,
+                switched_unix_ns: 1_700_000_000_000_000_000,
+                switched_live_pts: 40_000_000,
+                applied_pts: 0,
+            },
         };
         vec![
             Message::FrameTick(FrameTick {
@@ -223,6 +231,7 @@ mod tests {
                 seq: 3,
                 uptime_ms: 3000,
                 problem: None,
+                metrics: Default::default(),
             }),
             Message::SnapshotRequest(SnapshotRequest {
                 kind: SnapshotKind::Tracks,
@@ -233,6 +242,22 @@ mod tests {
                 tracks: vec![tracks],
                 playout: Some(status),
                 truncated: false,
+            }),
+            Message::Operator(OperatorState {
+                seq: 2,
+                camera: CameraMode::Manual {
+                    yaw: -12.5,
+                    pitch: -4.0,
+                    fov: 35.0,
+                },
+                record: true,
+                changed_unix_ns: 1_700_000_000_000_000_000,
+            }),
+            Message::Operator(OperatorState {
+                seq: 3,
+                camera: CameraMode::Wide,
+                record: false,
+                changed_unix_ns: 1,
             }),
         ]
     }

@@ -25,6 +25,7 @@ pub enum Message {
     Heartbeat(Heartbeat),
     SnapshotRequest(SnapshotRequest),
     SnapshotReply(SnapshotReply),
+    Operator(OperatorState),
 }
 
 /// Message kinds, with their topic and current wire version.
@@ -38,10 +39,11 @@ pub enum MessageKind {
     Heartbeat,
     SnapshotRequest,
     SnapshotReply,
+    Operator,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 8] = [
+    pub const ALL: [MessageKind; 9] = [
         MessageKind::FrameTick,
         MessageKind::RawDetections,
         MessageKind::Tracks,
@@ -50,6 +52,7 @@ impl MessageKind {
         MessageKind::Heartbeat,
         MessageKind::SnapshotRequest,
         MessageKind::SnapshotReply,
+        MessageKind::Operator,
     ];
 
     /// The ZeroMQ topic frame. No topic is a prefix of another, so SUB prefix matching is exact.
@@ -63,6 +66,7 @@ impl MessageKind {
             MessageKind::Heartbeat => "hb",
             MessageKind::SnapshotRequest => "snapreq",
             MessageKind::SnapshotReply => "snaprep",
+            MessageKind::Operator => "op",
         }
     }
 
@@ -95,6 +99,7 @@ impl Message {
             Message::Heartbeat(_) => MessageKind::Heartbeat,
             Message::SnapshotRequest(_) => MessageKind::SnapshotRequest,
             Message::SnapshotReply(_) => MessageKind::SnapshotReply,
+            Message::Operator(_) => MessageKind::Operator,
         }
     }
 
@@ -127,6 +132,7 @@ impl Message {
             Message::Heartbeat(m) => serde_json::to_value(m),
             Message::SnapshotRequest(m) => serde_json::to_value(m),
             Message::SnapshotReply(m) => serde_json::to_value(m),
+            Message::Operator(m) => serde_json::to_value(m),
         };
         // Non-finite floats have no JSON form; they become null rather than an error.
         body.unwrap_or(serde_json::Value::Null)

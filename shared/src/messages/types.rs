@@ -146,12 +146,79 @@ pub struct PlayoutStatus {
     /// Both cameras and how they fare (absent in older senders).
     #[serde(default)]
     pub cameras: Vec<CameraHealth>,
+    /// Whether the recording and stream outputs run, and since when (absent in older
+    /// senders).
+    #[serde(default)]
+    pub recording: RecordingStatus,
+}
+
+/// Whether recording (and streaming) is on, as playout carries it out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecordingStatus {
+    /// True while the recording and stream outputs run.
+    pub on: bool,
+    /// Unix time (ns) capture received the latest switch, and the live frame it applies
+    /// from (the programme switches when that frame is shown, one delay later). 0: the state
+    /// capture started with.
+    pub switched_unix_ns: u64,
+    pub switched_live_pts: u64,
+    /// Programme frame at which the latest switch was carried out (0: not yet).
+    pub applied_pts: u64,
+}
+
+/// What the programme camera does, as an operator asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum CameraMode {
+    /// The director follows play.
+    #[default]
+    Auto,
+    /// The whole pitch (the director's wide shot).
+    Wide,
+    /// A fixed view of the left half of the panorama.
+    Left,
+    /// A fixed view of the right half of the panorama.
+    Right,
+    /// Stay where the camera is.
+    Hold,
+    /// A fixed pose: pan and tilt of the view centre and horizontal field of view, degrees.
+    Manual { yaw: f32, pitch: f32, fov: f32 },
+}
+
+impl CameraMode {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CameraMode::Auto => "auto",
+            CameraMode::Wide => "wide",
+            CameraMode::Left => "left",
+            CameraMode::Right => "right",
+            CameraMode::Hold => "hold",
+            CameraMode::Manual { .. } => "manual",
+        }
+    }
+}
+
+/// The operator's wishes, published by launch whenever they change and once a second (a
+/// restarted process has them again within a second; it also reads launch's
+/// `operator.json` in the runtime directory at start).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct OperatorState {
+    /// Counts changes within one launch run.
+    pub seq: u64,
+    pub camera: CameraMode,
+    /// Whether the recording and stream outputs should run.
+    pub record: bool,
+    /// Unix time (ns) of the latest change.
+    pub changed_unix_ns: u64,
 }
 
 /// Where an output stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputState {
+    /// Switched off on purpose: recording and streaming are stopped (by the operator or
+    /// outside the scheduled matches). Nothing is lost or counted dropped while off.
+    Off,
     /// Built, nothing delivered yet (a stream connecting).
     Starting,
     /// Delivering: bytes reach its sink.
@@ -224,6 +291,10 @@ pub struct Heartbeat {
     /// older senders.
     #[serde(default)]
     pub problem: Option<String>,
+    /// The process's counters (names ending in `_total`) and gauges, for monitoring (absent
+    /// in older senders).
+    #[serde(default)]
+    pub metrics: std::collections::BTreeMap<String, f64>,
 }
 
 /// What a snapshot request asks for.

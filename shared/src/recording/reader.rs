@@ -167,6 +167,7 @@ mod tests {
             seq,
             uptime_ms: seq * 1000,
             problem: None,
+            metrics: Default::default(),
         })
     }
 

@@ -188,6 +188,7 @@ impl HeartbeatState {
             seq: self.seq,
             uptime_ms: self.started.elapsed().as_millis() as u64,
             problem: crate::process::problem(),
+            metrics: crate::process::metrics(),
         });
         self.seq += 1;
         let payload = encode(&hb).expect("a heartbeat always encodes");

@@ -1,0 +1,77 @@
+//! Low-rate JPEG snapshots of what playout already has (the programme and the panorama view
+//! with its overlays) for the operator page: written into the runtime directory, replaced
+//! atomically, read by launch's web server. The pixels never travel over ZeroMQ.
+
+use crate::overlay;
+use shared::image::{nv12_to_rgba, Nv12Image, Nv12Ref};
+use std::path::{Path, PathBuf};
+
+/// File names in the preview folder.
+pub const PROGRAMME_FILE: &str = "preview-programme.jpg";
+pub const PANORAMA_FILE: &str = "preview-panorama.jpg";
+
+/// JPEG quality of the snapshots.
+const QUALITY: u8 = 80;
+
+/// Where and how often snapshots are written.
+#[derive(Debug, Clone)]
+pub struct PreviewSettings {
+    pub dir: PathBuf,
+    /// Programme time between snapshots, ns.
+    pub interval_ns: u64,
+    /// Width of each snapshot, pixels (height follows the aspect).
+    pub width: usize,
+}
+
+/// Counts of what was written.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct PreviewStats {
+    pub written: u64,
+    pub failed: u64,
+}
+
+/// `src` scaled to `width` (even) with its aspect.
+pub fn scaled(src: &Nv12Ref<'_>, width: usize) -> Nv12Image {
+    let w = width.clamp(2, src.width.max(2)) & !1;
+    let h =
+        (((w as f64 * src.height as f64 / src.width.max(1) as f64).round() as usize) & !1).max(2);
+    let mut img = Nv12Image::new(w, h);
+    overlay::scale(src, &mut img.as_mut());
+    img
+}
+
+/// Writes an NV12 image as a JPEG, replacing `path` atomically.
+pub fn write_jpeg(img: &Nv12Ref<'_>, path: &Path) -> Result<(), String> {
+    let (w, h) = (img.width, img.height);
+    let mut rgba = vec![0u8; w * h * 4];
+    nv12_to_rgba(img, &mut rgba);
+    let tmp = path.with_extension("jpg.tmp");
+    let enc = jpeg_encoder::Encoder::new_file(&tmp, QUALITY)
+        .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    enc.encode(&rgba, w as u16, h as u16, jpeg_encoder::ColorType::Rgba)
+        .map_err(|e| format!("cannot encode {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_is_a_scaled_jpeg_replaced_in_place() {
+        let mut src = Nv12Image::new(320, 180);
+        for (i, y) in src.data[..320 * 180].iter_mut().enumerate() {
+            *y = (i % 320) as u8;
+        }
+        let small = scaled(&src.as_ref(), 101);
+        assert_eq!((small.width, small.height), (100, 56));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(PROGRAMME_FILE);
+        for _ in 0..2 {
+            write_jpeg(&small.as_ref(), &p).unwrap();
+        }
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(&bytes[..2], &[0xFF, 0xD8], "a JPEG");
+        assert!(!p.with_extension("jpg.tmp").exists());
+    }
+}
