@@ -39,6 +39,8 @@ pub struct CaptureNode {
     cameras: Vec<Arc<Mutex<CameraWatch>>>,
     playout_tx: Sender<PlayoutInput>,
     playout_status: Arc<Mutex<PlayoutStatus>>,
+    /// The GPU and its pool size (`cuda` backend), for the metrics.
+    gpu: Option<(Arc<shared::gpu::Gpu>, usize)>,
 }
 
 impl CaptureNode {
@@ -89,6 +91,9 @@ impl Actor for CaptureNode {
                 ("pub_sent_total".to_string(), c.sent as f64),
                 ("pub_dropped_total".to_string(), c.dropped as f64),
             ]);
+            if let Some((gpu, pool)) = &me.gpu {
+                m.extend(crate::running::gpu_metrics(gpu, *pool));
+            }
             shared::process::set_metrics(m);
         });
         ctx.run_interval(Duration::from_secs(10), |me, _| {
@@ -244,6 +249,7 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
             cameras: engine.cameras.clone(),
             playout_tx: engine.playout_tx.clone(),
             playout_status: engine.playout_status.clone(),
+            gpu: engine.gpu(),
         }
     });
     // Offline (`capture.realtime = false`): the process also ends when its input does.

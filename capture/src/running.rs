@@ -40,6 +40,38 @@ pub struct RunningEngine {
     pub playout_status: Arc<Mutex<PlayoutStatus>>,
 }
 
+impl RunningEngine {
+    /// The GPU and its frame pool's size (`cuda` backend), for monitoring.
+    pub fn gpu(&self) -> Option<(Arc<Gpu>, usize)> {
+        self.gpu.as_ref().map(|(g, pool, _)| (g.clone(), *pool))
+    }
+}
+
+/// GPU figures for the heartbeat's metrics: device memory used and total, the frame pool,
+/// bytes copied each way.
+pub fn gpu_metrics(gpu: &Gpu, pool_bytes: usize) -> Vec<(String, f64)> {
+    let t = gpu.transfers();
+    let mut m = vec![
+        ("gpu_pool_bytes".to_string(), pool_bytes as f64),
+        (
+            "gpu_host_to_device_bytes_total".to_string(),
+            t.host_to_device as f64,
+        ),
+        (
+            "gpu_device_to_host_bytes_total".to_string(),
+            t.device_to_host as f64,
+        ),
+    ];
+    if let Ok((free, total)) = gpu.memory() {
+        m.push((
+            "gpu_memory_used_bytes".to_string(),
+            total.saturating_sub(free) as f64,
+        ));
+        m.push(("gpu_memory_total_bytes".to_string(), total as f64));
+    }
+    m
+}
+
 /// The RTMP stream key: from the key file, else `TOUCHLINE_RTMP_KEY`. Never logged.
 fn rtmp_key(cfg: &SystemConfig) -> Result<String> {
     let p = &cfg.playout;

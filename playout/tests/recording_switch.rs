@@ -68,7 +68,9 @@ fn switches_apply_at_their_live_frame_and_each_start_writes_a_new_file() {
         {
             let b = b.get_mut().unwrap();
             let mut m = b.map_writable().unwrap();
-            m.as_mut_slice().iter_mut().for_each(|x| *x = (seq % 200) as u8 + 16);
+            m.as_mut_slice()
+                .iter_mut()
+                .for_each(|x| *x = (seq % 200) as u8 + 16);
         }
         tx.send(PlayoutInput::Frame {
             pts_ns: seq * FRAME_NS,
@@ -77,7 +79,11 @@ fn switches_apply_at_their_live_frame_and_each_start_writes_a_new_file() {
         })
         .unwrap();
         if let Some((_, on)) = switches.iter().find(|(at, _)| *at == seq) {
-            tx.send(PlayoutInput::Record { on: *on, unix_ns: 1 }).unwrap();
+            tx.send(PlayoutInput::Record {
+                on: *on,
+                unix_ns: 1,
+            })
+            .unwrap();
         }
         if seq == 30 {
             // Switched on (frame 21 was shown): the output runs.
@@ -100,11 +106,22 @@ fn switches_apply_at_their_live_frame_and_each_start_writes_a_new_file() {
     assert_eq!(h.restarts, 0, "switching on is no restart: {h:?}");
     assert!(status.recording.on);
     assert_eq!(status.recording.switched_live_pts, 80 * FRAME_NS);
-    assert!((duration_s(&rec) - 40.0 * 0.04).abs() < 0.021, "{}", duration_s(&rec));
-    assert!((duration_s(&second) - 19.0 * 0.04).abs() < 0.021, "{}", duration_s(&second));
+    assert!(
+        (duration_s(&rec) - 40.0 * 0.04).abs() < 0.021,
+        "{}",
+        duration_s(&rec)
+    );
+    assert!(
+        (duration_s(&second) - 19.0 * 0.04).abs() < 0.021,
+        "{}",
+        duration_s(&second)
+    );
     // The operator page's snapshots were written.
     assert!(report.previews.written >= 4, "{:?}", report.previews);
-    for f in [playout::preview::PROGRAMME_FILE, playout::preview::PANORAMA_FILE] {
+    for f in [
+        playout::preview::PROGRAMME_FILE,
+        playout::preview::PANORAMA_FILE,
+    ] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
     assert_eq!(status.outputs[0].state, OutputState::Running);
