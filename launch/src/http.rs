@@ -276,8 +276,8 @@ async fn schedule_remove(State(app): State<App>, body: Bytes) -> Response {
 
 async fn preview(State(app): State<App>, UrlPath(name): UrlPath<String>) -> Response {
     let file = match name.as_str() {
-        "programme.jpg" => playout::preview::PROGRAMME_FILE,
-        "panorama.jpg" => playout::preview::PANORAMA_FILE,
+        "programme.jpg" => shared::operator::PREVIEW_PROGRAMME_FILE,
+        "panorama.jpg" => shared::operator::PREVIEW_PANORAMA_FILE,
         _ => {
             return error(
                 StatusCode::NOT_FOUND,

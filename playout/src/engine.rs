@@ -503,8 +503,14 @@ impl State {
             self.report.fallback_frames += 1;
         }
         self.last_pose = Some(pose);
-        if self.outputs.is_empty() && self.view.is_none() && self.pose_log.is_none() {
-            // Nothing to show the frame to: keep the timing and the pose, skip the pixels.
+        let preview_due = self.preview.is_some() && f.pts_ns >= self.next_preview_pts;
+        if self.outputs.iter().all(|o| o.is_off())
+            && self.view.is_none()
+            && self.pose_log.is_none()
+            && !preview_due
+        {
+            // Nothing to show the frame to (no output, or recording and streaming switched
+            // off between matches): keep the timing and the pose, skip the pixels.
             self.store.prune_before(f.pts_ns);
             self.mark_shown(f.pts_ns);
             let _ = self.audio.release(f.pts_ns + self.frame_ns);
@@ -548,11 +554,7 @@ impl State {
             tracing::error!(message = "Cannot render a panorama frame; skipped.", pts_ns = f.pts_ns, error = %e);
             return;
         }
-        if self
-            .preview
-            .as_ref()
-            .is_some_and(|_| f.pts_ns >= self.next_preview_pts)
-        {
+        if preview_due {
             self.write_previews(&f, &pose, &out, view_buf.as_ref());
         }
         if let (Some((view, _, _)), Some(vb)) = (self.view.as_mut(), view_buf) {

@@ -7,8 +7,9 @@ use shared::image::{nv12_to_rgba, Nv12Image, Nv12Ref};
 use std::path::{Path, PathBuf};
 
 /// File names in the preview folder.
-pub const PROGRAMME_FILE: &str = "preview-programme.jpg";
-pub const PANORAMA_FILE: &str = "preview-panorama.jpg";
+pub use shared::operator::{
+    PREVIEW_PANORAMA_FILE as PANORAMA_FILE, PREVIEW_PROGRAMME_FILE as PROGRAMME_FILE,
+};
 
 /// JPEG quality of the snapshots.
 const QUALITY: u8 = 80;

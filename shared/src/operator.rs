@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 /// File name in the runtime directory.
 pub const OPERATOR_FILE: &str = "operator.json";
 
+/// The operator page's snapshots in the runtime directory: written by capture's playout,
+/// served by launch.
+pub const PREVIEW_PROGRAMME_FILE: &str = "preview-programme.jpg";
+pub const PREVIEW_PANORAMA_FILE: &str = "preview-panorama.jpg";
+
 pub fn path_in(runtime_dir: &Path) -> PathBuf {
     runtime_dir.join(OPERATOR_FILE)
 }
