@@ -6,9 +6,11 @@
 use playout::pose::Pose;
 use playout::vcam::{ViewLimits, VirtualCamera};
 use serde::Serialize;
+use shared::artefacts::PoseRecord;
 use shared::config::SystemConfig;
 use shared::geometry::Calibration;
 use shared::messages::{Message, OutputHealth, TrackStatus};
+use shared::scene::GroundTruth;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -60,7 +62,7 @@ pub struct Evaluation {
 }
 
 /// Ball tracks from the message recording against the synthetic source's ground truth.
-fn track_accuracy(out: &Path, truth: &HashMap<u64, serde_json::Value>, e: &mut Evaluation) {
+fn track_accuracy(out: &Path, truth: &HashMap<u64, GroundTruth>, e: &mut Evaluation) {
     let reader = match shared::recording::RecordingReader::open(&out.join("messages.tlrec")) {
         Ok(r) => r,
         Err(err) => {
@@ -77,16 +79,16 @@ fn track_accuracy(out: &Path, truth: &HashMap<u64, serde_json::Value>, e: &mut E
             continue;
         };
         tracks += 1;
-        let Some(tb) = truth.get(&t.pts_ns).map(|v| &v["ball"]) else {
+        let Some(tb) = truth.get(&t.pts_ns).map(|v| &v.ball) else {
             continue;
         };
-        if tb["in_play"] != true || tb["visible"] != true {
+        if !tb.in_play || !tb.visible {
             continue;
         }
         e.ball_truth_frames += 1;
         if let Some(b) = t.ball.as_ref().filter(|b| b.status == TrackStatus::Tracked) {
-            let dx = b.x_m as f64 - tb["x_m"].as_f64().unwrap_or(f64::NAN);
-            let dy = b.y_m as f64 - tb["y_m"].as_f64().unwrap_or(f64::NAN);
+            let dx = b.x_m as f64 - tb.x_m;
+            let dy = b.y_m as f64 - tb.y_m;
             errors.push(dx.hypot(dy));
         }
     }
@@ -110,7 +112,7 @@ fn track_accuracy(out: &Path, truth: &HashMap<u64, serde_json::Value>, e: &mut E
 /// Pose changes between consecutive broadcast frames against the configured bounds: the
 /// director's speed limit plus playout's fallback/blend speed, over the time between the two
 /// frames (frames dropped upstream leave a longer step; they are counted as drops).
-fn pose_continuity(cfg: &SystemConfig, poses: &[serde_json::Value], e: &mut Evaluation) {
+fn pose_continuity(cfg: &SystemConfig, poses: &[PoseRecord], e: &mut Evaluation) {
     let fps = cfg.capture.fps as f64;
     let p = &cfg.playout;
     let d = &cfg.director;
@@ -120,15 +122,14 @@ fn pose_continuity(cfg: &SystemConfig, poses: &[serde_json::Value], e: &mut Eval
     e.pose_zoom_step_limit_deg = zoom_dps / fps;
     let mut prev: Option<(u64, f64, f64, f64)> = None;
     let (mut pan, mut zoom) = (None::<f64>, None::<f64>);
-    for pose in poses {
-        let (Some(pts), Some(yaw), Some(pitch), Some(fov)) = (
-            pose["pts_ns"].as_u64(),
-            pose["yaw"].as_f64(),
-            pose["pitch"].as_f64(),
-            pose["fov"].as_f64(),
-        ) else {
-            continue;
-        };
+    for &PoseRecord {
+        pts_ns: pts,
+        yaw,
+        pitch,
+        fov,
+        ..
+    } in poses
+    {
         if let Some((t0, y0, p0, f0)) = prev {
             let dt = (pts.saturating_sub(t0) as f64 / 1e9).max(1.0 / fps);
             let step = (yaw - y0).abs().max((pitch - p0).abs());
@@ -146,14 +147,23 @@ fn pose_continuity(cfg: &SystemConfig, poses: &[serde_json::Value], e: &mut Eval
     e.pose_max_zoom_step_deg = zoom;
 }
 
-fn read_lines(p: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(p)
-        .map(|t| {
-            t.lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect()
-        })
-        .unwrap_or_default()
+/// The records of a JSON-lines artefact; lines that do not parse are reported (a renamed
+/// field would otherwise look like an empty log), as measurements left out: the broadcast
+/// itself is not at fault.
+fn read_lines<T: serde::de::DeserializeOwned>(p: &Path, e: &mut Evaluation) -> Vec<T> {
+    match shared::artefacts::read_lines(p) {
+        Ok(l) => {
+            if l.bad_lines > 0 {
+                e.not_measured.push(format!(
+                    "{}: {} lines not understood",
+                    p.display(),
+                    l.bad_lines
+                ));
+            }
+            l.records
+        }
+        Err(_) => Vec::new(),
+    }
 }
 
 pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
@@ -224,7 +234,7 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
             Err(err) => e.problems.push(format!("{}: {err}", panorama.display())),
         }
     }
-    let poses = read_lines(&out.join("poses.jsonl"));
+    let poses: Vec<PoseRecord> = read_lines(&out.join("poses.jsonl"), &mut e);
     pose_continuity(cfg, &poses, &mut e);
     let c = &cfg.capture;
     let cal = if c.calibration.is_empty() {
@@ -256,30 +266,26 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
         // Real cameras have no ground truth: the files and counters above are the measure.
         return e;
     }
-    let truth: HashMap<u64, serde_json::Value> = read_lines(&out.join("truth.jsonl"))
+    let truth: HashMap<u64, GroundTruth> = read_lines(&out.join("truth.jsonl"), &mut e)
         .into_iter()
-        .filter_map(|t| Some((t["pts_ns"].as_u64()?, t)))
+        .map(|t: GroundTruth| (t.pts_ns, t))
         .collect();
     track_accuracy(out, &truth, &mut e);
     let (mut seen, mut in_play) = (0u64, 0u64);
-    for pose in &poses {
-        let (Some(pts), Some(yaw), Some(pitch), Some(fov)) = (
-            pose["pts_ns"].as_u64(),
-            pose["yaw"].as_f64(),
-            pose["pitch"].as_f64(),
-            pose["fov"].as_f64(),
-        ) else {
-            continue;
-        };
+    for &PoseRecord {
+        pts_ns: pts,
+        yaw,
+        pitch,
+        fov,
+        ..
+    } in &poses
+    {
         let Some(t) = truth.get(&pts) else { continue };
-        if t["ball"]["in_play"] != true {
+        if !t.ball.in_play {
             continue;
         }
         in_play += 1;
-        let (px, py) = (
-            t["ball"]["px"].as_f64().unwrap_or(-1.0),
-            t["ball"]["py"].as_f64().unwrap_or(-1.0),
-        );
+        let (px, py) = (t.ball.px, t.ball.py);
         let (lon, lat) = cal.panorama.pixel_to_lonlat(px, py);
         if let Some((x, y)) = vcam.project(&Pose { yaw, pitch, fov }, lon, lat) {
             if x >= 0.0 && y >= 0.0 && x < p.output_width as f64 && y < p.output_height as f64 {

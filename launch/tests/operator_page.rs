@@ -197,19 +197,14 @@ impl System {
     /// Every pose of the pose log that follows the director's path (not playout's own
     /// fallback): (pts_ns, yaw, pitch, fov).
     fn poses(&self) -> Vec<(u64, f64, f64, f64)> {
-        std::fs::read_to_string(self.path("poses.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["fallback"] == false)
-            .map(|v| {
-                (
-                    v["pts_ns"].as_u64().unwrap(),
-                    v["yaw"].as_f64().unwrap(),
-                    v["pitch"].as_f64().unwrap(),
-                    v["fov"].as_f64().unwrap(),
-                )
-            })
+        let lines: shared::artefacts::Lines<shared::artefacts::PoseRecord> =
+            shared::artefacts::read_lines(&self.path("poses.jsonl")).unwrap();
+        assert_eq!(lines.bad_lines, 0);
+        lines
+            .records
+            .iter()
+            .filter(|p| !p.fallback)
+            .map(|p| (p.pts_ns, p.yaw, p.pitch, p.fov))
             .collect()
     }
 

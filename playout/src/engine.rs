@@ -584,15 +584,14 @@ impl State {
         }
         self.report.outputs_us += push_started.elapsed().as_micros() as u64;
         if let Some(log) = self.pose_log.as_mut() {
-            let _ = writeln!(
-                log,
-                "{{\"pts_ns\":{},\"yaw\":{:.4},\"pitch\":{:.4},\"fov\":{:.4},\"fallback\":{}}}",
-                f.pts_ns,
-                pose.yaw,
-                pose.pitch,
-                pose.fov,
-                self.follower.fallback_active()
-            );
+            let record = shared::artefacts::PoseRecord {
+                pts_ns: f.pts_ns,
+                yaw: pose.yaw,
+                pitch: pose.pitch,
+                fov: pose.fov,
+                fallback: self.follower.fallback_active(),
+            };
+            let _ = shared::artefacts::write_line(log, &record);
         }
         self.store.prune_before(f.pts_ns);
         self.mark_shown(f.pts_ns);

@@ -10,6 +10,7 @@
 //! - [`cli`]: command-line arguments common to every binary;
 //! - [`gpu`]: the CUDA backend's context, run-time compiled kernels, device frames and pool.
 
+pub mod artefacts;
 pub mod backoff;
 pub mod cli;
 pub mod config;

@@ -84,9 +84,7 @@ pub fn run(
             b.set_duration(gst::ClockTime::from_nseconds(frame_ns));
         }
         if let Some(out) = truth_out.as_mut() {
-            if let Ok(line) = serde_json::to_string(&truth) {
-                let _ = writeln!(out, "{line}");
-            }
+            let _ = shared::artefacts::write_line(out, &truth);
         }
         if settings.realtime {
             let due = start + Duration::from_nanos(pts);
