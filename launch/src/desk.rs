@@ -24,20 +24,26 @@ pub enum OperatorCommand {
     Recording {
         on: bool,
     },
-    /// A match: `start` (RFC 3339) or `start_in_s` (from now), duration and pre-roll.
-    ScheduleAdd {
-        #[serde(default)]
-        start: Option<String>,
-        #[serde(default)]
-        start_in_s: Option<f64>,
-        duration_s: f64,
-        #[serde(default)]
-        preroll_s: f64,
-    },
+    /// A match to schedule.
+    ScheduleAdd(MatchRequest),
     /// Removes the match that starts at `start` (RFC 3339).
     ScheduleRemove {
         start: String,
     },
+}
+
+/// A match as an operator asks for it (`POST /api/schedule`, `launch schedule add`):
+/// `start` (RFC 3339) or `start_in_s` (from now), duration and pre-roll in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRequest {
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default)]
+    pub start_in_s: Option<f64>,
+    pub duration_s: f64,
+    #[serde(default)]
+    pub preroll_s: f64,
 }
 
 /// One match as the page shows it.
@@ -142,12 +148,12 @@ impl Desk {
                 Ok(true)
             }
             OperatorCommand::Recording { on } => Ok(self.set_record(*on, now)),
-            OperatorCommand::ScheduleAdd {
+            OperatorCommand::ScheduleAdd(MatchRequest {
                 start,
                 start_in_s,
                 duration_s,
                 preroll_s,
-            } => {
+            }) => {
                 let start = match (start, start_in_s) {
                     (Some(s), None) => parse_time(s)?,
                     (None, Some(s)) if s.is_finite() && *s >= 0.0 => {
@@ -223,12 +229,12 @@ mod tests {
 
     fn add(d: &mut Desk, in_s: f64, dur: f64, pre: f64, now: i64) -> Result<bool, DeskError> {
         d.apply(
-            &OperatorCommand::ScheduleAdd {
+            &OperatorCommand::ScheduleAdd(MatchRequest {
                 start: None,
                 start_in_s: Some(in_s),
                 duration_s: dur,
                 preroll_s: pre,
-            },
+            }),
             now,
             ok,
         )
@@ -277,20 +283,20 @@ mod tests {
             add(&mut d, -5.0, 10.0, 0.0, T0),
             Err(DeskError::Schedule(_))
         ));
-        let past = OperatorCommand::ScheduleAdd {
+        let past = OperatorCommand::ScheduleAdd(MatchRequest {
             start: Some("2020-01-01T00:00:00Z".into()),
             start_in_s: None,
             duration_s: 60.0,
             preroll_s: 0.0,
-        };
+        });
         let e = d.apply(&past, T0, ok).unwrap_err().to_string();
         assert!(e.contains("past"), "{e}");
-        let both = OperatorCommand::ScheduleAdd {
+        let both = OperatorCommand::ScheduleAdd(MatchRequest {
             start: Some("2030-01-01T00:00:00Z".into()),
             start_in_s: Some(1.0),
             duration_s: 60.0,
             preroll_s: 0.0,
-        };
+        });
         assert_eq!(d.apply(&both, T0, ok), Err(DeskError::StartMissing));
         let refuse = |_: &CameraMode| Err("yaw 170 is outside".to_string());
         let e = d
@@ -322,6 +328,16 @@ mod tests {
             .unwrap());
         assert!(!d.state().record);
         assert_eq!(d.view(T0).next_match.unwrap().start_unix_ns, T0 + 3600 * S);
+    }
+
+    #[test]
+    fn a_match_request_reads_the_same_from_the_page_and_the_control_socket() {
+        let body = r#"{"start_in_s": 20, "duration_s": 10, "preroll_s": 5}"#;
+        let m: MatchRequest = serde_json::from_str(body).unwrap();
+        let cmd = OperatorCommand::ScheduleAdd(m.clone());
+        let wire = serde_json::to_string(&cmd).unwrap();
+        assert_eq!(serde_json::from_str::<OperatorCommand>(&wire).unwrap(), cmd);
+        assert!(serde_json::from_str::<MatchRequest>(r#"{"duration_s": 10, "extra": 1}"#).is_err());
     }
 
     #[test]

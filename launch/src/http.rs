@@ -228,36 +228,14 @@ async fn recording(State(app): State<App>, body: Bytes) -> Response {
     operator(&app, OperatorCommand::Recording { on }).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ScheduleBody {
-    #[serde(default)]
-    start: Option<String>,
-    #[serde(default)]
-    start_in_s: Option<f64>,
-    duration_s: f64,
-    #[serde(default)]
-    preroll_s: f64,
-}
-
 async fn schedule_add(State(app): State<App>, body: Bytes) -> Response {
-    let b: ScheduleBody = match parse(
+    match parse(
         &body,
         "match (expected {\"start\": \"2026-12-06T15:00:00+01:00\" or \"start_in_s\": 900, \"duration_s\": 5400, \"preroll_s\": 900})",
     ) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    operator(
-        &app,
-        OperatorCommand::ScheduleAdd {
-            start: b.start,
-            start_in_s: b.start_in_s,
-            duration_s: b.duration_s,
-            preroll_s: b.preroll_s,
-        },
-    )
-    .await
+        Ok(m) => operator(&app, OperatorCommand::ScheduleAdd(m)).await,
+        Err(r) => *r,
+    }
 }
 
 #[derive(Deserialize)]

@@ -197,12 +197,12 @@ fn operator_command(command: &Command) -> Option<desk::OperatorCommand> {
                 in_s,
                 duration_min,
                 preroll_min,
-            } => O::ScheduleAdd {
+            } => O::ScheduleAdd(desk::MatchRequest {
                 start: start.clone(),
                 start_in_s: *in_s,
                 duration_s: duration_min * 60.0,
                 preroll_s: preroll_min * 60.0,
-            },
+            }),
             ScheduleArg::Remove { start } => O::ScheduleRemove {
                 start: start.clone(),
             },
