@@ -17,6 +17,13 @@ export LD_LIBRARY_PATH="$_tl_prefix/usr/lib/x86_64-linux-gnu:$_tl_prefix/lib/x86
 export GST_PLUGIN_SYSTEM_PATH="$_tl_prefix/usr/lib/x86_64-linux-gnu/gstreamer-1.0"
 export GST_PLUGIN_SCANNER="$_tl_prefix/usr/lib/x86_64-linux-gnu/gstreamer1.0/gstreamer-1.0/gst-plugin-scanner"
 export GST_REGISTRY=/tmp/gstreg.bin
+# The CUDA libraries the `cuda` detector engine loads (cudart, cuBLAS, cuDNN; NVRTC too),
+# where the machine has them only inside Python wheels (torch's `nvidia-*` packages).
+for _tl_d in $(find / -xdev \( -name 'libcublas.so*' -o -name 'libcudnn.so*' -o -name 'libcudart.so*' \
+    -o -name 'libnvrtc.so*' \) -path '*nvidia*' -printf '%h\n' 2>/dev/null | sort -u); do
+  case ":$LD_LIBRARY_PATH:" in *":$_tl_d:"*) ;; *) LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$_tl_d" ;; esac
+done
+unset _tl_d
 export PATH="$_tl_prefix/usr/bin:$PATH"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 unset _tl_prefix

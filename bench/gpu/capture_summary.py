@@ -15,6 +15,7 @@ def row(path):
     n = max(e["panoramas"], 1)
     shown = max(p["frames_out"], 1)
     name = path.stem.removeprefix("capture-")
+    name, _, engine = name.partition("-detector-")
     mode, _, rest = name.partition("-decode-")
     decode, _, out = rest.partition("-")
     return [
@@ -35,6 +36,27 @@ def row(path):
         f"{run['host_rss_bytes'] / 1e9:.2f} / {run['host_peak_bytes'] / 1e9:.2f}",
         f"{e['partner_missing'][0] + e['partner_missing'][1]}",
         f"{e['pool_exhausted']}",
+    ] + detector_cells(r.get("detector"), engine, e)
+
+
+def detector_cells(d, engine, e):
+    """Detector columns: engine, frames analysed, analysed per second of the engine's run,
+    per analysed frame: whole stage ms, engine ms, engine ms per tile, latency ms, output
+    read back MB; frames skipped while busy."""
+    if not d:
+        return ["off"] + ["-"] * 8
+    a = max(d["analysed"], 1)
+    span_s = max(e["panorama_span_ms"], 1) / 1000
+    return [
+        f"{engine} ({d['tiles']} tiles)",
+        f"{d['analysed']}",
+        f"{d['analysed'] / span_s:.1f}",
+        f"{d['inference_us_total'] / a / 1000:.2f}",
+        f"{d['engine_us_total'] / a / 1000:.2f}",
+        f"{d['engine_us_total'] / a / 1000 / max(d['tiles'], 1):.2f}",
+        f"{d['last_latency_us'] / 1000:.1f} / {d['max_latency_us'] / 1000:.1f}",
+        f"{(d['engine_htod_bytes'] + d['engine_dtoh_bytes']) / a / 1e6:.2f}",
+        f"{d['skipped_busy']}",
     ]
 
 
@@ -43,7 +65,9 @@ HEAD = [
     "seconds", "fps (whole run)", "engine fps (sustained)", "stitch ms/frame",
     "pool wait ms/frame", "render ms/frame", "output ms/frame", "H->D MB/frame",
     "D->H MB/frame", "ring copies MB/frame", "host RSS end / peak GB", "repeated frames",
-    "dropped",
+    "dropped", "detector", "analysed", "analysed/s", "detector ms/frame",
+    "engine ms/frame", "engine ms/tile", "latency last / max ms", "engine PCIe MB/frame",
+    "skipped busy",
 ]
 
 

@@ -2,13 +2,19 @@
 # On the GPU machine, from the repository root, with `.gpu-bundle` carried (built by
 # bench/gpu/ship.sh): the GPU kernel tests with the GPU mandatory, then the benchmarks.
 #   bench/gpu/run.sh [STEP...]   steps: tests kernels pipeline files nvdec record capture
-#                                (default: all but nvdec and capture)
+#                                engines detector (default: all but nvdec, capture, engines
+#                                and detector)
 # `capture` runs the capture binary itself (backend = "cuda", files source, 1920x1080
 # programme recorded, 7 s delay at 30 fps, not real time): zero-copy with NVDEC decoding into
 # GPU memory, zero-copy decoding into system memory, host-copy with NVDEC into GPU memory,
 # each once recording the programme with x264 and once only rendering and downloading it,
 # sampling the GPU's memory with nvidia-smi; reports go to
-# $LOGDIR/capture-<mode>-decode-<gpu_decode>-<record|render>.json.
+# $LOGDIR/capture-<mode>-decode-<gpu_decode>-<record|render>.json. `detector` runs the same
+# with the detector on at production tiling: the `cuda` engine (tiles from GPU memory) while
+# recording and while only rendering, and tract on the CPU's cores while recording
+# ($LOGDIR/capture-...-detector-<engine>.json). `engines`: the detector engines side by side
+# on the same production-size frames (gpu_bench engines), then ONNX Runtime on the CPU on the
+# same tiles.
 # H.264 inputs: $FILES/left.mp4 and right.mp4 (default .gpu-bundle/h264 when carried, else
 # written on the machine by `gpu_bench make-files`).
 # The whole log goes to $OUT/gpu-bench.log (or bench/gpu/out/ without $OUT).
@@ -31,8 +37,12 @@ make_files() {
     step $B/gpu_bench make-files --out $FILES --frames ${FRAMES:-300}
 }
 capture_run() { # ring mode, gpu_decode (true: NVDEC into GPU memory, false: into system memory),
-  # programme (record: x264 to an MP4 file; render: rendered and downloaded, not encoded)
+  # programme (record: x264 to an MP4 file; render: rendered and downloaded, not encoded),
+  # detector engine (none: off; cuda; tract: on the CPU with every core), the shipped model's
+  # production tiling (1024 px tiles, ball threshold 0.75), every frame it can keep up with
+  local det=${4:-none}
   local name=$1-decode-${2:-true}-${3:-record}
+  [ "$det" != none ] && name=$name-detector-$det
   local output="record = \"/tmp/touchline-capture-$name.mp4\""
   [ "${3:-record}" = render ] && output="pose_log = \"/tmp/touchline-capture-$name.poses\""
   local cfg=/tmp/touchline-capture-$name.toml rep=$LOGDIR/capture-$name.json smi=/tmp/touchline-smi-$name.csv
@@ -47,7 +57,13 @@ fps = 30
 realtime = false
 table_cache = "/tmp/touchline-tables"
 [detector]
-enabled = false
+enabled = $([ "$det" = none ] && echo false || echo true)
+engine = "$([ "$det" = none ] && echo tract || echo "$det")"
+tile_size = 1024
+thresholds = [0.75, 0.4, 0.4]
+max_rate_hz = 120
+threads = $(nproc)
+nice = 0
 [playout]
 delay_s = 7.0
 ring_mode = "${1//-/_}"
@@ -106,10 +122,18 @@ for s in $steps; do
       capture_run zero-copy true render
       capture_run zero-copy false render
       capture_run host-copy true render ;;
+    engines)
+      step $B/gpu_bench engines --frames 4 --reps 5 --tiles-out /tmp/touchline-tiles.f32
+      step python3 bench/gpu/engines/ort_cpu.py models/touchline-detector.onnx 0 5 /tmp/touchline-tiles.f32 ;;
+    detector)
+      make_files
+      capture_run zero-copy true record cuda
+      capture_run zero-copy true render cuda
+      capture_run zero-copy true record tract ;;
     record)
       step $B/gpu_bench pipeline --frames 300 --ring-mode zero-copy --record /tmp/touchline-programme.mp4
       ls -l /tmp/touchline-programme.mp4 | tee -a "$LOG" ;;
     *) echo "unknown step $s" | tee -a "$LOG" ;;
   esac
 done
-grep -E '^\{"mode"|^\| |^copy bandwidth|test result|max abs error|^capture report|^gpu used' "$LOG" | tail -80
+grep -E '^\{"mode"|^\{"device"|^\{"onnxruntime"|^\| |^copy bandwidth|test result|max abs error|^capture report|^gpu used' "$LOG" | tail -80

@@ -21,6 +21,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// Reads the detector stage's counters from any thread.
+pub type DetectorStatsFn = Arc<dyn Fn() -> capture::detector::DetectorStats + Send + Sync>;
+
 /// The running engine and playout.
 pub struct RunningEngine {
     stop: Arc<AtomicBool>,
@@ -34,6 +37,8 @@ pub struct RunningEngine {
     started: Instant,
     gpu: Option<(Arc<Gpu>, usize, TransferStats)>,
     pub stats: Arc<Mutex<EngineStats>>,
+    /// Reads the detector stage's counters, when the detector runs.
+    detector_stats: Option<DetectorStatsFn>,
     /// Each camera's record, left then right.
     pub cameras: Vec<Arc<Mutex<capture::ingest::CameraWatch>>>,
     pub playout_tx: Sender<PlayoutInput>,
@@ -41,6 +46,11 @@ pub struct RunningEngine {
 }
 
 impl RunningEngine {
+    /// The detector stage's counters, when the detector runs.
+    pub fn detector_stats(&self) -> Option<DetectorStatsFn> {
+        self.detector_stats.clone()
+    }
+
     /// The GPU and its frame pool's size (`cuda` backend), for monitoring.
     pub fn gpu(&self) -> Option<(Arc<Gpu>, usize)> {
         self.gpu.as_ref().map(|(g, pool, _)| (g.clone(), *pool))
@@ -241,17 +251,31 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
             tx: playout_tx.clone(),
         }),
     ];
+    let mut detector_stats: Option<DetectorStatsFn> = None;
     if let Some(mut d) = detector {
         if let Some(g) = &gpu {
             d.use_gpu(g.clone())
                 .context("detector tile preparation on the GPU")?;
         }
+        tracing::info!(
+            message = "Detector ready.",
+            engine = d.engine().name(),
+            tiles = d.tiling().tiles.len(),
+            tiles_in = if d.tiles_stay_on_gpu() {
+                "gpu memory"
+            } else {
+                "host memory"
+            },
+            max_rate_hz = cfg.detector.max_rate_hz
+        );
         // The detector takes the newest panorama when it is free and skips the rest.
-        sinks.push(Box::new(capture::detector::DetectorSink::start(
+        let sink = capture::detector::DetectorSink::start(
             d,
             Box::new(publisher.clone()),
             cfg.detector.max_rate_hz,
-        )?));
+        )?;
+        detector_stats = Some(Arc::new(sink.stats_handle()));
+        sinks.push(Box::new(sink));
     }
     let mut engine = Engine {
         stitcher,
@@ -294,6 +318,7 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         started: start,
         gpu: gpu_at_start,
         stats,
+        detector_stats,
         cameras,
         playout_tx,
     })
@@ -304,6 +329,9 @@ struct FinalReport {
     engine: EngineStats,
     playout: PlayoutReport,
     run: RunReport,
+    /// The detector stage's counters, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detector: Option<capture::detector::DetectorStats>,
 }
 
 /// Throughput and resources of the whole run, from ingest start to the outputs finalised.
@@ -391,6 +419,7 @@ impl RunningEngine {
                         engine: engine_stats,
                         playout: report,
                         run,
+                        detector: self.detector_stats.as_ref().map(|f| f()),
                     };
                     if let Err(e) =
                         std::fs::write(path, serde_json::to_string_pretty(&r).unwrap_or_default())

@@ -391,3 +391,128 @@ fn cuda_backend_without_a_gpu_is_a_clear_start_error() {
         }
     }
 }
+
+/// The stitched panorama of a synthetic rig of panorama width `width` (cameras of half that).
+fn synthetic_panorama(width: u32) -> (Calibration, Nv12Image) {
+    let cal = Calibration::synthetic(width, width / 2, width * 9 / 32);
+    let mut st = cpu_stitcher(&cal);
+    let views = synthetic_views(&cal);
+    let (w, h) = (cal.panorama.width as usize, cal.panorama.height as usize);
+    let mut pano = Nv12Image::new(w, h);
+    st.stitch(
+        [Some(&views[0].as_ref()), Some(&views[1].as_ref())],
+        &mut pano.as_mut(),
+    )
+    .unwrap();
+    (cal, pano)
+}
+
+/// Detections of `b` that match `d` (same class, centre within `px`, score within `score`).
+fn matched(
+    d: &shared::messages::Detection,
+    b: &[shared::messages::Detection],
+    px: f32,
+    score: f32,
+) -> bool {
+    b.iter().any(|e| {
+        e.class_id == d.class_id
+            && (e.cx - d.cx).abs() <= px
+            && (e.cy - d.cy).abs() <= px
+            && (e.w - d.w).abs() <= 2.0 * px
+            && (e.h - d.h).abs() <= 2.0 * px
+            && (e.score - d.score).abs() <= score
+    })
+}
+
+#[test]
+fn cuda_engine_without_a_gpu_is_a_clear_start_error() {
+    let cfg = shared::config::DetectorConfig {
+        engine: "cuda".into(),
+        ..Default::default()
+    };
+    match capture::detector::load_engine(&cfg) {
+        Ok(e) => assert_eq!(e.name(), "cuda"),
+        Err(e) => {
+            let m = e.to_string();
+            assert!(m.contains("detector.engine"), "{m}");
+            assert!(m.contains("\"tract\""), "names the CPU engine to use: {m}");
+            assert!(
+                !shared::gpu::testing::gpu_required(),
+                "the cuda engine did not load on the GPU machine: {m}"
+            );
+        }
+    }
+}
+
+/// The shipped model through the GPU engine, its tiles prepared on the GPU and never
+/// downloaded, against tract on the CPU with tiles prepared on the CPU, on one synthetic
+/// demo-size panorama; then the GPU engine's time per frame.
+#[test]
+fn cuda_engine_on_gpu_tiles_matches_tract_on_the_cpu() {
+    let Some(gpu) = gpu_for_test("cuda_engine") else {
+        return;
+    };
+    let (cal, pano) = synthetic_panorama(1920);
+    let cfg = shared::config::DetectorConfig {
+        thresholds: vec![0.3],
+        threads: 4,
+        ..Default::default()
+    };
+    let mut cpu = capture::detector::Detector::from_config(&cfg, &cal).unwrap();
+    let want = cpu.detect(&pano.as_ref(), 0, 0).unwrap().detections;
+    let gcfg = shared::config::DetectorConfig {
+        engine: "cuda".into(),
+        ..cfg.clone()
+    };
+    let mut g = capture::detector::Detector::from_config(&gcfg, &cal).unwrap();
+    g.use_gpu(gpu.clone()).unwrap();
+    assert!(g.tiles_stay_on_gpu(), "the cuda engine takes device tiles");
+    let (w, h) = (pano.width, pano.height);
+    let dev = gpu.alloc(pano.data.len()).unwrap();
+    gpu.upload_nv12(&pano.as_ref(), &dev.nv12(w, h)).unwrap();
+    let before = gpu.transfers();
+    g.prepare_device(&dev.nv12(w, h)).unwrap();
+    let got = g.infer().unwrap();
+    let after = gpu.transfers();
+    assert_eq!(
+        after.device_to_host, before.device_to_host,
+        "no tile crossed back to the host through our GPU"
+    );
+    eprintln!(
+        "cpu (tract): {} detections, gpu (cuda): {} detections, {} tiles",
+        want.len(),
+        got.len(),
+        g.tiling().tiles.len()
+    );
+    assert!(
+        want.iter().any(|d| d.class_id == 0),
+        "the frame has a detected ball"
+    );
+    // Tiles prepared on either side differ by at most one 8-bit step, and the engines by
+    // float rounding: every clear detection (0.05 above the threshold) is in the other set.
+    let clear = |d: &&shared::messages::Detection| d.score >= 0.35;
+    for d in want.iter().filter(clear) {
+        assert!(matched(d, &got, 1.0, 0.03), "cpu {d:?} not on the gpu");
+    }
+    for d in got.iter().filter(clear) {
+        assert!(matched(d, &want, 1.0, 0.03), "gpu {d:?} not on the cpu");
+    }
+    let mut ms = Vec::new();
+    for _ in 0..20 {
+        let t = std::time::Instant::now();
+        g.prepare_device(&dev.nv12(w, h)).unwrap();
+        g.infer().unwrap();
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    ms.sort_by(f64::total_cmp);
+    let tiles = g.tiling().tiles.len() as f64;
+    eprintln!(
+        "cuda engine, {} tiles of {}: median {:.2} ms per frame ({:.2} ms per tile), engine alone {:.2} ms last frame; output read back {} bytes per frame",
+        tiles,
+        cfg.tile_size,
+        ms[ms.len() / 2],
+        ms[ms.len() / 2] / tiles,
+        g.last_engine_us as f64 / 1e3,
+        g.engine().transfers().dtoh_bytes / 21
+    );
+}

@@ -1,5 +1,5 @@
-//! The inference engine seam: one trait, two engines (tract, ONNX Runtime), and what both
-//! check at start-up: that the model file exists and has the Ultralytics YOLO layout, input
+//! The inference engine seam: one trait, three engines (tract on the CPU, tract's CUDA runtime,
+//! ONNX Runtime), and what all check at start-up: that the model file exists and has the Ultralytics YOLO layout, input
 //! `[B, 3, H, W]` and output `[B, 4 + nc, N]` with `nc` the configured class count.
 
 use super::DetectorError;
@@ -40,6 +40,13 @@ impl ModelOutput {
     }
 }
 
+/// Bytes an engine moved between host and GPU memory (zero for CPU engines).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EngineTransfers {
+    pub htod_bytes: u64,
+    pub dtoh_bytes: u64,
+}
+
 /// Runs the model. Implementations own their session and scratch memory.
 pub trait InferenceEngine: Send {
     fn name(&self) -> &'static str;
@@ -47,6 +54,29 @@ pub trait InferenceEngine: Send {
     /// Runs `batch` images of `[3, in_h, in_w]` floats laid end to end. `batch` is at most
     /// the model's fixed batch (when it has one); a smaller batch is padded by the engine.
     fn infer(&mut self, input: &[f32], batch: usize) -> Result<ModelOutput, DetectorError>;
+    /// Gets ready to run batches of `batch` images (compiles what it needs), so that the first
+    /// frame does not pay for it. Called once the tiling is known.
+    fn prepare_batch(&mut self, _batch: usize) -> Result<(), DetectorError> {
+        Ok(())
+    }
+    /// The device address of an input tensor of `batch` images (f32, `[batch, 3, in_h, in_w]`)
+    /// that the caller may fill in GPU memory and then run with [`Self::infer_device`]; `None`
+    /// for engines that take host memory only. The caller's writes must be complete (its
+    /// stream synchronised) before `infer_device`.
+    fn device_input(&mut self, _batch: usize) -> Result<Option<u64>, DetectorError> {
+        Ok(None)
+    }
+    /// Runs the images written at [`Self::device_input`].
+    fn infer_device(&mut self, _batch: usize) -> Result<ModelOutput, DetectorError> {
+        Err(DetectorError::Inference {
+            engine: self.name(),
+            reason: "this engine takes host memory only".into(),
+        })
+    }
+    /// Bytes moved between host and GPU memory so far.
+    fn transfers(&self) -> EngineTransfers {
+        EngineTransfers::default()
+    }
 }
 
 /// Finds the model file: an absolute path as given; a relative one (or the default) in the

@@ -4,14 +4,16 @@
 //! - [`tiling`] and [`mask`]: which crops of the panorama are analysed;
 //! - [`prepare`]: crop, letterbox, normalise into the model input (CPU backend);
 //!   [`prepare_cuda`]: the same on the GPU (CUDA backend);
-//! - [`engine`]: the [`InferenceEngine`] trait, model checks; [`tract_engine`] (default) and
-//!   `ort_engine` (cargo feature `ort`);
+//! - [`engine`]: the [`InferenceEngine`] trait, model checks; [`tract_engine`] (default),
+//!   [`cuda_engine`] (tract's CUDA runtime, tiles straight from GPU memory) and `ort_engine`
+//!   (cargo feature `ort`);
 //! - [`decode`]: the Ultralytics output layout back to panorama pixels;
 //! - [`handoff`] and [`stage`]: the leaky hand-off from the engine thread to the worker thread
 //!   ([`DetectorSink`]), which never blocks the panorama;
 //! - [`scenes`], [`dataset`] and [`eval`]: varied synthetic scenes, training tiles with
 //!   labels, and quality against ground truth.
 
+pub mod cuda_engine;
 pub mod dataset;
 pub mod decode;
 pub mod engine;
@@ -55,6 +57,11 @@ pub fn load_engine(cfg: &DetectorConfig) -> Result<Box<dyn InferenceEngine>, Det
             cfg.input_size,
             threads,
             cfg.nice,
+        )?)),
+        "cuda" => Ok(Box::new(cuda_engine::CudaEngine::load(
+            &path,
+            classes,
+            cfg.input_size,
         )?)),
         #[cfg(feature = "ort")]
         "ort" => Ok(Box::new(ort_engine::OrtEngine::load(
@@ -140,10 +147,26 @@ pub struct Detector {
     nice: i32,
     rgb: Vec<u8>,
     input: Vec<f32>,
-    /// The CUDA backend's preparer and its device tensor, once [`Detector::use_gpu`] is called.
-    gpu: Option<(prepare_cuda::CudaTilePreparer, shared::gpu::DeviceBuffer)>,
-    prepared: bool,
+    /// The CUDA backend's preparer and, for engines that take host memory, its device
+    /// scratch tensor, once [`Detector::use_gpu`] is called.
+    gpu: Option<(
+        prepare_cuda::CudaTilePreparer,
+        Option<shared::gpu::DeviceBuffer>,
+    )>,
+    prepared: Prepared,
     pub counts: DetectCounts,
+    /// Time of the last engine run(s) of a frame, microseconds (inference alone).
+    pub last_engine_us: u32,
+}
+
+/// Where the prepared tiles of the current frame are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prepared {
+    Nothing,
+    /// In the host input buffer.
+    Host,
+    /// In the engine's device input tensor (all tiles, one batch).
+    Device,
 }
 
 impl Detector {
@@ -174,6 +197,8 @@ impl Detector {
         let per = (info.in_w * info.in_h * 3) as usize;
         let pool = priority::pool(threads, "detector-prep", 0)
             .map_err(|e| DetectorError::Config(format!("detector threads: {e}")))?;
+        let mut engine = engine;
+        engine.prepare_batch(info.batch.unwrap_or(tiling.tiles.len()).max(1))?;
         Ok(Detector {
             input: vec![0.0; per * tiling.tiles.len()],
             rgb: vec![0; per],
@@ -187,8 +212,9 @@ impl Detector {
             pool,
             nice: 0,
             gpu: None,
-            prepared: false,
+            prepared: Prepared::Nothing,
             counts: DetectCounts::default(),
+            last_engine_us: 0,
         })
     }
 
@@ -283,18 +309,31 @@ impl Detector {
                 rgb_to_planes(rgb, &mut input[i * per..(i + 1) * per]);
             }
         });
-        self.prepared = true;
+        self.prepared = Prepared::Host;
         Ok(())
     }
 
-    /// Prepares tiles on `gpu` from now on ([`Detector::prepare_device`]); the finished
-    /// tensor is the only thing downloaded for the engine.
+    /// Prepares tiles on `gpu` from now on ([`Detector::prepare_device`]). An engine that
+    /// takes GPU memory gets them there; for any other the finished tensor is the only thing
+    /// downloaded.
     pub fn use_gpu(&mut self, gpu: std::sync::Arc<shared::gpu::Gpu>) -> Result<(), DetectorError> {
         let prep =
             prepare_cuda::CudaTilePreparer::new(gpu.clone(), &self.tiling, &self.letterboxes)?;
-        let tensor = gpu.alloc(prep.tensor_len() * 4)?;
-        self.gpu = Some((prep, tensor));
+        let scratch = match self.engine.device_input(prep.tiles())? {
+            Some(_) => {
+                // The host input buffer is never used again.
+                self.input = Vec::new();
+                None
+            }
+            None => Some(gpu.alloc(prep.tensor_len() * 4)?),
+        };
+        self.gpu = Some((prep, scratch));
         Ok(())
+    }
+
+    /// True when the tiles go to the engine in GPU memory (after [`Detector::use_gpu`]).
+    pub fn tiles_stay_on_gpu(&self) -> bool {
+        matches!(&self.gpu, Some((_, None)))
     }
 
     /// As [`Detector::prepare`] from a panorama in GPU memory (after [`Detector::use_gpu`]).
@@ -302,39 +341,66 @@ impl Detector {
         &mut self,
         pano: &shared::gpu::DeviceNv12<'_>,
     ) -> Result<(), DetectorError> {
-        let Some((prep, tensor)) = self.gpu.as_ref() else {
+        let Some((prep, scratch)) = self.gpu.as_ref() else {
             return Err(DetectorError::Config(
                 "a GPU panorama reached a detector without a GPU preparer".into(),
             ));
         };
-        prep.prepare_to_host(pano, tensor, &mut self.input)?;
-        self.prepared = true;
+        match scratch {
+            Some(tensor) => {
+                prep.prepare_to_host(pano, tensor, &mut self.input)?;
+                self.prepared = Prepared::Host;
+            }
+            None => {
+                let n = prep.tiles();
+                let Some(dst) = self.engine.device_input(n)? else {
+                    return Err(DetectorError::Config(format!(
+                        "engine {} gave no device input for {n} tiles",
+                        self.engine.name()
+                    )));
+                };
+                prep.prepare(pano, dst, prepare_cuda::TensorType::F32)?;
+                // The engine runs on its own stream: our writes must be done first.
+                prep.gpu().sync()?;
+                self.prepared = Prepared::Device;
+            }
+        }
         Ok(())
     }
 
-    /// The prepared input of tile `i` (`[3, h, w]` floats).
+    /// The prepared input of tile `i` (`[3, h, w]` floats) in host memory; empty when the
+    /// tiles go to the engine in GPU memory.
     pub fn input_of(&self, i: usize) -> &[f32] {
         let per = self.rgb.len();
-        &self.input[i * per..(i + 1) * per]
+        self.input.get(i * per..(i + 1) * per).unwrap_or(&[])
     }
 
     /// Runs the model on the prepared tiles (all in one batch where the model allows it) and
     /// decodes. Detections are in descending score order, at most `max_detections`.
     pub fn infer(&mut self) -> Result<Vec<Detection>, DetectorError> {
-        if !self.prepared {
+        let prepared = std::mem::replace(&mut self.prepared, Prepared::Nothing);
+        if prepared == Prepared::Nothing {
             return Err(DetectorError::Config("infer() before prepare()".into()));
         }
-        self.prepared = false;
         let n = self.tiling.tiles.len();
         let per = self.rgb.len();
-        let chunk = self.engine.info().batch.unwrap_or(n).max(1);
+        let chunk = match prepared {
+            Prepared::Device => n,
+            _ => self.engine.info().batch.unwrap_or(n).max(1),
+        };
         let mut dets = Vec::new();
         let mut start = 0;
+        let mut engine_time = std::time::Duration::ZERO;
         while start < n {
             let b = chunk.min(n - start);
-            let out = self
-                .engine
-                .infer(&self.input[start * per..(start + b) * per], b)?;
+            let t = Instant::now();
+            let out = match prepared {
+                Prepared::Device => self.engine.infer_device(b)?,
+                _ => self
+                    .engine
+                    .infer(&self.input[start * per..(start + b) * per], b)?,
+            };
+            engine_time += t.elapsed();
             for k in 0..b {
                 let i = start + k;
                 let c = decode::decode_tile(
@@ -351,6 +417,7 @@ impl Detector {
             }
             start += b;
         }
+        self.last_engine_us = engine_time.as_micros().min(u32::MAX as u128) as u32;
         dets.sort_by(|a, b| b.score.total_cmp(&a.score));
         if dets.len() > self.max_detections {
             self.counts.truncated += (dets.len() - self.max_detections) as u64;

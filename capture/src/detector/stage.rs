@@ -55,14 +55,31 @@ pub struct DetectorStats {
     pub detections: u64,
     /// Detections dropped by the per-frame cap.
     pub truncated: u64,
-    /// Time of the last analysed frame, microseconds.
+    /// Time of the last analysed frame (tile preparation, inference, decoding), microseconds.
     pub last_inference_us: u32,
+    /// Of which the engine's run(s) alone, microseconds.
+    pub last_engine_us: u32,
+    /// Sums over every analysed frame, microseconds (means: divide by `analysed`).
+    pub inference_us_total: u64,
+    pub engine_us_total: u64,
+    /// Tiles per analysed frame.
+    pub tiles: u32,
+    /// From the frame's hand-off to the worker until its detections were published, for the
+    /// last analysed frame, microseconds (waiting for the worker included).
+    pub last_latency_us: u32,
+    /// Largest `last_latency_us` so far.
+    pub max_latency_us: u32,
     /// Analysed frames per second of stream time (last 5 s).
     pub rate_hz: f64,
+    /// Bytes the engine moved between host and GPU memory (zero for CPU engines; on the
+    /// `cuda` backend with the `cuda` engine only the output comes back).
+    pub engine_htod_bytes: u64,
+    pub engine_dtoh_bytes: u64,
 }
 
 struct Shared {
-    slot: Mutex<Mailbox<PanoramaFrame>>,
+    /// The newest admitted frame and when it was handed over.
+    slot: Mutex<Mailbox<(PanoramaFrame, Instant)>>,
     wake: Condvar,
     stop: AtomicBool,
     stats: Mutex<DetectorStats>,
@@ -164,7 +181,11 @@ impl PanoramaSink for DetectorSink {
     fn frame(&mut self, f: &PanoramaFrame) {
         let admitted = self.gate.admit(f.pts_ns);
         let replaced = if admitted {
-            let old = self.shared.slot.lock().map(|mut m| m.put(f.clone()));
+            let old = self
+                .shared
+                .slot
+                .lock()
+                .map(|mut m| m.put((f.clone(), Instant::now())));
             self.shared.wake.notify_one();
             matches!(old, Ok(Some(_)))
         } else {
@@ -186,7 +207,9 @@ impl PanoramaSink for DetectorSink {
                 skipped_busy = s.skipped_busy,
                 errors = s.errors,
                 detections = s.detections,
-                last_inference_ms = s.last_inference_us / 1000
+                last_inference_ms = s.last_inference_us / 1000,
+                last_engine_ms = s.last_engine_us / 1000,
+                last_latency_ms = s.last_latency_us / 1000
             );
         }
     }
@@ -261,6 +284,7 @@ fn worker(mut det: Detector, mut out: Box<dyn DetectionsOut>, shared: Arc<Shared
                 };
             }
         };
+        let (frame, handed_over) = frame;
         let started = Instant::now();
         let (pts_ns, seq) = (frame.pts_ns, frame.seq);
         let result =
@@ -272,12 +296,23 @@ fn worker(mut det: Detector, mut out: Box<dyn DetectionsOut>, shared: Arc<Shared
                 let (n, us) = (msg.detections.len() as u64, msg.inference_us);
                 out.send(msg);
                 let truncated = det.counts.truncated;
+                let (engine_us, tiles) = (det.last_engine_us, det.tiling().tiles.len() as u32);
+                let transfers = det.engine().transfers();
+                let latency_us = handed_over.elapsed().as_micros().min(u32::MAX as u128) as u32;
                 shared.bump(|s| {
                     s.analysed += 1;
                     s.detections += n;
                     s.truncated = truncated;
                     s.last_inference_us = us;
+                    s.last_engine_us = engine_us;
+                    s.inference_us_total += u64::from(us);
+                    s.engine_us_total += u64::from(engine_us);
+                    s.tiles = tiles;
+                    s.last_latency_us = latency_us;
+                    s.max_latency_us = s.max_latency_us.max(latency_us);
                     s.rate_hz = meter.rate_hz();
+                    s.engine_htod_bytes = transfers.htod_bytes;
+                    s.engine_dtoh_bytes = transfers.dtoh_bytes;
                 });
             }
             Err(e) => {

@@ -5,7 +5,7 @@ use super::{check_range, ConfigError};
 use serde::{Deserialize, Serialize};
 
 /// Engines that can run the model.
-pub const DETECTOR_ENGINES: [&str; 2] = ["tract", "ort"];
+pub const DETECTOR_ENGINES: [&str; 3] = ["tract", "cuda", "ort"];
 
 /// Units of `mask_polygon`.
 pub const MASK_UNITS: [&str; 2] = ["m", "px"];
@@ -20,8 +20,10 @@ pub struct DetectorConfig {
     /// for it; `launch demo` and a broadcast configuration turn it on). Off: no
     /// `RawDetections` are published.
     pub enabled: bool,
-    /// `tract` (pure Rust, always built) or `ort` (ONNX Runtime, needs the `ort` cargo
-    /// feature and the runtime's shared library).
+    /// `tract` (pure Rust on the CPU, always built), `cuda` (tract's CUDA runtime on an NVIDIA
+    /// GPU, always built, loads the driver and CUDA libraries at start-up; with
+    /// `capture.backend = "cuda"` the tiles never leave the GPU) or `ort` (ONNX Runtime, needs
+    /// the `ort` cargo feature and the runtime's shared library).
     pub engine: String,
     /// ONNX model (Ultralytics YOLO export layout). Empty: the shipped model. A relative path
     /// is looked up in the current directory, then next to the executable and in the source
