@@ -41,9 +41,20 @@ pub struct CaptureNode {
     playout_status: Arc<Mutex<PlayoutStatus>>,
     /// The GPU and its pool size (`cuda` backend), for the metrics.
     gpu: Option<(Arc<shared::gpu::Gpu>, usize)>,
+    /// The detector stage's counters, when it runs.
+    detector_stats: Option<crate::running::DetectorStatsFn>,
 }
 
 impl CaptureNode {
+    /// Received messages that did not decode, over every subscriber and the replier.
+    fn decode_errors(&self) -> u64 {
+        [&self._paths, &self._tracks, &self._operator]
+            .iter()
+            .map(|g| g.counters().snapshot().decode_errors)
+            .sum::<u64>()
+            + self._rep.counters().snapshot().decode_errors
+    }
+
     fn cameras(&self) -> Vec<CameraWatch> {
         self.cameras
             .iter()
@@ -90,9 +101,13 @@ impl Actor for CaptureNode {
             m.extend([
                 ("pub_sent_total".to_string(), c.sent as f64),
                 ("pub_dropped_total".to_string(), c.dropped as f64),
+                ("decode_errors_total".to_string(), me.decode_errors() as f64),
             ]);
             if let Some((gpu, pool)) = &me.gpu {
                 m.extend(crate::running::gpu_metrics(gpu, *pool));
+            }
+            if let Some(d) = &me.detector_stats {
+                m.extend(shared::process::counters_of("detector_", &d()));
             }
             shared::process::set_metrics(m);
         });
@@ -118,6 +133,7 @@ impl Actor for CaptureNode {
                 last_path_id = ?me.last_path_id,
                 pub_sent = c.sent,
                 pub_dropped = c.dropped,
+                decode_errors = me.decode_errors(),
             );
         });
     }
@@ -197,9 +213,13 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
     )
     .await
     .context("binding capture's camera path subscriber (transport.capture_paths)")?;
-    let rep = Replier::bind("capture-rep", &eps.capture_rep, Duration::from_millis(500))
-        .await
-        .context("binding capture's snapshot replier (transport.capture_rep)")?;
+    let rep = Replier::bind(
+        "capture-rep",
+        &eps.capture_rep,
+        Duration::from_millis(cfg.transport.request_timeout_ms),
+    )
+    .await
+    .context("binding capture's snapshot replier (transport.capture_rep)")?;
     let tracks = Subscriber::connect(
         "capture-tracks",
         std::slice::from_ref(&eps.analyzer_pub),
@@ -250,6 +270,7 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
             playout_tx: engine.playout_tx.clone(),
             playout_status: engine.playout_status.clone(),
             gpu: engine.gpu(),
+            detector_stats: engine.detector_stats(),
         }
     });
     // Offline (`capture.realtime = false`): the process also ends when its input does.

@@ -135,7 +135,7 @@ fn forward_output(
             }
             let line = String::from_utf8_lossy(&buf);
             let line = line.trim_end_matches(['\n', '\r']);
-            eprintln!("[{name}] {line}");
+            eprintln!("{}", tag_line(&name, line));
             let Some(tail) = &tail else { continue };
             let clean = strip_ansi(line);
             in_backtrace |= clean.trim() == "Stack backtrace:";
@@ -149,6 +149,21 @@ fn forward_output(
             t.push_back(clean);
         }
     })
+}
+
+/// A child's output line as launch writes it: a JSON log line stays one JSON object (with
+/// `"process"` added where it lacks one), a line already tagged `[name]` stays as it is, and
+/// anything else (a library writing to stderr, a panic) gets the `[name] ` prefix.
+fn tag_line(name: &str, line: &str) -> String {
+    if line.starts_with('{') && line.ends_with('}') {
+        return shared::telemetry::with_process(name, line);
+    }
+    let tag = format!("[{name}] ");
+    if strip_ansi(line).starts_with(&tag) {
+        line.to_string()
+    } else {
+        format!("{tag}{line}")
+    }
 }
 
 /// Removes terminal escape sequences (coloured log output) from a line.
@@ -263,6 +278,23 @@ mod tests {
         let coloured = "\u{1b}[2m2026-01-01\u{1b}[0m \u{1b}[31mERROR\u{1b}[0m Failed.";
         assert_eq!(strip_ansi(coloured), "2026-01-01 ERROR Failed.");
         assert_eq!(strip_ansi("plain"), "plain");
+    }
+
+    #[test]
+    fn child_lines_keep_json_and_get_one_process_tag() {
+        let json = r#"{"process":"capture","level":"INFO","message":"m"}"#;
+        assert_eq!(tag_line("capture", json), json);
+        let bare = r#"{"level":"WARN","message":"m"}"#;
+        let v: serde_json::Value = serde_json::from_str(&tag_line("director", bare)).unwrap();
+        assert_eq!(v["process"], "director");
+        assert_eq!(
+            tag_line("analyzer", "[analyzer] 2026 INFO Ready."),
+            "[analyzer] 2026 INFO Ready."
+        );
+        assert_eq!(
+            tag_line("capture", "thread 'main' panicked"),
+            "[capture] thread 'main' panicked"
+        );
     }
 
     #[test]

@@ -151,6 +151,12 @@ pub fn render(s: &SystemStatus) -> String {
             p.frames_dropped as f64,
         );
         t.put(
+            "touchline_playout_late_keyframes_total",
+            "counter",
+            &capture,
+            p.frames_late as f64,
+        );
+        t.put(
             "touchline_playout_ring_depth",
             "gauge",
             &capture,

@@ -161,7 +161,7 @@ impl SystemStatus {
                 let _ = writeln!(
                     out,
                     "playout ({} ago): live {} playout {} (delay {}), ring {}/{}, fallback {}, \
-                     frames in {} out {} dropped {} late {}",
+                     frames in {} out {} dropped {}, late keyframes {}",
                     secs(*age_ms),
                     pts(s.live_pts),
                     pts(s.playout_pts),
@@ -343,7 +343,7 @@ mod tests {
         .render();
         assert!(text.contains("delay 7.000 s"), "{text}");
         assert!(text.contains("ring 175/180"), "{text}");
-        assert!(text.contains("late 2"), "{text}");
+        assert!(text.contains("late keyframes 2"), "{text}");
         assert!(
             text.contains("output rtmp://example.net/live/<key> retrying frames 1200"),
             "{text}"

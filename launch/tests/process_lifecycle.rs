@@ -323,6 +323,7 @@ fn json_log_format_writes_one_json_object_per_line() {
             for key in ["timestamp", "level", "message"] {
                 assert!(v.get(key).is_some(), "{name}: no `{key}` in {line}");
             }
+            assert_eq!(v["process"], *name, "{name}: process field in {line}");
         }
     }
 }

@@ -96,6 +96,8 @@ pub struct PlayoutReport {
     /// file; none is overwritten).
     pub files: Vec<String>,
     pub paths: u64,
+    /// Keyframes of those paths that came after their frame was shown (dropped).
+    pub late_keyframes: u64,
     /// Where the playout thread's time went while showing frames, microseconds: rendering
     /// the programme and panorama view (on the GPU: with the download of the output), and
     /// handing them to the outputs (in offline runs this waits for the encoders).
@@ -440,6 +442,7 @@ impl State {
             s.frames_in = self.report.frames_in;
             s.frames_out = self.report.frames_out;
             s.frames_dropped = rs.overflowed;
+            s.frames_late = self.store.late_keyframes;
             s.fallback_active = self.follower.fallback_active();
             s.path_id = self.path_id;
             s.outputs = self
@@ -730,6 +733,7 @@ impl State {
         self.report.audio_silence_ms = a.silence_ms;
         self.report.audio_late_chunks = a.late_chunks;
         self.report.paths = self.store.paths;
+        self.report.late_keyframes = self.store.late_keyframes;
         let slots: Vec<OutputSlot> = self
             .outputs
             .drain(..)

@@ -130,7 +130,10 @@ pub struct PlayoutStatus {
     pub fallback_active: bool,
     pub frames_in: u64,
     pub frames_out: u64,
+    /// Frames the delay ring overflowed (dropped unshown).
     pub frames_dropped: u64,
+    /// Camera-path keyframes that arrived after their frame had been shown (a path that came
+    /// later than the delay allows; those keyframes are dropped).
     pub frames_late: u64,
     /// The pose shown at `playout_pts` (absent in older senders), so that a restarted
     /// director can start from what is on screen.
