@@ -1,5 +1,6 @@
 //! `capture dataset` (training tiles with labels from the synthetic pitch) and
-//! `capture detector-eval` (detector quality on held-out synthetic frames).
+//! `capture detector-eval` (detector quality on held-out synthetic frames, or with
+//! `--images` on a folder of labelled real images).
 
 use anyhow::{Context, Result};
 use capture::detector::dataset::{export, ExportSpec};
@@ -72,6 +73,45 @@ pub struct EvalArgs {
     /// Also write the report (JSON) here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Evaluate on labelled images instead of synthetic scenes: DIR/images/*.jpg|png with
+    /// YOLO txt labels in DIR/labels/ (class cx cy w h, normalised).
+    #[arg(long, value_name = "DIR")]
+    images: Option<PathBuf>,
+    /// With --images: resize every image to WxH first (sets stretched from 16:9, e.g.
+    /// 1920x1080).
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    resize: Option<(u32, u32)>,
+    /// With --images: then scale by this (the size the scene has in the panorama).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// With --images: the model class of each label id, in label id order (`-`: not
+    /// evaluated). The default fits the DFL sets: ball, goalkeeper, player, referee.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ball,player,player,referee"
+    )]
+    label_classes: Vec<String>,
+    /// With --images: only images whose name starts with one of these (e.g. match ids).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// With --images: at most this many images (0: all).
+    #[arg(long, default_value_t = 0)]
+    limit: usize,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("{s:?}: expected WxH, e.g. 1920x1080"))?;
+    let n = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (2..=16384).contains(n))
+            .ok_or_else(|| format!("{s:?}: sides must be 2-16384"))
+    };
+    Ok((n(w)?, n(h)?))
 }
 
 pub async fn run(_cfg: SystemConfig, _shutdown: Shutdown, a: DatasetArgs) -> Result<()> {
@@ -135,10 +175,10 @@ pub async fn run(_cfg: SystemConfig, _shutdown: Shutdown, a: DatasetArgs) -> Res
 
 pub async fn run_eval(cfg: SystemConfig, _shutdown: Shutdown, a: EvalArgs) -> Result<()> {
     let mut dc = cfg.detector.clone();
-    if let Some(m) = a.model {
+    if let Some(m) = a.model.clone() {
         dc.model = m;
     }
-    if let Some(e) = a.engine {
+    if let Some(e) = a.engine.clone() {
         dc.engine = e;
     }
     if let Some(t) = a.tile_size {
@@ -156,6 +196,10 @@ pub async fn run_eval(cfg: SystemConfig, _shutdown: Shutdown, a: EvalArgs) -> Re
         dc.thresholds = all;
     }
     dc.validate().context("detector settings")?;
+    if let Some(dir) = a.images.clone() {
+        let spec = image_spec(&dc, dir, &a)?;
+        return run_image_eval(dc, spec, a.json.clone()).await;
+    }
     let width = a.width.unwrap_or(cfg.capture.panorama_width);
     anyhow::ensure!(width.is_multiple_of(6), "--width must be a multiple of 6");
     let spec = EvalSpec::new(a.frames, a.seed, width);
@@ -193,6 +237,99 @@ pub async fn run_eval(cfg: SystemConfig, _shutdown: Shutdown, a: EvalArgs) -> Re
         report.loc_err_p95_px,
         report.player_recall,
         report.mean_frame_ms,
+        report.engine
+    );
+    Ok(())
+}
+
+/// What `detector-eval --images` evaluates on, from the arguments.
+fn image_spec(
+    dc: &shared::config::DetectorConfig,
+    dir: PathBuf,
+    a: &EvalArgs,
+) -> Result<capture::detector::image_eval::ImageEvalSpec> {
+    anyhow::ensure!(
+        (0.05..=8.0).contains(&a.scale),
+        "--scale must be within 0.05-8"
+    );
+    let label_classes = a
+        .label_classes
+        .iter()
+        .map(|name| match name.trim() {
+            "-" => Ok(None),
+            n => dc
+                .classes
+                .iter()
+                .position(|c| c == n)
+                .map(|i| Some(i as u16))
+                .with_context(|| {
+                    format!(
+                        "--label-classes: {n:?} is not one of detector.classes {:?} (or `-`)",
+                        dc.classes
+                    )
+                }),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(capture::detector::image_eval::ImageEvalSpec {
+        dir,
+        resize: a.resize,
+        scale: a.scale,
+        label_classes,
+        only: a.only.clone(),
+        limit: a.limit,
+    })
+}
+
+/// `detector-eval --images`: the configured detector on labelled images.
+async fn run_image_eval(
+    dc: shared::config::DetectorConfig,
+    spec: capture::detector::image_eval::ImageEvalSpec,
+    json: Option<PathBuf>,
+) -> Result<()> {
+    use capture::detector::image_eval::evaluate_images;
+    let report = tokio::task::spawn_blocking(move || -> Result<_> {
+        let mut last = std::time::Instant::now();
+        let r = evaluate_images(&dc, &spec, &mut |n, of| {
+            if last.elapsed().as_secs() >= 10 {
+                last = std::time::Instant::now();
+                eprintln!("detector-eval: {n} of {of} images");
+            }
+        })
+        .with_context(|| format!("evaluating on {}", spec.dir.display()))?;
+        Ok(r)
+    })
+    .await??;
+    let text = serde_json::to_string_pretty(&report)?;
+    println!("{text}");
+    if let Some(p) = json {
+        std::fs::write(&p, &text).with_context(|| format!("writing {}", p.display()))?;
+    }
+    let by_size: Vec<String> = report
+        .ball_recall_by_size
+        .iter()
+        .map(|b| format!("{} px {}/{}", b.size_px, b.found, b.balls))
+        .collect();
+    eprintln!(
+        "detector-eval: {} images {}x{}, {:.1} tiles of {}: ball recall {:.3} precision {:.3} at {:.2} ({} balls, median {:.1} px; {}), localisation error mean {:.2} px; {}; {:.0} ms per image ({})",
+        report.images,
+        report.image_size[0],
+        report.image_size[1],
+        report.tiles_per_image,
+        report.tile_size,
+        report.ball_recall,
+        report.ball_precision,
+        report.ball_threshold,
+        report.balls,
+        report.ball_size_median_px,
+        by_size.join(", "),
+        report.loc_err_mean_px,
+        report
+            .people
+            .iter()
+            .map(|p| format!("{} recall {:.3} precision {:.3}", p.class, p.recall, p.precision))
+            .collect::<Vec<_>>()
+            .join(", "),
+        report.mean_image_ms,
         report.engine
     );
     Ok(())

@@ -11,7 +11,8 @@
 //! - [`handoff`] and [`stage`]: the leaky hand-off from the engine thread to the worker thread
 //!   ([`DetectorSink`]), which never blocks the panorama;
 //! - [`scenes`], [`dataset`] and [`eval`]: varied synthetic scenes, training tiles with
-//!   labels, and quality against ground truth.
+//!   labels, and quality against ground truth; [`image_eval`]: quality on labelled real
+//!   images.
 
 pub mod cuda_engine;
 pub mod dataset;
@@ -20,6 +21,7 @@ pub mod engine;
 mod error;
 pub mod eval;
 pub mod handoff;
+pub mod image_eval;
 pub mod mask;
 #[cfg(feature = "ort")]
 pub mod ort_engine;
