@@ -35,6 +35,9 @@ pub struct Evaluation {
     pub av_offset_worst_ms: Option<f64>,
     /// Share of in-play frames with the ball inside the output frame, percent.
     pub ball_in_frame_pct: Option<f64>,
+    /// Share of in-play frames with the ball inside the director's safe zone (the centred
+    /// `director.safe_zone_width` x `safe_zone_height` of the output frame), percent.
+    pub ball_in_safe_zone_pct: Option<f64>,
     pub in_play_frames: u64,
     /// Frames shown in fallback (no camera path).
     pub fallback_frames: Option<u64>,
@@ -271,7 +274,12 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
         .map(|t: GroundTruth| (t.pts_ns, t))
         .collect();
     track_accuracy(out, &truth, &mut e);
-    let (mut seen, mut in_play) = (0u64, 0u64);
+    let (mut seen, mut safe, mut in_play) = (0u64, 0u64, 0u64);
+    let (ow, oh) = (p.output_width as f64, p.output_height as f64);
+    let (sw, sh) = (
+        ow * cfg.director.safe_zone_width,
+        oh * cfg.director.safe_zone_height,
+    );
     for &PoseRecord {
         pts_ns: pts,
         yaw,
@@ -288,14 +296,18 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
         let (px, py) = (t.ball.px, t.ball.py);
         let (lon, lat) = cal.panorama.pixel_to_lonlat(px, py);
         if let Some((x, y)) = vcam.project(&Pose { yaw, pitch, fov }, lon, lat) {
-            if x >= 0.0 && y >= 0.0 && x < p.output_width as f64 && y < p.output_height as f64 {
+            if x >= 0.0 && y >= 0.0 && x < ow && y < oh {
                 seen += 1;
+            }
+            if (x - ow / 2.0).abs() <= sw / 2.0 && (y - oh / 2.0).abs() <= sh / 2.0 {
+                safe += 1;
             }
         }
     }
     e.in_play_frames = in_play;
     if in_play > 0 {
         e.ball_in_frame_pct = Some(100.0 * seen as f64 / in_play as f64);
+        e.ball_in_safe_zone_pct = Some(100.0 * safe as f64 / in_play as f64);
     } else {
         e.problems
             .push("no ground truth matched the output poses; ball in frame not measured".into());

@@ -193,6 +193,14 @@ fn sixty_seconds_with_the_director_killed_three_times_and_the_analyzer_once() {
     // sees only false positives. The whole chain's accuracy at the demo size is asserted on
     // recorded detector output in analyzer/tests/real_chain.rs.
     assert!(e["ball_truth_frames"].as_u64().unwrap_or(0) > 0, "{e:#}");
+    // The safe zone lies inside the frame: never more of the frames in it than in frame.
+    let (in_frame, safe) = (
+        e["ball_in_frame_pct"].as_f64().expect("ball_in_frame_pct"),
+        e["ball_in_safe_zone_pct"]
+            .as_f64()
+            .expect("ball_in_safe_zone_pct"),
+    );
+    assert!((0.0..=in_frame).contains(&safe), "{e:#}");
     assert!(
         e["problems"].as_array().unwrap().is_empty(),
         "{:#}",
