@@ -6,7 +6,7 @@ use capture::engine::{Engine, EngineEnd, EngineStats, PanoramaPool};
 use capture::setup::{self, Ingest};
 use capture::sinks::{PlayoutSink, TickSink};
 use gst::prelude::*;
-use playout::engine::{Playout, PlayoutInput, PlayoutReport, PlayoutSetup};
+use playout::engine::{Playout, PlayoutInput, PlayoutSetup};
 use playout::outputs::ProgramTarget;
 use playout::ring::pool_frames_for;
 use shared::config::{AudioSource, SourceKind, SystemConfig};
@@ -324,39 +324,7 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
     })
 }
 
-#[derive(serde::Serialize)]
-struct FinalReport {
-    engine: EngineStats,
-    playout: PlayoutReport,
-    run: RunReport,
-    /// The detector stage's counters, when it ran.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detector: Option<capture::detector::DetectorStats>,
-}
-
-/// Throughput and resources of the whole run, from ingest start to the outputs finalised.
-#[derive(Debug, serde::Serialize)]
-struct RunReport {
-    seconds: f64,
-    /// Programme frames out per second.
-    fps: f64,
-    host_rss_bytes: u64,
-    host_peak_bytes: u64,
-    /// The CUDA backend's device memory and bus traffic (absent on the CPU backend).
-    gpu: Option<GpuRunReport>,
-}
-
-#[derive(Debug, serde::Serialize)]
-struct GpuRunReport {
-    pool_bytes: usize,
-    /// Device memory in use at the end (all processes).
-    device_used_bytes: usize,
-    /// Bytes copied by our copies since ingest started (setup uploads excluded).
-    host_to_device_bytes: u64,
-    device_to_host_bytes: u64,
-    host_to_device_per_frame: f64,
-    device_to_host_per_frame: f64,
-}
+use shared::artefacts::{CaptureReport, GpuRunReport, RunReport};
 
 impl RunningEngine {
     /// True once the engine has stopped by itself (end of input or a frame limit).
@@ -415,7 +383,7 @@ impl RunningEngine {
                 let run = self.run_report(report.frames_out);
                 tracing::info!(message = "Run summary.", run = ?run);
                 if let Some(path) = &self.report_path {
-                    let r = FinalReport {
+                    let r = CaptureReport {
                         engine: engine_stats,
                         playout: report,
                         run,

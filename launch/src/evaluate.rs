@@ -6,6 +6,7 @@
 use playout::pose::Pose;
 use playout::vcam::{ViewLimits, VirtualCamera};
 use serde::Serialize;
+use shared::artefacts::CaptureReport;
 use shared::artefacts::PoseRecord;
 use shared::config::SystemConfig;
 use shared::geometry::Calibration;
@@ -171,30 +172,21 @@ fn read_lines<T: serde::de::DeserializeOwned>(p: &Path, e: &mut Evaluation) -> V
 
 pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
     let mut e = Evaluation::default();
-    match std::fs::read_to_string(out.join("playout.json"))
-        .map(|t| serde_json::from_str::<serde_json::Value>(&t))
-    {
+    let path = out.join("playout.json");
+    match std::fs::read_to_string(&path).map(|t| serde_json::from_str::<CaptureReport>(&t)) {
         Ok(Ok(r)) => {
-            e.frames_in = r["playout"]["frames_in"].as_u64();
-            e.frames_out = r["playout"]["frames_out"].as_u64();
-            let ingest_dropped: u64 = r["engine"]["ingest_dropped"].as_array().map_or(0, |a| {
-                a.iter().filter_map(|v| v.as_u64()).max().unwrap_or(0)
-            });
-            e.frames_dropped = Some(
-                r["playout"]["ring_overflowed"].as_u64().unwrap_or(0)
-                    + r["engine"]["pool_exhausted"].as_u64().unwrap_or(0)
-                    + ingest_dropped,
-            );
-            e.fallback_frames = r["playout"]["fallback_frames"].as_u64();
-            if let Some(outputs) = r["playout"]["outputs"].as_array() {
-                for o in outputs {
-                    if let (Some(name), Some(err)) = (o[0].as_str(), o[1]["Err"].as_str()) {
-                        e.problems.push(format!("output {name} failed: {err}"));
-                    }
+            e.frames_in = Some(r.playout.frames_in);
+            e.frames_out = Some(r.playout.frames_out);
+            let ingest_dropped = r.engine.ingest_dropped.into_iter().max().unwrap_or(0);
+            e.frames_dropped =
+                Some(r.playout.ring_overflowed + r.engine.pool_exhausted + ingest_dropped);
+            e.fallback_frames = Some(r.playout.fallback_frames);
+            for (name, result) in &r.playout.outputs {
+                if let Err(err) = result {
+                    e.problems.push(format!("output {name} failed: {err}"));
                 }
             }
-            e.outputs =
-                serde_json::from_value(r["playout"]["output_health"].clone()).unwrap_or_default();
+            e.outputs = r.playout.output_health;
             for o in &e.outputs {
                 if o.restarts > 0 {
                     e.problems.push(format!(
@@ -206,7 +198,11 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
                 }
             }
         }
-        _ => e
+        Ok(Err(err)) => e.problems.push(format!(
+            "capture's report {} is unreadable: {err}",
+            path.display()
+        )),
+        Err(_) => e
             .problems
             .push("capture wrote no playout report (playout.json)".into()),
     }

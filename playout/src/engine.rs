@@ -17,9 +17,7 @@ use shared::config::{PlayoutConfig, RingModeConfig};
 use shared::geometry::Calibration;
 use shared::gpu::Gpu;
 use shared::image::{Nv12Mut, Nv12Ref};
-use shared::messages::{
-    CameraPath, Keyframe, OutputHealth, PlayoutStatus, RecordingStatus, Tracks,
-};
+use shared::messages::{CameraPath, Keyframe, PlayoutStatus, RecordingStatus, Tracks};
 use shared::time::{secs_to_ns, FrameRate};
 use std::collections::VecDeque;
 use std::io::Write;
@@ -76,39 +74,7 @@ pub struct PlayoutSetup {
     pub preview: Option<crate::preview::PreviewSettings>,
 }
 
-/// What playout did, at the end.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct PlayoutReport {
-    pub frames_in: u64,
-    pub frames_out: u64,
-    pub fallback_frames: u64,
-    /// Largest change of any pose angle between consecutive output frames, degrees.
-    pub max_pose_step_deg: f64,
-    pub ring_overflowed: u64,
-    pub ring_bytes_copied: u64,
-    pub audio_silence_ms: u64,
-    pub audio_late_chunks: u64,
-    /// Per output: frames written (over every incarnation), or the error that stopped it.
-    pub outputs: Vec<(String, Result<u64, String>)>,
-    /// Per output: state at the end, restarts, bytes, dropped frames, last error.
-    pub output_health: Vec<OutputHealth>,
-    /// Every file the file outputs wrote, in order (a rebuilt output continues in a new
-    /// file; none is overwritten).
-    pub files: Vec<String>,
-    pub paths: u64,
-    /// Keyframes of those paths that came after their frame was shown (dropped).
-    pub late_keyframes: u64,
-    /// Where the playout thread's time went while showing frames, microseconds: rendering
-    /// the programme and panorama view (on the GPU: with the download of the output), and
-    /// handing them to the outputs (in offline runs this waits for the encoders).
-    pub render_us: u64,
-    pub outputs_us: u64,
-    /// Milliseconds from the first frame shown to the last.
-    pub shown_span_ms: u64,
-    /// Recording switched on and off (carried out).
-    pub record_switches: u64,
-    pub previews: crate::preview::PreviewStats,
-}
+pub use shared::artefacts::PlayoutReport;
 
 /// A running playout.
 pub struct Playout {

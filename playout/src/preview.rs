@@ -24,12 +24,7 @@ pub struct PreviewSettings {
     pub width: usize,
 }
 
-/// Counts of what was written.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
-pub struct PreviewStats {
-    pub written: u64,
-    pub failed: u64,
-}
+pub use shared::artefacts::PreviewStats;
 
 /// `src` scaled to `width` (even) with its aspect.
 pub fn scaled(src: &Nv12Ref<'_>, width: usize) -> Nv12Image {

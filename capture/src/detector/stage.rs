@@ -38,44 +38,7 @@ impl DetectionsOut for std::sync::mpsc::Sender<RawDetections> {
     }
 }
 
-/// Counters of the detector stage.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
-pub struct DetectorStats {
-    /// Panoramas offered by the engine.
-    pub offered: u64,
-    /// Skipped by the rate cap (`max_rate_hz`).
-    pub skipped_rate: u64,
-    /// Skipped because a newer frame arrived while the worker was busy.
-    pub skipped_busy: u64,
-    /// Frames analysed and published.
-    pub analysed: u64,
-    /// Frames that failed (unreadable frame, inference error).
-    pub errors: u64,
-    /// Detections published in total.
-    pub detections: u64,
-    /// Detections dropped by the per-frame cap.
-    pub truncated: u64,
-    /// Time of the last analysed frame (tile preparation, inference, decoding), microseconds.
-    pub last_inference_us: u32,
-    /// Of which the engine's run(s) alone, microseconds.
-    pub last_engine_us: u32,
-    /// Sums over every analysed frame, microseconds (means: divide by `analysed`).
-    pub inference_us_total: u64,
-    pub engine_us_total: u64,
-    /// Tiles per analysed frame.
-    pub tiles: u32,
-    /// From the frame's hand-off to the worker until its detections were published, for the
-    /// last analysed frame, microseconds (waiting for the worker included).
-    pub last_latency_us: u32,
-    /// Largest `last_latency_us` so far.
-    pub max_latency_us: u32,
-    /// Analysed frames per second of stream time (last 5 s).
-    pub rate_hz: f64,
-    /// Bytes the engine moved between host and GPU memory (zero for CPU engines; on the
-    /// `cuda` backend with the `cuda` engine only the output comes back).
-    pub engine_htod_bytes: u64,
-    pub engine_dtoh_bytes: u64,
-}
+pub use shared::artefacts::DetectorStats;
 
 struct Shared {
     /// The newest admitted frame and when it was handed over.

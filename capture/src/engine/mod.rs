@@ -42,53 +42,7 @@ pub trait PanoramaSink: Send {
     fn finish(&mut self) {}
 }
 
-/// Counters of the engine.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct EngineStats {
-    /// Camera frames received per camera.
-    pub camera_frames: [u64; 2],
-    /// Panoramas stitched and handed on.
-    pub panoramas: u64,
-    /// Pairs dropped because every pool buffer was in use.
-    pub pool_exhausted: u64,
-    /// Pairs made with a repeated frame because a camera was late or missing.
-    pub partner_missing: [u64; 2],
-    /// Camera frames that were unusable (wrong size or layout).
-    pub bad_frames: u64,
-    /// Camera pipeline failures.
-    pub camera_errors: u64,
-    /// Times each camera went down (failed or ended) and was restarted (real-time runs).
-    pub camera_down: [u64; 2],
-    /// Panoramas made of both cameras' last frames while neither delivered, to keep the
-    /// cadence (real-time runs).
-    pub filled: u64,
-    /// Camera frames that arrived behind those panoramas' time line and went out in them
-    /// (fresh pictures on the kept cadence), per camera.
-    pub refreshed: [u64; 2],
-    /// Live pairs that came less than half a frame after the last one (a reconnected
-    /// camera's backlog, a camera faster than the frame rate): not sent off the cadence,
-    /// their pictures kept for the next repeat.
-    pub too_close: u64,
-    /// Camera frames stitched straight from GPU memory (NVDEC output, no upload).
-    pub gpu_camera_frames: u64,
-    /// Camera frames dropped at ingest because the engine was behind (live runs), per
-    /// camera.
-    pub ingest_dropped: [u64; 2],
-    /// Frames where gain matching hit `capture.max_gain`, and frames whose overlap could not
-    /// be measured (the last gains kept).
-    pub gain_clamped: u64,
-    pub gain_unmeasurable: u64,
-    /// Where the engine thread's time went, microseconds: waiting for camera frames, waiting
-    /// for a free pool frame (offline runs: the outputs are behind), stitching (with the
-    /// uploads), and handing panoramas on to the sinks.
-    pub wait_input_us: u64,
-    pub wait_pool_us: u64,
-    pub stitch_us: u64,
-    pub sinks_us: u64,
-    /// Milliseconds from the first panorama to the last: panoramas / this is the engine's
-    /// sustained rate, start-up excluded.
-    pub panorama_span_ms: u64,
-}
+pub use shared::artefacts::EngineStats;
 
 /// Why the engine stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,13 @@
-//! Run artefacts written as JSON lines (the pose log, the synthetic source's ground truth
-//! log): the writers and the readers share these types, so a renamed field fails to compile
+//! Run artefacts: the JSON lines of the pose log and the synthetic source's ground truth log,
+//! and capture's final report ([`CaptureReport`]): the writers and the readers share these
+//! types, so a renamed field fails to compile
 //! instead of showing up as "not measured".
 
+mod capture_report;
+
+pub use capture_report::{
+    CaptureReport, DetectorStats, EngineStats, GpuRunReport, PlayoutReport, PreviewStats, RunReport,
+};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
