@@ -54,6 +54,13 @@ enum Command {
     /// Make or check the rig calibration file.
     #[command(subcommand)]
     Calibrate(calibrate_cmd::CalibrateCommand),
+    /// Decode a recorded programme (MP4, MKV) and print what it holds as JSON: video frames,
+    /// audio seconds, whether timestamps increase, the longest frozen run, and the synthetic
+    /// source's flashes and beeps with the audio/video offsets between them.
+    CheckOutput {
+        /// The file to check.
+        file: PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -98,6 +105,18 @@ fn run() -> Result<()> {
         Some(Command::Calibrate(cmd)) => {
             shared::telemetry::init("capture", &Default::default(), cli.common.log_format);
             calibrate_cmd::run(cmd)
+        }
+        Some(Command::CheckOutput { file }) => {
+            shared::telemetry::init("capture", &Default::default(), cli.common.log_format);
+            anyhow::ensure!(
+                file.is_file(),
+                "{}: no such file (give the recorded programme, e.g. out/demo/broadcast.mp4)",
+                file.display()
+            );
+            let check = playout::check::inspect(&file)
+                .map_err(|e| anyhow::anyhow!("{}: cannot decode: {e}", file.display()))?;
+            println!("{}", serde_json::to_string(&check)?);
+            Ok(())
         }
         Some(Command::DetectorEval(args)) => {
             shared::process::run_process("capture", &cli.common, shutdown, move |cfg, sd| {

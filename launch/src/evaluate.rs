@@ -3,12 +3,10 @@
 //! offset at the sync flashes), and how often the ball was in the virtual camera's frame
 //! against the synthetic source's ground truth.
 
-use playout::pose::Pose;
-use playout::vcam::{ViewLimits, VirtualCamera};
 use serde::Serialize;
-use shared::artefacts::CaptureReport;
-use shared::artefacts::PoseRecord;
+use shared::artefacts::{CaptureReport, OutputCheck, PoseRecord};
 use shared::config::SystemConfig;
+use shared::geometry::view::{Pose, ViewModel};
 use shared::geometry::Calibration;
 use shared::messages::{Message, OutputHealth, TrackStatus};
 use shared::scene::GroundTruth;
@@ -170,6 +168,36 @@ fn read_lines<T: serde::de::DeserializeOwned>(p: &Path, e: &mut Evaluation) -> V
     }
 }
 
+/// Decodes a programme file with `capture check-output` (the capture program of
+/// `launch.processes`), so that launch itself needs no GStreamer.
+fn inspect(cfg: &SystemConfig, file: &Path) -> Result<OutputCheck, String> {
+    let program = cfg
+        .launch
+        .processes
+        .iter()
+        .find(|p| p.name == "capture")
+        .map_or("capture", |p| p.program.as_str());
+    let program = crate::children::resolve_program(program).map_err(|e| format!("{e:#}"))?;
+    let out = std::process::Command::new(&program)
+        .arg("check-output")
+        .arg(file)
+        .env("RUST_LOG", "warn")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .map_err(|e| format!("running {} check-output: {e}", program.display()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(err
+            .lines()
+            .find_map(|l| l.strip_prefix("Error: "))
+            .unwrap_or("check-output failed")
+            .to_string());
+    }
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("{} check-output printed no check: {e}", program.display()))
+}
+
 pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
     let mut e = Evaluation::default();
     let path = out.join("playout.json");
@@ -206,7 +234,7 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
             .problems
             .push("capture wrote no playout report (playout.json)".into()),
     }
-    match playout::check::inspect(&out.join("broadcast.mp4")) {
+    match inspect(cfg, &out.join("broadcast.mp4")) {
         Ok(c) => {
             e.broadcast_frames = Some(c.video_frames);
             e.broadcast_monotonic = Some(c.monotonic);
@@ -218,7 +246,7 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
     }
     let panorama = Path::new(&cfg.playout.panorama_view);
     if panorama.extension().is_some() {
-        match playout::check::inspect(panorama) {
+        match inspect(cfg, panorama) {
             Ok(c) => {
                 e.panorama_frames = Some(c.video_frames);
                 if e.broadcast_frames.is_some_and(|b| b != c.video_frames) {
@@ -251,16 +279,7 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
         return e;
     };
     let p = &cfg.playout;
-    let vcam = VirtualCamera::new(
-        cal.panorama.clone(),
-        p.output_width as usize,
-        p.output_height as usize,
-        ViewLimits {
-            min_fov: p.min_fov_deg,
-            max_fov: p.max_fov_deg,
-            roll_deg: p.roll_deg,
-        },
-    );
+    let view = ViewModel::new(p.output_width, p.output_height, p.roll_deg);
     if cfg.capture.source != shared::config::SourceKind::Synthetic {
         // Real cameras have no ground truth: the files and counters above are the measure.
         return e;
@@ -291,7 +310,9 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
         in_play += 1;
         let (px, py) = (t.ball.px, t.ball.py);
         let (lon, lat) = cal.panorama.pixel_to_lonlat(px, py);
-        if let Some((x, y)) = vcam.project(&Pose { yaw, pitch, fov }, lon, lat) {
+        // Normalised view coordinates (right, up in [-1, 1]) to output pixels.
+        let pixel = |(x, y): (f64, f64)| ((x + 1.0) * ow / 2.0 - 0.5, (1.0 - y) * oh / 2.0 - 0.5);
+        if let Some((x, y)) = view.project(&Pose { yaw, pitch, fov }, lon, lat).map(pixel) {
             if x >= 0.0 && y >= 0.0 && x < ow && y < oh {
                 seen += 1;
             }

@@ -176,6 +176,34 @@ pub struct GpuRunReport {
     pub device_to_host_per_frame: f64,
 }
 
+/// What decoding a recorded programme found (`capture check-output FILE` prints it as JSON;
+/// launch's demo evaluation reads it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutputCheck {
+    pub video_frames: u64,
+    pub audio_seconds: f64,
+    /// Video timestamps strictly increase.
+    pub monotonic: bool,
+    /// Longest run of identical consecutive frames, in frames.
+    pub longest_frozen: u64,
+    /// Flash times (s) and beep onsets (s).
+    pub flashes_s: Vec<f64>,
+    pub beeps_s: Vec<f64>,
+    /// Beep onset minus flash time for each flash with a beep within 0.5 s, ms.
+    pub av_offsets_ms: Vec<f64>,
+}
+
+impl OutputCheck {
+    /// The offset with the largest magnitude, ms.
+    pub fn worst_av_offset_ms(&self) -> Option<f64> {
+        self.av_offsets_ms
+            .iter()
+            .copied()
+            .max_by(|a, b| a.abs().total_cmp(&b.abs()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,8 @@
 mod capture_report;
 
 pub use capture_report::{
-    CaptureReport, DetectorStats, EngineStats, GpuRunReport, PlayoutReport, PreviewStats, RunReport,
+    CaptureReport, DetectorStats, EngineStats, GpuRunReport, OutputCheck, PlayoutReport,
+    PreviewStats, RunReport,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::io::Write;
