@@ -4,19 +4,10 @@
 
 use crate::gates::PlayerObs;
 use shared::messages::PlayersSummary;
+use shared::stats::median;
 
 /// Scale that makes the MAD a consistent estimate of the standard deviation (normal data).
 const MAD_TO_SIGMA: f64 = 1.4826;
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
 
 /// Median and scaled MAD of a set of values (`None` when empty).
 fn robust(values: &[f64]) -> Option<(f64, f64)> {

@@ -9,6 +9,7 @@
 use crate::rig::Rig;
 use crate::window::{BallObs, TrackWindow};
 use shared::config::DirectorConfig;
+use shared::stats::median;
 use shared::time::NS_PER_SEC;
 
 /// What a frame is framed on.
@@ -71,16 +72,6 @@ struct Obs {
     lat: f64,
     dist: f64,
     predicted: bool,
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
 }
 
 /// Ball observations around `[t0, t1]` (seconds), glitches removed by a short median.

@@ -50,10 +50,9 @@ impl Stat {
         }
         let mean = values.iter().sum::<f64>() / values.len() as f64;
         values.sort_by(f64::total_cmp);
-        let i = ((values.len() as f64 * 0.99).ceil() as usize).clamp(1, values.len()) - 1;
         Stat {
             mean,
-            p99: values[i],
+            p99: shared::stats::percentile(values, 0.99),
             max: values[values.len() - 1],
         }
     }

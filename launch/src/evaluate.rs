@@ -106,8 +106,7 @@ fn track_accuracy(out: &Path, truth: &HashMap<u64, GroundTruth>, e: &mut Evaluat
         let mse = errors.iter().map(|d| d * d).sum::<f64>() / errors.len() as f64;
         e.ball_track_rmse_m = Some(mse.sqrt());
         errors.sort_by(f64::total_cmp);
-        let i = ((errors.len() as f64 * 0.95).ceil() as usize).clamp(1, errors.len()) - 1;
-        e.ball_track_p95_m = Some(errors[i]);
+        e.ball_track_p95_m = Some(shared::stats::percentile(&errors, 0.95));
     }
 }
 

@@ -25,6 +25,7 @@ pub mod recording;
 pub mod scene;
 pub mod schedule;
 pub mod shutdown;
+pub mod stats;
 pub mod telemetry;
 pub mod time;
 pub mod transport;

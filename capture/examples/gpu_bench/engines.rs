@@ -38,8 +38,7 @@ pub struct Args {
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    shared::stats::median(&mut v)
 }
 
 /// Median milliseconds of `f` over `reps` runs after one warm-up run.

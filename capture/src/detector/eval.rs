@@ -26,6 +26,7 @@ use super::scenes::{LutCache, Scene, SceneVariety};
 use super::{field_mask, Detector, DetectorError, InferenceEngine};
 use shared::config::DetectorConfig;
 use shared::messages::Detection;
+use shared::stats::percentile;
 use std::time::Instant;
 
 /// What to evaluate on.
@@ -210,14 +211,6 @@ fn match_people(
         }
     }
     (people.len(), found)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let k = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[k]
 }
 
 /// Runs the detector over `spec.frames` held-out frames and scores it. The ball class must

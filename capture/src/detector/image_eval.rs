@@ -19,6 +19,7 @@ use super::{decode_params, load_engine, Detector, DetectorError, Tiling};
 use shared::config::DetectorConfig;
 use shared::image::{rgb_to_yuv, Nv12Image};
 use shared::messages::Detection;
+use shared::stats::percentile;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -329,13 +330,6 @@ fn load_image(path: &Path, spec: &ImageEvalSpec) -> Result<(Vec<u8>, u32, u32), 
         image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle)
     };
     Ok((img.into_raw(), w, h))
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
