@@ -152,7 +152,9 @@ fn near_person(labels: &[LabelBox], x: f64, y: f64, r: f64) -> bool {
     })
 }
 
-fn merge(mut dets: Vec<Detection>) -> Vec<Detection> {
+/// Ball detections merged across tiles: the strongest of any group closer than the larger
+/// of 4 px and their sizes.
+pub(crate) fn merge(mut dets: Vec<Detection>) -> Vec<Detection> {
     dets.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut kept: Vec<Detection> = Vec::new();
     for d in dets {
@@ -167,7 +169,8 @@ fn merge(mut dets: Vec<Detection>) -> Vec<Detection> {
     kept
 }
 
-fn iou_box(d: &Detection, b: &LabelBox) -> f64 {
+/// Intersection over union of a detection and a labelled box.
+pub(crate) fn iou_box(d: &Detection, b: &LabelBox) -> f64 {
     let (dx0, dx1) = (
         d.cx as f64 - d.w as f64 / 2.0,
         d.cx as f64 + d.w as f64 / 2.0,

@@ -13,7 +13,9 @@
 //! merges them); the rest are false positives. People match a box of their class with
 //! IoU >= 0.3 (greedy, by score). Sizes are the longer box side in the evaluated image.
 
+use super::dataset::LabelBox;
 use super::decode::DecodeParams;
+use super::eval::{iou_box, merge};
 use super::mask::FieldMask;
 use super::{decode_params, load_engine, Detector, DetectorError, Tiling};
 use shared::config::DetectorConfig;
@@ -37,16 +39,6 @@ pub struct ImageEvalSpec {
     pub only: Vec<String>,
     /// At most this many images (in name order); 0: all.
     pub limit: usize,
-}
-
-/// A labelled box in evaluated-image pixels, class already mapped to the model's.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Truth {
-    pub class: u16,
-    pub cx: f64,
-    pub cy: f64,
-    pub w: f64,
-    pub h: f64,
 }
 
 /// Ball sizes the recall is broken down by (longer side, px): `[lo, hi)`.
@@ -118,7 +110,12 @@ pub struct ImageEvalReport {
 }
 
 /// Reads YOLO label lines (`class cx cy w h`, normalised) into boxes of a `w` x `h` image.
-pub fn read_labels(text: &str, w: f64, h: f64, map: &[Option<u16>]) -> Result<Vec<Truth>, String> {
+pub fn read_labels(
+    text: &str,
+    w: f64,
+    h: f64,
+    map: &[Option<u16>],
+) -> Result<Vec<LabelBox>, String> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -138,7 +135,7 @@ pub fn read_labels(text: &str, w: f64, h: f64, map: &[Option<u16>]) -> Result<Ve
         let Some(Some(class)) = map.get(id) else {
             continue;
         };
-        out.push(Truth {
+        out.push(LabelBox {
             class: *class,
             cx: v[0] * w,
             cy: v[1] * h,
@@ -147,23 +144,6 @@ pub fn read_labels(text: &str, w: f64, h: f64, map: &[Option<u16>]) -> Result<Ve
         });
     }
     Ok(out)
-}
-
-/// Ball detections merged across tiles: the strongest of any group closer than the larger
-/// of 4 px and their sizes.
-fn merge_balls(mut dets: Vec<&Detection>) -> Vec<&Detection> {
-    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
-    let mut kept: Vec<&Detection> = Vec::new();
-    for d in dets {
-        let r = 4f32.max(d.w.max(d.h));
-        if !kept
-            .iter()
-            .any(|k| (k.cx - d.cx).hypot(k.cy - d.cy) < r.max(k.w.max(k.h)))
-        {
-            kept.push(d);
-        }
-    }
-    kept
 }
 
 /// One image's ball outcome at one threshold.
@@ -176,16 +156,17 @@ pub struct BallScore {
 }
 
 /// Scores the ball detections (class `ball`) of one image at `threshold`.
-pub fn score_balls(truth: &[Truth], dets: &[Detection], ball: u16, threshold: f32) -> BallScore {
-    let balls: Vec<&Truth> = truth.iter().filter(|t| t.class == ball).collect();
-    let merged = merge_balls(
+pub fn score_balls(truth: &[LabelBox], dets: &[Detection], ball: u16, threshold: f32) -> BallScore {
+    let balls: Vec<&LabelBox> = truth.iter().filter(|t| t.class == ball).collect();
+    let merged = merge(
         dets.iter()
             .filter(|d| d.class_id == ball && d.score >= threshold)
+            .cloned()
             .collect(),
     );
     let mut found: Vec<Option<f64>> = vec![None; balls.len()];
     let mut s = BallScore::default();
-    for d in merged {
+    for d in &merged {
         let nearest = balls
             .iter()
             .enumerate()
@@ -202,25 +183,10 @@ pub fn score_balls(truth: &[Truth], dets: &[Detection], ball: u16, threshold: f3
     s
 }
 
-fn iou(d: &Detection, t: &Truth) -> f64 {
-    let (dx0, dx1) = (
-        d.cx as f64 - d.w as f64 / 2.0,
-        d.cx as f64 + d.w as f64 / 2.0,
-    );
-    let (dy0, dy1) = (
-        d.cy as f64 - d.h as f64 / 2.0,
-        d.cy as f64 + d.h as f64 / 2.0,
-    );
-    let iw = (dx1.min(t.cx + t.w / 2.0) - dx0.max(t.cx - t.w / 2.0)).max(0.0);
-    let ih = (dy1.min(t.cy + t.h / 2.0) - dy0.max(t.cy - t.h / 2.0)).max(0.0);
-    let inter = iw * ih;
-    inter / ((dx1 - dx0) * (dy1 - dy0) + t.w * t.h - inter).max(1e-9)
-}
-
 /// Greedy matching (by score) of the detections of `class` to its labelled boxes at IoU >=
 /// 0.3: (labelled, detected, matched).
-pub fn match_people(truth: &[Truth], dets: &[Detection], class: u16) -> (usize, usize, usize) {
-    let people: Vec<&Truth> = truth.iter().filter(|t| t.class == class).collect();
+pub fn match_people(truth: &[LabelBox], dets: &[Detection], class: u16) -> (usize, usize, usize) {
+    let people: Vec<&LabelBox> = truth.iter().filter(|t| t.class == class).collect();
     let mut mine: Vec<&Detection> = dets.iter().filter(|d| d.class_id == class).collect();
     mine.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut used = vec![false; people.len()];
@@ -230,7 +196,7 @@ pub fn match_people(truth: &[Truth], dets: &[Detection], class: u16) -> (usize, 
             .iter()
             .enumerate()
             .filter(|(i, _)| !used[*i])
-            .map(|(i, t)| (i, iou(d, t)))
+            .map(|(i, t)| (i, iou_box(d, t)))
             .filter(|&(_, v)| v >= 0.3)
             .max_by(|a, b| a.1.total_cmp(&b.1));
         if let Some((i, _)) = best {
@@ -546,7 +512,7 @@ mod tests {
 
     #[test]
     fn balls_are_matched_once_and_the_rest_are_false_positives() {
-        let truth = [Truth {
+        let truth = [LabelBox {
             class: 0,
             cx: 100.0,
             cy: 100.0,
@@ -573,7 +539,7 @@ mod tests {
 
     #[test]
     fn people_match_by_iou_once_each() {
-        let p = |cx| Truth {
+        let p = |cx| LabelBox {
             class: 1,
             cx,
             cy: 50.0,
