@@ -44,6 +44,13 @@ pub trait PanoramaSink: Send {
 
 pub use shared::artefacts::EngineStats;
 
+/// Whether the `n`th drop of a kind gets its own log line: the first ones, then ever fewer
+/// (1, 2, 4, ... and every 1000th), so that a machine that is behind does not also flood its
+/// log. Every drop is counted in [`EngineStats`] (and capture's 10 s summary) regardless.
+fn worth_logging(n: u64) -> bool {
+    n.is_power_of_two() || n.is_multiple_of(1000)
+}
+
 /// Why the engine stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineEnd {
@@ -215,11 +222,14 @@ impl Engine {
         }
         let Some(mut pano) = self.acquire_panorama() else {
             self.stats.pool_exhausted += 1;
-            tracing::warn!(
-                message = "Panorama pool exhausted; frame dropped.",
-                pts_ns,
-                capacity = self.pool.capacity
-            );
+            if worth_logging(self.stats.pool_exhausted) {
+                tracing::warn!(
+                    message = "Panorama pool exhausted; frame dropped.",
+                    pts_ns,
+                    capacity = self.pool.capacity,
+                    dropped_so_far = self.stats.pool_exhausted
+                );
+            }
             return false;
         };
         let mapped: Vec<Option<_>> = frames
@@ -370,11 +380,14 @@ impl Engine {
             Ok(f) => f,
             Err(CudaStageError::PoolExhausted) => {
                 self.stats.pool_exhausted += 1;
-                tracing::warn!(
-                    message = "GPU panorama pool exhausted; frame dropped.",
-                    pts_ns,
-                    capacity = stage.pool.capacity()
-                );
+                if worth_logging(self.stats.pool_exhausted) {
+                    tracing::warn!(
+                        message = "GPU panorama pool exhausted; frame dropped.",
+                        pts_ns,
+                        capacity = stage.pool.capacity(),
+                        dropped_so_far = self.stats.pool_exhausted
+                    );
+                }
                 return false;
             }
             Err(CudaStageError::Stitch(e)) => {
@@ -392,5 +405,19 @@ impl Engine {
         };
         self.hand_on(&frame);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worth_logging;
+
+    #[test]
+    fn drops_are_logged_ever_more_rarely() {
+        let logged: Vec<u64> = (1..=3000).filter(|&n| worth_logging(n)).collect();
+        assert_eq!(
+            logged,
+            [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1024, 2000, 2048, 3000]
+        );
     }
 }
