@@ -69,7 +69,18 @@ impl Distortion {
     pub fn monotonic_r2(&self) -> Option<f64> {
         // d(r * (1 + k1 r^2 + k2 r^4 + k3 r^6))/dr = 1 + 3 k1 s + 5 k2 s^2 + 7 k3 s^3, s = r^2.
         let slope = |s: f64| 1.0 + s * (3.0 * self.k1 + s * (5.0 * self.k2 + s * 7.0 * self.k3));
-        let mut s = 0.0;
+        // No negative coefficient: the slope never falls below 1 (every lens without barrel
+        // distortion, the synthetic cameras among them). This runs on every projection.
+        if self.k1 >= 0.0 && self.k2 >= 0.0 && self.k3 >= 0.0 {
+            return None;
+        }
+        // The first point of the 0.001 grid where the slope is no longer positive: found on a
+        // 0.1 grid first, then in steps of 0.001 within that step.
+        let mut coarse = 0.0;
+        while coarse < 16.0 && slope(coarse + 0.1) > 0.0 {
+            coarse += 0.1;
+        }
+        let mut s = coarse;
         while s < 16.0 {
             if slope(s) <= 0.0 {
                 return Some(s);
@@ -362,6 +373,36 @@ mod tests {
                     (u2 - u as f64).abs() < 1e-3 && (v2 - v as f64).abs() < 1e-3,
                     "({u},{v}) -> ({u2},{v2})"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn the_fold_is_found_on_the_fine_grid_and_lenses_without_barrel_never_fold() {
+        let scan = |d: &Distortion| {
+            let slope = |s: f64| 1.0 + s * (3.0 * d.k1 + s * (5.0 * d.k2 + s * 7.0 * d.k3));
+            (0..16_000)
+                .map(|i| i as f64 * 0.001)
+                .find(|&s| slope(s) <= 0.0)
+        };
+        for (k1, k2, k3) in [
+            (-0.3, 0.0, 0.0),
+            (-0.08, 0.015, 0.0),
+            (-0.45, 0.2, -0.05),
+            (0.1, -0.2, 0.0),
+            (-0.01, 0.0, 0.0),
+            (0.0, 0.0, 0.0),
+            (0.2, 0.1, 0.05),
+        ] {
+            let d = Distortion {
+                k1,
+                k2,
+                k3,
+                ..Distortion::default()
+            };
+            match (d.monotonic_r2(), scan(&d)) {
+                (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "{k1} {k2} {k3}: {a} vs {b}"),
+                (a, b) => assert_eq!(a, b, "{k1} {k2} {k3}"),
             }
         }
     }
