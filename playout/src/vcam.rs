@@ -244,61 +244,62 @@ impl VirtualCamera {
     /// Renders from a mapping grid made by [`Self::grid`].
     pub fn render_grid(&self, pano: &Nv12Ref<'_>, grid: &MapGrid, out: &mut Nv12Mut<'_>) {
         let (w, h) = (self.out_w, self.out_h);
-        let gw = grid.gw;
-        let grid = &grid.points;
-        let map = |x: usize, y: usize| -> (f32, f32) {
-            let (cx, cy) = (x / GRID, y / GRID);
-            let (fx, fy) = (
-                (x % GRID) as f32 / GRID as f32,
-                (y % GRID) as f32 / GRID as f32,
-            );
-            let g = |i: usize, j: usize| grid[j * gw + i];
-            let (a, bq, c, d) = (g(cx, cy), g(cx + 1, cy), g(cx, cy + 1), g(cx + 1, cy + 1));
-            let top = (a.0 + (bq.0 - a.0) * fx, a.1 + (bq.1 - a.1) * fx);
-            let bot = (c.0 + (d.0 - c.0) * fx, c.1 + (d.1 - c.1) * fx);
-            (top.0 + (bot.0 - top.0) * fy, top.1 + (bot.1 - top.1) * fy)
-        };
         let (pw, ph) = (pano.width, pano.height);
         let (ys, uvs) = (out.y_stride, out.uv_stride);
         out.y
             .par_chunks_mut(ys * 2)
             .zip(out.uv.par_chunks_mut(uvs))
             .enumerate()
-            .for_each(|(cy, (yrows, uvrow))| {
-                for dy in 0..2 {
-                    let y = cy * 2 + dy;
-                    if y >= h {
-                        break;
+            .for_each_init(
+                || [Vec::with_capacity(w), Vec::with_capacity(w)],
+                |coords, (cy, (yrows, uvrow))| {
+                    for (dy, row_coords) in coords.iter_mut().enumerate() {
+                        // An odd last row: its chroma uses the row above twice.
+                        let y = (cy * 2 + dy).min(h - 1);
+                        grid_row(grid, y, w, row_coords);
+                        if cy * 2 + dy >= h {
+                            continue;
+                        }
+                        let row = &mut yrows[dy * ys..dy * ys + w];
+                        for (px, &(u, v)) in row.iter_mut().zip(row_coords.iter()) {
+                            *px = sample(pano.y, pano.y_stride, pw, ph, u, v, 1, 0);
+                        }
                     }
-                    let row = &mut yrows[dy * ys..dy * ys + w];
-                    for (x, px) in row.iter_mut().enumerate() {
-                        let (u, v) = map(x, y);
-                        *px = sample(pano.y, pano.y_stride, pw, ph, u, v, 1, 0);
+                    let [top, bot] = &*coords;
+                    for cx in 0..w / 2 {
+                        // The chroma sample sits at the centre of its 2x2 luma block.
+                        let (x0, x1) = (2 * cx, (2 * cx + 1).min(w - 1));
+                        let (a, b, c, d) = (top[x0], top[x1], bot[x0], bot[x1]);
+                        let (u, v) = ((a.0 + b.0 + c.0 + d.0) / 4.0, (a.1 + b.1 + c.1 + d.1) / 4.0);
+                        let (uc, vc) = ((u + 0.5) / 2.0 - 0.5, (v + 0.5) / 2.0 - 0.5);
+                        uvrow[2 * cx] =
+                            sample(pano.uv, pano.uv_stride, pw / 2, ph / 2, uc, vc, 2, 0);
+                        uvrow[2 * cx + 1] =
+                            sample(pano.uv, pano.uv_stride, pw / 2, ph / 2, uc, vc, 2, 1);
                     }
-                }
-                for cx in 0..w / 2 {
-                    // The chroma sample sits at the centre of its 2x2 luma block.
-                    let (u, v) = map_half(&map, cx, cy, w, h);
-                    let (uc, vc) = ((u + 0.5) / 2.0 - 0.5, (v + 0.5) / 2.0 - 0.5);
-                    uvrow[2 * cx] = sample(pano.uv, pano.uv_stride, pw / 2, ph / 2, uc, vc, 2, 0);
-                    uvrow[2 * cx + 1] =
-                        sample(pano.uv, pano.uv_stride, pw / 2, ph / 2, uc, vc, 2, 1);
-                }
-            });
+                },
+            );
     }
 }
 
-fn map_half(
-    map: &impl Fn(usize, usize) -> (f32, f32),
-    cx: usize,
-    cy: usize,
-    w: usize,
-    h: usize,
-) -> (f32, f32) {
-    let (x0, y0) = (2 * cx, 2 * cy);
-    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-    let (a, b, c, d) = (map(x0, y0), map(x1, y0), map(x0, y1), map(x1, y1));
-    ((a.0 + b.0 + c.0 + d.0) / 4.0, (a.1 + b.1 + c.1 + d.1) / 4.0)
+/// The panorama position of every pixel of output row `y` (`w` pixels), interpolated
+/// bilinearly between the grid's exact points, into `out`.
+fn grid_row(grid: &MapGrid, y: usize, w: usize, out: &mut Vec<(f32, f32)>) {
+    out.clear();
+    let gw = grid.gw;
+    let (gy, fy) = (y / GRID, (y % GRID) as f32 / GRID as f32);
+    let upper = &grid.points[gy * gw..(gy + 1) * gw];
+    let lower = &grid.points[(gy + 1) * gw..(gy + 2) * gw];
+    for (gx, (ab, cd)) in upper.windows(2).zip(lower.windows(2)).enumerate() {
+        let (a, bq, c, d) = (ab[0], ab[1], cd[0], cd[1]);
+        let x0 = gx * GRID;
+        for k in 0..GRID.min(w.saturating_sub(x0)) {
+            let fx = k as f32 / GRID as f32;
+            let top = (a.0 + (bq.0 - a.0) * fx, a.1 + (bq.1 - a.1) * fx);
+            let bot = (c.0 + (d.0 - c.0) * fx, c.1 + (d.1 - c.1) * fx);
+            out.push((top.0 + (bot.0 - top.0) * fy, top.1 + (bot.1 - top.1) * fy));
+        }
+    }
 }
 
 /// Bilinear sample of an interleaved plane (`step` bytes per pixel, component `c`), clamped
@@ -315,16 +316,19 @@ pub(crate) fn sample(
     step: usize,
     c: usize,
 ) -> u8 {
-    let u = u.clamp(0.0, (w - 1) as f32);
-    let v = v.clamp(0.0, (h - 1) as f32);
-    let (x0, y0) = (u as usize, v as usize);
-    let x1 = (x0 + 1).min(w - 1);
-    let y1 = (y0 + 1).min(h - 1);
-    let fx = ((u - x0 as f32) * 256.0) as u32;
-    let fy = ((v - y0 as f32) * 256.0) as u32;
-    let p = |x: usize, y: usize| plane[y * stride + x * step + c] as u32;
-    let top = p(x0, y0) * (256 - fx) + p(x1, y0) * fx;
-    let bot = p(x0, y1) * (256 - fx) + p(x1, y1) * fx;
+    // In 1/256 pixel: the integer part indexes, the fraction weighs (a NaN reads as 0).
+    let ui = ((u * 256.0) as i32).clamp(0, ((w - 1) << 8) as i32) as u32;
+    let vi = ((v * 256.0) as i32).clamp(0, ((h - 1) << 8) as i32) as u32;
+    let (x0, y0) = ((ui >> 8) as usize, (vi >> 8) as usize);
+    let (fx, fy) = (ui & 255, vi & 255);
+    // A zero fraction reads its own pixel twice, which also keeps the last row and column
+    // inside the plane.
+    let dx = if fx != 0 { step } else { 0 };
+    let dy = if fy != 0 { stride } else { 0 };
+    let i = y0 * stride + x0 * step + c;
+    let p = |k: usize| plane[k] as u32;
+    let top = p(i) * (256 - fx) + p(i + dx) * fx;
+    let bot = p(i + dy) * (256 - fx) + p(i + dy + dx) * fx;
     ((top * (256 - fy) + bot * fy + 32768) >> 16) as u8
 }
 

@@ -44,6 +44,18 @@ fn bilinear_uv(plane: &[u8], stride: usize, t: &Tap) -> (u32, u32) {
     (out[0], out[1])
 }
 
+/// The weighted mean `acc / wsum`, rounded; `none` where no camera contributes. The weights
+/// of a pixel sum to 256 wherever both cameras are present, so the division is a shift there
+/// (every pixel but those of a missing camera).
+#[inline(always)]
+fn blend(acc: u32, wsum: u32, none: u8) -> u8 {
+    if wsum == 256 {
+        ((acc + 128) >> 8) as u8
+    } else {
+        (acc + wsum / 2).checked_div(wsum).map_or(none, |v| v as u8)
+    }
+}
+
 /// Per-camera look-up tables applying the gain to luma and chroma.
 pub struct GainLuts {
     pub y: [[u8; 256]; 2],
@@ -107,7 +119,7 @@ pub fn stitch(
                             acc += luts.y[i][s as usize] as u32 * tp.w as u32;
                             wsum += tp.w as u32;
                         }
-                        *px = (acc + wsum / 2).checked_div(wsum).map_or(16, |v| v as u8);
+                        *px = blend(acc, wsum, 16);
                     }
                 }
                 let cw = w / 2;
@@ -125,10 +137,8 @@ pub fn stitch(
                         av += luts.c[i][v as usize] as u32 * tp.w as u32;
                         wsum += tp.w as u32;
                     }
-                    let u = (au + wsum / 2).checked_div(wsum).unwrap_or(128);
-                    let v = (av + wsum / 2).checked_div(wsum).unwrap_or(128);
-                    row[2 * k] = u as u8;
-                    row[2 * k + 1] = v as u8;
+                    row[2 * k] = blend(au, wsum, 128);
+                    row[2 * k + 1] = blend(av, wsum, 128);
                 }
             }
         });

@@ -223,23 +223,26 @@ fn apply_exposure(out: &mut Nv12Mut<'_>, e: Exposure, noise: &[i8], frame_index:
         return;
     }
     let (w, h) = (out.width, out.height);
-    let mut ylut = [0f32; 256];
+    // Luma and noise in 1/256 code values, so that the per-pixel work is two look-ups, an
+    // add and a clamp (the renderer runs in real time beside the system it feeds).
+    let mut yfix = [0i32; 256];
+    let mut nfix = [0i32; 256];
     let mut clut = [0u8; 256];
+    let amp = e.noise / 8.0;
     for i in 0..256 {
-        ylut[i] = 16.0 + (i as f32 - 16.0) * e.gain;
+        yfix[i] = ((16.0 + (i as f32 - 16.0) * e.gain) * 256.0).round() as i32;
+        nfix[i] = ((i as u8 as i8) as f32 * amp * 256.0).round() as i32;
         clut[i] = (128.0 + (i as f32 - 128.0) * e.gain)
             .round()
             .clamp(0.0, 255.0) as u8;
     }
     let start = (frame_index.wrapping_mul(7919) % 65_536) as usize;
-    let amp = e.noise / 8.0;
     for r in 0..h {
         let row = &mut out.y[r * out.y_stride..r * out.y_stride + w];
         let nrow = &noise[start + r * w..start + (r + 1) * w];
         for (p, n) in row.iter_mut().zip(nrow) {
-            *p = (ylut[*p as usize] + *n as f32 * amp)
-                .round()
-                .clamp(0.0, 255.0) as u8;
+            let v = yfix[*p as usize] + nfix[*n as u8 as usize];
+            *p = ((v + 128) >> 8).clamp(0, 255) as u8;
         }
     }
     for r in 0..h / 2 {
