@@ -12,30 +12,23 @@ pub fn scale(src: &Nv12Ref<'_>, dst: &mut Nv12Mut<'_>) {
         src.width as f32 / dst.width as f32,
         src.height as f32 / dst.height as f32,
     );
+    let at = |i: usize, s: f32| ((i as f32 + 0.5) * s - 0.5).max(0.0);
+    // The source column of every output column, once per image rather than per pixel.
+    let cols: Vec<f32> = (0..dst.width).map(|x| at(x, sx)).collect();
     for y in 0..dst.height {
-        let v = ((y as f32 + 0.5) * sy - 0.5).max(0.0);
-        for x in 0..dst.width {
-            let u = ((x as f32 + 0.5) * sx - 0.5).max(0.0);
-            dst.y[y * dst.y_stride + x] =
-                sample(src.y, src.y_stride, src.width, src.height, u, v, 1, 0);
+        let v = at(y, sy);
+        let row = &mut dst.y[y * dst.y_stride..y * dst.y_stride + dst.width];
+        for (p, &u) in row.iter_mut().zip(&cols) {
+            *p = sample(src.y, src.y_stride, src.width, src.height, u, v, 1, 0);
         }
     }
+    let (cw, ch) = (src.width / 2, src.height / 2);
     for y in 0..dst.height / 2 {
-        let v = ((y as f32 + 0.5) * sy - 0.5).max(0.0);
-        for x in 0..dst.width / 2 {
-            let u = ((x as f32 + 0.5) * sx - 0.5).max(0.0);
-            for c in 0..2 {
-                dst.uv[y * dst.uv_stride + 2 * x + c] = sample(
-                    src.uv,
-                    src.uv_stride,
-                    src.width / 2,
-                    src.height / 2,
-                    u,
-                    v,
-                    2,
-                    c,
-                );
-            }
+        let v = at(y, sy);
+        let row = &mut dst.uv[y * dst.uv_stride..y * dst.uv_stride + 2 * (dst.width / 2)];
+        for (pair, &u) in row.chunks_exact_mut(2).zip(&cols) {
+            pair[0] = sample(src.uv, src.uv_stride, cw, ch, u, v, 2, 0);
+            pair[1] = sample(src.uv, src.uv_stride, cw, ch, u, v, 2, 1);
         }
     }
 }

@@ -29,6 +29,9 @@ impl Distortion {
     /// that does not settle (strong barrel distortion near the image corners); `None` when
     /// the point lies beyond the range the coefficients describe.
     pub fn undistort(&self, xd: f64, yd: f64) -> Option<(f64, f64)> {
+        if *self == Distortion::default() {
+            return Some((xd, yd));
+        }
         self.undistort_fixed_point(xd, yd)
             .or_else(|| self.undistort_newton(xd, yd))
     }
