@@ -117,7 +117,7 @@ fn pose_continuity(cfg: &SystemConfig, poses: &[PoseRecord], e: &mut Evaluation)
     let fps = cfg.capture.fps as f64;
     let p = &cfg.playout;
     let d = &cfg.director;
-    let ease = p.fallback_speed_dps.max(p.blend_speed_dps);
+    let ease = p.fallback_speed_deg_s.max(p.blend_speed_deg_s);
     let (pan_dps, zoom_dps) = (d.max_speed_deg_s + ease, d.max_zoom_speed_deg_s + ease);
     e.pose_step_limit_deg = pan_dps / fps;
     e.pose_zoom_step_limit_deg = zoom_dps / fps;

@@ -144,8 +144,8 @@ impl Playout {
             c.output_width as usize,
             c.output_height as usize,
             ViewLimits {
-                min_fov: c.min_fov_deg,
-                max_fov: c.max_fov_deg,
+                min_fov: c.fov_min_deg,
+                max_fov: c.fov_max_deg,
                 roll_deg: c.roll_deg,
             },
         );
@@ -235,8 +235,8 @@ impl Playout {
             follower: PoseFollower::new(FallbackSettings {
                 hold_ns: secs_to_ns(c.fallback_after_s),
                 wide,
-                fallback_speed_dps: c.fallback_speed_dps,
-                blend_speed_dps: c.blend_speed_dps,
+                fallback_speed_deg_s: c.fallback_speed_deg_s,
+                blend_speed_deg_s: c.blend_speed_deg_s,
             }),
             vcam,
             cal: setup.calibration.clone(),

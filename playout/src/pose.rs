@@ -97,9 +97,9 @@ pub struct FallbackSettings {
     /// The safe wide shot.
     pub wide: Pose,
     /// Angular speed limit while easing to the wide shot, degrees per second.
-    pub fallback_speed_dps: f64,
+    pub fallback_speed_deg_s: f64,
     /// Angular speed limit while blending back into a path, degrees per second.
-    pub blend_speed_dps: f64,
+    pub blend_speed_deg_s: f64,
 }
 
 /// What the follower is doing.
@@ -182,7 +182,7 @@ impl PoseFollower {
                             fov: self.last.fov - p.fov,
                         };
                     }
-                    let m = self.settings.blend_speed_dps * dt;
+                    let m = self.settings.blend_speed_deg_s * dt;
                     let o = &mut self.blend_offset;
                     o.yaw = approach(o.yaw, 0.0, m);
                     o.pitch = approach(o.pitch, 0.0, m);
@@ -204,7 +204,7 @@ impl PoseFollower {
                     self.last
                 } else {
                     self.state = FollowState::Fallback;
-                    let m = self.settings.fallback_speed_dps * dt;
+                    let m = self.settings.fallback_speed_deg_s * dt;
                     let w = self.settings.wide;
                     Pose {
                         yaw: approach(self.last.yaw, w.yaw, m),
@@ -253,8 +253,8 @@ mod tests {
                 pitch: -15.0,
                 fov: 90.0,
             },
-            fallback_speed_dps: 20.0,
-            blend_speed_dps: 40.0,
+            fallback_speed_deg_s: 20.0,
+            blend_speed_deg_s: 40.0,
         }
     }
 
@@ -270,7 +270,7 @@ mod tests {
                 fov: 40.0,
             };
             let o = f.next(i * F, Some(p));
-            let bound = st.blend_speed_dps * F as f64 / 1e9 + 0.2 + 1e-9;
+            let bound = st.blend_speed_deg_s * F as f64 / 1e9 + 0.2 + 1e-9;
             assert!(o.max_delta(&prev) <= bound, "step {}", o.max_delta(&prev));
             prev = o;
         }
@@ -323,8 +323,8 @@ mod tests {
         let mut prev = f.next(0, Some(p));
         // Starting from the wide shot, the first path is blended into.
         let mut pts = 0;
-        let max_blend = st.blend_speed_dps * F as f64 / 1e9 + 1e-9;
-        let max_fallback = st.fallback_speed_dps * F as f64 / 1e9 + 1e-9;
+        let max_blend = st.blend_speed_deg_s * F as f64 / 1e9 + 1e-9;
+        let max_fallback = st.fallback_speed_deg_s * F as f64 / 1e9 + 1e-9;
         for _ in 0..200 {
             pts += F;
             let o = f.next(pts, Some(p));

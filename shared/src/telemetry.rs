@@ -43,6 +43,9 @@ pub fn init(process: &str, logging: &LoggingConfig, format_override: Option<LogF
     if result.is_ok() {
         tracing::debug!(message = "Logging initialised.", process);
     }
+    for notice in &logging.notices {
+        tracing::warn!(message = "Configuration file.", notice = %notice);
+    }
 }
 
 /// An event format that puts the process name on every line: `[name] ` before a human line,

@@ -20,6 +20,10 @@ pub struct LoggingConfig {
     pub format: LogFormat,
     /// `tracing` env-filter directives (overridden by the `RUST_LOG` variable when set).
     pub filter: String,
+    /// Warnings about the file itself (deprecated keys), logged once logging starts; not a
+    /// key of the file.
+    #[serde(skip)]
+    pub notices: Vec<String>,
 }
 
 impl Default for LoggingConfig {
@@ -27,6 +31,7 @@ impl Default for LoggingConfig {
         Self {
             format: LogFormat::Human,
             filter: "info,zeromq=warn".into(),
+            notices: Vec::new(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! field, unknown keys refused, and [`SystemConfig::validate`] naming the bad key and the
 //! allowed range.
 
+mod aliases;
 mod analyzer;
 mod capture;
 mod detector;
@@ -75,11 +76,23 @@ impl SystemConfig {
     }
 
     /// Parses and validates TOML text.
+    /// Old spellings of renamed keys ([`aliases::RENAMED`]) are read under their new names;
+    /// the warnings are in `logging.notices`, logged when the process starts logging.
     pub fn from_toml_str(text: &str) -> Result<SystemConfig, ConfigError> {
-        let mut cfg: SystemConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let parse_err = |e: toml::de::Error| ConfigError::Parse {
             path: None,
             message: e.to_string(),
-        })?;
+        };
+        let mut doc: toml::Table = toml::from_str(text).map_err(parse_err)?;
+        let mut cfg: SystemConfig = if aliases::uses_old_names(&doc) {
+            let notices = aliases::migrate(&mut doc)?;
+            let mut cfg = SystemConfig::deserialize(toml::Value::Table(doc)).map_err(parse_err)?;
+            cfg.logging.notices = notices;
+            cfg
+        } else {
+            // Straight from the text, so that a bad value's error shows its line.
+            toml::from_str(text).map_err(parse_err)?
+        };
         cfg.share_calibration();
         cfg.validate()?;
         Ok(cfg)
@@ -175,6 +188,20 @@ pub(crate) fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_old_key_name_is_read_with_a_notice_and_a_bad_value_still_names_its_line() {
+        let cfg = SystemConfig::from_toml_str("[playout]\nmin_fov_deg = 15.0\n").unwrap();
+        assert_eq!(cfg.playout.fov_min_deg, 15.0);
+        assert_eq!(cfg.logging.notices.len(), 1);
+        assert!(cfg.logging.notices[0].contains("playout.fov_min_deg"));
+        let fresh = SystemConfig::from_toml_str("[playout]\nfov_min_deg = 15.0\n").unwrap();
+        assert!(fresh.logging.notices.is_empty());
+        let e = SystemConfig::from_toml_str("[playout]\n\nfov_min_deg = \"wide\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3"), "{e}");
+    }
+
     use super::*;
 
     #[test]
@@ -262,7 +289,7 @@ mod tests {
             ),
             ("[playout]\ndelay_s = 0.0\n", "playout.delay_s"),
             ("[playout]\noutput_width = 1281\n", "playout.output_width"),
-            ("[playout]\nmin_fov_deg = 60.0\nmax_fov_deg = 50.0\n", "playout.max_fov_deg"),
+            ("[playout]\nmin_fov_deg = 60.0\nmax_fov_deg = 50.0\n", "playout.fov_max_deg"),
             ("[playout]\nroll_deg = 90.0\n", "playout.roll_deg"),
             ("[playout]\nbitrate_kbps = 10\n", "playout.bitrate_kbps"),
         ];

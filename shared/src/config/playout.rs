@@ -39,8 +39,8 @@ pub struct PlayoutConfig {
     pub output_width: u32,
     pub output_height: u32,
     /// Field of view bounds (degrees) and constant roll.
-    pub min_fov_deg: f64,
-    pub max_fov_deg: f64,
+    pub fov_min_deg: f64,
+    pub fov_max_deg: f64,
     pub roll_deg: f64,
     /// The safe wide shot used when no path is known.
     pub wide_yaw_deg: f64,
@@ -49,8 +49,8 @@ pub struct PlayoutConfig {
     /// Hold the last pose this long without a path before easing to the wide shot.
     pub fallback_after_s: f64,
     /// Angular speed limits while easing to the wide shot and blending back, deg/s.
-    pub fallback_speed_dps: f64,
-    pub blend_speed_dps: f64,
+    pub fallback_speed_deg_s: f64,
+    pub blend_speed_deg_s: f64,
     /// Largest gap between keyframes still interpolated, seconds.
     pub max_keyframe_gap_s: f64,
     /// Record the programme to this file (.mp4 finalised on stop, or .mkv). Empty: off.
@@ -104,15 +104,15 @@ impl Default for PlayoutConfig {
             pool_margin: 12,
             output_width: 1280,
             output_height: 720,
-            min_fov_deg: 12.0,
-            max_fov_deg: 90.0,
+            fov_min_deg: 12.0,
+            fov_max_deg: 90.0,
             roll_deg: 0.0,
             wide_yaw_deg: 0.0,
             wide_pitch_deg: -16.0,
             wide_fov_deg: 80.0,
             fallback_after_s: 2.0,
-            fallback_speed_dps: 15.0,
-            blend_speed_dps: 30.0,
+            fallback_speed_deg_s: 15.0,
+            blend_speed_deg_s: 30.0,
             max_keyframe_gap_s: 1.0,
             record: String::new(),
             rtmp_url: String::new(),
@@ -148,19 +148,19 @@ impl PlayoutConfig {
                 "output width and height must be even (NV12)",
             ));
         }
-        check_range("playout.min_fov_deg", self.min_fov_deg, 1.0, 170.0)?;
+        check_range("playout.fov_min_deg", self.fov_min_deg, 1.0, 170.0)?;
         check_range(
-            "playout.max_fov_deg",
-            self.max_fov_deg,
-            self.min_fov_deg,
+            "playout.fov_max_deg",
+            self.fov_max_deg,
+            self.fov_min_deg,
             170.0,
         )?;
         check_range("playout.roll_deg", self.roll_deg, -45.0, 45.0)?;
         check_range(
             "playout.wide_fov_deg",
             self.wide_fov_deg,
-            self.min_fov_deg,
-            self.max_fov_deg,
+            self.fov_min_deg,
+            self.fov_max_deg,
         )?;
         check_range("playout.wide_yaw_deg", self.wide_yaw_deg, -180.0, 180.0)?;
         check_range("playout.wide_pitch_deg", self.wide_pitch_deg, -89.0, 89.0)?;
@@ -171,12 +171,17 @@ impl PlayoutConfig {
             600.0,
         )?;
         check_range(
-            "playout.fallback_speed_dps",
-            self.fallback_speed_dps,
+            "playout.fallback_speed_deg_s",
+            self.fallback_speed_deg_s,
             0.5,
             360.0,
         )?;
-        check_range("playout.blend_speed_dps", self.blend_speed_dps, 0.5, 360.0)?;
+        check_range(
+            "playout.blend_speed_deg_s",
+            self.blend_speed_deg_s,
+            0.5,
+            360.0,
+        )?;
         check_range(
             "playout.max_keyframe_gap_s",
             self.max_keyframe_gap_s,
