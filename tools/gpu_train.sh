@@ -4,10 +4,12 @@
 # binary, in parallel shards (the recipe of docs/detector.md, each folder split by seed), then
 # trains TinyDet and leaves the model, its metrics and the training log in $OUT (four files:
 # the device returns at most eight; the dataset logs stay in $LOGS).
-#   MINUTES=3.5 WIDTH=16,32,48,80 [MORE=2] bash tools/gpu_train.sh
+#   MINUTES=3.5 WIDTH=16,32,48,80 [MORE=2] [REAL=.gpu-real] [EVAL=1] bash tools/gpu_train.sh
 # MORE multiplies the number of training tiles (more shards, other seeds; validation unchanged).
 # STAGE=data writes the data only, STAGE=train trains on data already in $DATA (a device call
 # is limited to 10 minutes: write once, then train one or more models in later calls).
+# REAL=.gpu-real adds the real tiles of tools/real_tiles.py (train_real*, val_real) to the
+# training and validation folders; TRAIN_ARGS passes more options to train_detector.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out/gpu-train}
@@ -46,5 +48,27 @@ if [ "$STAGE" != train ]; then
 fi
 [ "$STAGE" = data ] && exit 0
 [ -d "$DATA/val" ] || { echo "no data in $DATA: run with STAGE=data first" >&2; exit 1; }
+if [ -n "${REAL:-}" ]; then # real tiles from tools/real_tiles.py, next to the synthetic folders
+  for d in "$REAL"/train_real* "$REAL"/val_real; do
+    [ -d "$d/images" ] || { echo "no tiles in $d: run tools/real_tiles.py --out $REAL" >&2; exit 1; }
+    ln -sfn "$(cd "$d" && pwd)" "$DATA/$(basename "$d")"
+  done
+fi
+# ${TRAIN_ARGS} passes more options, e.g. "--init X.npz --folder-weight train_real=4 --lr 1e-3".
+# shellcheck disable=SC2086
 python3 tools/train_detector.py --data "$DATA" --out "$OUT" --minutes "${MINUTES:-3.5}" \
-  --batch 256 --width "${WIDTH:-16,32,48,80}" --seed "${SEED:-3}" 2>&1 | tail -25
+  --batch 256 --width "${WIDTH:-16,32,48,80}" --seed "${SEED:-3}" ${TRAIN_ARGS:-} 2>&1 | tail -25
+# EVAL=1: then the held-out synthetic scenes (seed 90001) at the demo and production sizes,
+# the new model and the shipped one side by side (tract on every core), JSON into $OUT.
+if [ "${EVAL:-0}" = 1 ]; then
+  ecfg=/tmp/touchline-eval.toml
+  printf '[detector]\nthreads = %s\nnice = 0\n' "$(nproc)" >"$ecfg"
+  for m in "$OUT/touchline-detector.onnx" models/touchline-detector.onnx; do
+    tag=$([ "$m" = models/touchline-detector.onnx ] && echo shipped || echo new)
+    RUST_LOG=warn $C -c "$ecfg" detector-eval --model "$m" --frames "${EVAL_FRAMES_1920:-150}" --seed 90001 \
+      --threshold 0.7 --json "$OUT/eval-1920-$tag.json" 2>&1 | tail -1
+    RUST_LOG=warn $C -c "$ecfg" detector-eval --model "$m" --frames "${EVAL_FRAMES_5700:-100}" --seed 90001 \
+      --width 5700 --tile-size 1024 --threshold 0.75 --json "$OUT/eval-5700-$tag.json" 2>&1 | tail -1
+  done
+fi
+

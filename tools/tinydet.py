@@ -119,19 +119,25 @@ class TinyDet(nn.Module):
     def load_onnx(self, path: str) -> None:
         """Loads the weights of a model this class exported (BatchNorm folded): each
         BatchNorm becomes the identity plus the folded bias, to be trained with its
-        statistics frozen (`freeze_bn`). Needs the `onnx` package."""
-        import onnx
-        from onnx import numpy_helper
+        statistics frozen (`freeze_bn`). Needs the `onnx` package, or a `.npz` of the
+        convolutions written by tools/onnx_weights.py."""
+        if path.endswith(".npz"):
+            import numpy as np
 
-        graph = onnx.load(path).graph
-        init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-        nodes = [n for n in graph.node if n.op_type == "Conv"]
+            arch = np.load(path)
+            pairs = [(arch[f"w{k}"], arch[f"b{k}"]) for k in range(len(arch.files) // 2)]
+        else:
+            import onnx
+            from onnx import numpy_helper
+
+            graph = onnx.load(path).graph
+            init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+            pairs = [(init[n.input[1]], init[n.input[2]]) for n in graph.node if n.op_type == "Conv"]
         mods = self.convs()
-        if len(nodes) != len(mods):
-            raise ValueError(f"{path}: {len(nodes)} convolutions, this TinyDet has {len(mods)}")
+        if len(pairs) != len(mods):
+            raise ValueError(f"{path}: {len(pairs)} convolutions, this TinyDet has {len(mods)}")
         with torch.no_grad():
-            for node, (conv, bn) in zip(nodes, mods):
-                w, b = init[node.input[1]], init[node.input[2]]
+            for (w, b), (conv, bn) in zip(pairs, mods):
                 if tuple(w.shape) != tuple(conv.weight.shape):
                     raise ValueError(f"{path}: weight {w.shape} where this TinyDet has {tuple(conv.weight.shape)}")
                 conv.weight.copy_(torch.from_numpy(w.copy()))

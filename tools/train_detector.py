@@ -121,6 +121,7 @@ class Split:
     def __init__(self, roots: list[str], limit: int | None, device: torch.device, nc: int, fh=None):
         t = time.time()
         paths = []
+        people_ok = []  # per tile: False where people are not labelled (a ball-only folder)
         for root in roots:
             names = sorted(f[:-4] for f in os.listdir(os.path.join(root, "images")) if f.endswith(".jpg"))
             if limit:
@@ -128,6 +129,9 @@ class Split:
             if not names:
                 raise SystemExit(f"no tiles in {root}/images")
             paths += [(root, n) for n in names]
+            info_path = os.path.join(root, "dataset.json")
+            ball_only = bool(json.load(open(info_path)).get("ball_only")) if os.path.exists(info_path) else False
+            people_ok += [not ball_only] * len(names)
         with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 4)) as ex:
             imgs = list(ex.map(lambda p: read_image(os.path.join(p[0], "images", p[1] + ".jpg")), paths))
         sizes = {im.shape[:2] for im in imgs}
@@ -140,6 +144,8 @@ class Split:
         self.cls = [torch.from_numpy(np.stack([d[0][li] for d in dense])).to(device) for li in range(3)]
         self.box = [torch.from_numpy(np.stack([d[1][li] for d in dense])).to(device) for li in range(3)]
         self.images = torch.from_numpy(np.stack(imgs)).to(device)
+        self.people_ok = torch.tensor(people_ok, dtype=torch.float32, device=device)
+        self.roots = [r for r, _ in paths]
         self.names = [f"{os.path.basename(r)}/{n}" for r, n in paths]
         self.nc = nc
         where = ", ".join(roots)
@@ -211,9 +217,11 @@ def focal(logits, target, alpha=0.25, gamma=2.0):
     return a * ce * (1 - pt) ** gamma
 
 
-def loss_fn(raw, cls, box, nc: int, ball_weight: float = 2.0):
+def loss_fn(raw, cls, box, nc: int, ball_weight: float = 2.0, people_ok=None):
     """Focal class loss and box loss (centre offset L1 in strides, log size L1) over the
-    positive cells, both per positive; ball cells weigh `ball_weight`. No host syncs."""
+    positive cells, both per positive; ball cells weigh `ball_weight`. `people_ok` ([B], 0 or
+    1) leaves out the people classes' loss of tiles whose people are not labelled. No host
+    syncs."""
     total_cls = raw[0].new_zeros((), dtype=torch.float32)
     total_box = raw[0].new_zeros((), dtype=torch.float32)
     npos = raw[0].new_zeros((), dtype=torch.float32)
@@ -225,6 +233,10 @@ def loss_fn(raw, cls, box, nc: int, ball_weight: float = 2.0):
         valid = cm != -2
         onehot = F.one_hot(cm.clamp(min=0), nc).permute(0, 3, 1, 2).float() * pos[:, None]
         fl = focal(r[:, 4:], onehot)
+        if people_ok is not None and nc > 1:
+            keep = torch.ones_like(fl[:1, :, :1, :1]).repeat(b, 1, 1, 1)
+            keep[:, 1:] = people_ok[:, None, None, None]
+            fl = fl * keep
         weight = 1.0 + (cm == 0).float() * (ball_weight - 1.0)
         total_cls = total_cls + (fl.sum(1) * valid * weight).sum()
         npos = npos + pos.sum()
@@ -378,6 +390,13 @@ def main() -> None:
     ap.add_argument("--export-size", type=int, default=640, help="input side of the exported model")
     ap.add_argument("--width", default="16,24,40,64", help="channels of the four backbone stages")
     ap.add_argument("--ball-weight", type=float, default=2.0, help="loss weight of ball cells")
+    ap.add_argument(
+        "--folder-weight",
+        action="append",
+        default=[],
+        metavar="PREFIX=W",
+        help="tiles of training folders whose name starts with PREFIX are drawn W times as often (repeatable)",
+    )
     ap.add_argument("--init", default="", help="start from this exported TinyDet (same --width; needs `onnx`); BatchNorm frozen")
     ap.add_argument("--smoke", action="store_true", help="a few CPU steps on a few tiles")
     args = ap.parse_args()
@@ -405,6 +424,18 @@ def main() -> None:
             raise SystemExit(f"{name}: classes {d['classes']} differ from {names}")
     train = Split(roots, args.limit or None, device, nc, fh)
     val = Split([os.path.join(args.data, "val")], args.limit or None, device, nc, fh)
+    extra_val = {
+        d: Split([os.path.join(args.data, d)], args.limit or None, device, nc, fh)
+        for d in sorted(os.listdir(args.data))
+        if d.startswith("val_") and os.path.isdir(os.path.join(args.data, d, "images"))
+    }
+    weights = torch.ones(len(train), device=device)
+    for fw in args.folder_weight:
+        prefix, _, w = fw.partition("=")
+        hit = torch.tensor([os.path.basename(r).startswith(prefix) for r in train.roots], device=device)
+        if not w or not hit.any():
+            raise SystemExit(f"--folder-weight {fw}: no training folder starts with {prefix!r} (or no weight)")
+        weights[hit] = float(w)
     size = train.size
     width = tuple(int(v) for v in args.width.split(","))
     if len(width) != 4:
@@ -447,13 +478,13 @@ def main() -> None:
         lr = args.lr * (min(1.0, frac / 0.03) if frac < 0.03 else 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = torch.randint(0, len(train), (args.batch,), generator=gen, device=device)
+        idx = torch.multinomial(weights, args.batch, replacement=True, generator=gen)
         x, cls, box = batch(train, idx, gen, True, args.crop)
         if device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             raw = model(x)
-        lc, lb = loss_fn(raw, cls, box, nc, args.ball_weight)
+        lc, lb = loss_fn(raw, cls, box, nc, args.ball_weight, train.people_ok[idx])
         loss = lc + lb
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -480,6 +511,18 @@ def main() -> None:
         f"(loc err {b['loc_err_mean_px']} px), player recall {metrics['player_recall']:.3f}",
         fh,
     )
+
+    val_by_folder = {}
+    for name, split in extra_val.items():
+        m = evaluate(ema, split, device)
+        ema.eval()
+        val_by_folder[name] = m
+        b = m["ball_best"]
+        log(
+            f"{name}: ball recall {b['recall']:.3f} precision {b['precision']:.3f} at {b['threshold']}, "
+            f"player recall {m['player_recall']:.3f}, referee recall {m['referee_recall']:.3f}",
+            fh,
+        )
 
     path = os.path.join(args.out, MODEL_NAME)
     ema.cpu().float().export_onnx(path, args.export_size, names)
@@ -525,6 +568,7 @@ def main() -> None:
             "batch": args.batch,
             "crop": args.crop,
             "ball_weight": args.ball_weight,
+            "folder_weights": args.folder_weight,
             "init": os.path.basename(args.init) if args.init else None,
             "lr": args.lr,
             "device": str(device),
@@ -533,6 +577,7 @@ def main() -> None:
             "folders": {k: {"summary": v.get("summary"), "seed": v.get("seed"), "spec": v.get("spec")} for k, v in summaries.items()},
         },
         "val": metrics,
+        "val_by_folder": val_by_folder,
         "onnx_parity": parity,
     }
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
