@@ -107,7 +107,10 @@ impl CudaEngine {
         let path = self.info.path.clone();
         let load_err = move |e: TractError| DetectorError::ModelLoad {
             path: path.clone(),
-            reason: format!("the CUDA runtime cannot run this model: {e:#}"),
+            reason: format!(
+                "the CUDA runtime cannot run this model (`detector.engine = \"cuda\"`; \
+                 `detector.engine = \"tract\"` runs it on the CPU): {e:#}"
+            ),
         };
         let mut model = self.typed.clone();
         let fact = f32::fact(self.shape(batch));
