@@ -32,24 +32,30 @@ fn capture() -> Command {
     c
 }
 
-#[test]
-fn shipped_model_finds_real_balls_on_real_frames() {
-    let Some(dir) = dfl_players() else {
-        return;
-    };
+/// `capture detector-eval --images DIR ARGS...` as a user runs it: its JSON report.
+fn eval_images(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
     let tmp = tempfile::tempdir().unwrap();
     let json = tmp.path().join("eval.json");
     let out = capture()
         .args(["detector-eval", "--images"])
-        .arg(&dir)
-        .args(["--limit", "20", "--json"])
+        .arg(dir)
+        .args(args)
+        .arg("--json")
         .arg(&json)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "detector-eval failed:\n{err}");
     eprintln!("{}", err.lines().last().unwrap_or(""));
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
+}
+
+#[test]
+fn shipped_model_finds_real_balls_on_real_frames() {
+    let Some(dir) = dfl_players() else {
+        return;
+    };
+    let r = eval_images(&dir, &["--limit", "20"]);
     assert_eq!(r["images"], 20, "{r}");
     assert_eq!(r["skipped"], 0, "{r}");
     let balls = r["balls"].as_u64().unwrap();
@@ -106,21 +112,12 @@ fn real_trained_model_finds_real_balls_and_players_on_matches_it_never_saw() {
         }
     }
     assert!(real_folders >= 2, "the model was trained on real folders");
-    let tmp = tempfile::tempdir().unwrap();
-    let json = tmp.path().join("eval.json");
-    let out = capture()
-        .args(["detector-eval", "--images"])
-        .arg(&dir)
-        .args(["--only", HELD_OUT, "--limit", "20", "--model"])
-        .arg(root.join("models/touchline-detector-real.onnx"))
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "detector-eval failed:\n{err}");
-    eprintln!("{}", err.lines().last().unwrap_or(""));
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let model = root.join("models/touchline-detector-real.onnx");
+    let model = model.to_str().unwrap();
+    let r = eval_images(
+        &dir,
+        &["--only", HELD_OUT, "--limit", "20", "--model", model],
+    );
     assert_eq!(r["images"], 20, "{r}");
     // Measured on these 20 frames: ball 0.706 at precision 0.138, players 0.945 at 0.406
     // (the synthetic-only model: 0.588 at 0.013, players 0.138 at 0.038).
