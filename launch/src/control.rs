@@ -20,7 +20,7 @@ use shared::transport::Endpoint;
 use std::collections::VecDeque;
 use std::time::Duration;
 use thiserror::Error;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use zeromq::{RepSocket, ReqSocket, Socket, SocketRecv, SocketSend, ZmqMessage};
 
@@ -117,6 +117,8 @@ pub struct ControlServer {
     rx: mpsc::Receiver<ControlRequest>,
     tx: mpsc::Sender<ControlRequest>,
     task: JoinHandle<()>,
+    /// True while the socket task holds a request whose reply it has not sent yet.
+    busy: watch::Receiver<bool>,
 }
 
 impl ControlServer {
@@ -131,8 +133,19 @@ impl ControlServer {
             .map_err(|e| anyhow::anyhow!("cannot bind the control socket {endpoint}: {e}"))?;
         tracing::info!(message = "Control socket bound.", %endpoint);
         let (tx, rx) = mpsc::channel(8);
-        let task = tokio::spawn(serve(socket, tx.clone()));
-        Ok(ControlServer { rx, tx, task })
+        let (busy_tx, busy) = watch::channel(false);
+        let task = tokio::spawn(serve(socket, tx.clone(), busy_tx));
+        Ok(ControlServer { rx, tx, task, busy })
+    }
+
+    /// Waits until the socket task has sent the reply of the request it holds (a `launch
+    /// stop`'s answer, before the socket closes), at most `limit`. True when it has.
+    pub async fn replies_sent(&self, limit: Duration) -> bool {
+        let mut busy = self.busy.clone();
+        let sent = tokio::time::timeout(limit, busy.wait_for(|b| !*b))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        sent
     }
 
     /// Where other request sources (the operator page) put their requests.
@@ -151,7 +164,7 @@ impl Drop for ControlServer {
     }
 }
 
-async fn serve(mut socket: RepSocket, tx: mpsc::Sender<ControlRequest>) {
+async fn serve(mut socket: RepSocket, tx: mpsc::Sender<ControlRequest>, busy: watch::Sender<bool>) {
     // (request id, reply frames) of the latest requests, for retried ids.
     let mut answered: VecDeque<(String, Vec<String>)> = VecDeque::new();
     loop {
@@ -162,6 +175,7 @@ async fn serve(mut socket: RepSocket, tx: mpsc::Sender<ControlRequest>) {
                 continue;
             }
         };
+        busy.send_replace(true);
         let reply: Vec<String> = match ControlCommand::parse(&request) {
             Err(text) => {
                 tracing::warn!(message = "Refused a malformed control request.", reason = %text);
@@ -200,12 +214,12 @@ async fn serve(mut socket: RepSocket, tx: mpsc::Sender<ControlRequest>) {
             }
         };
         let frames: Vec<&str> = reply.iter().map(String::as_str).collect();
-        if frames.is_empty() {
-            continue;
+        if !frames.is_empty() {
+            if let Err(e) = socket.send(message(&frames)).await {
+                tracing::debug!(message = "Control reply not sent.", error = %e);
+            }
         }
-        if let Err(e) = socket.send(message(&frames)).await {
-            tracing::debug!(message = "Control reply not sent.", error = %e);
-        }
+        busy.send_replace(false);
     }
 }
 
@@ -391,6 +405,26 @@ mod tests {
             .unwrap();
         assert_eq!(other, "{\"n\":2}");
         server.abort();
+    }
+
+    #[tokio::test]
+    async fn the_server_knows_when_the_reply_of_a_held_request_is_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let ep = Endpoint::ipc_in(dir.path(), "c.sock");
+        let mut server = ControlServer::bind(&ep).await.unwrap();
+        assert!(server.replies_sent(Duration::from_millis(10)).await, "idle");
+        let client = tokio::spawn({
+            let ep = ep.clone();
+            async move { request(&ep, &ControlCommand::Stop, OPTIONS).await }
+        });
+        let held = server.recv().await.unwrap();
+        assert!(
+            !server.replies_sent(Duration::from_millis(50)).await,
+            "a request is held and not answered"
+        );
+        held.reply(Ok("{}".into()));
+        assert!(server.replies_sent(Duration::from_secs(2)).await);
+        assert_eq!(client.await.unwrap().unwrap(), "{}");
     }
 
     #[tokio::test]

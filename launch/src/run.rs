@@ -466,13 +466,15 @@ pub(crate) async fn supervise(
         }
     };
 
-    // A `launch stop` reply may still be on its way out of the control socket task.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A `launch stop` reply may still be on its way out of the control socket task: wait
+    // until it is sent (a peer that vanished mid-request is not waited for long).
+    if !control.replies_sent(Duration::from_secs(1)).await {
+        tracing::warn!(message = "A control reply was still unsent when launch stopped.");
+    }
     ops.stop();
     drop(control);
     drop(heartbeats);
-    // The sockets remove their files as they close; whatever is left after that goes here.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The socket files left behind go here (a socket closing later finds its file gone).
     for ep in [&control_ep, &hb_ep] {
         if let Endpoint::Ipc(p) = ep {
             if p.exists() {
