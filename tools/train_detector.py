@@ -277,6 +277,7 @@ def iou(a, b):
 def evaluate(model: TinyDet, split: Split, device, thresholds=tuple(round(0.05 * k, 2) for k in range(2, 20)), people_thr=0.4):
     """Per-tile metrics in model input pixels (the panorama-level numbers come from
     `capture detector-eval`)."""
+    was_training = model.training
     model.eval()
     size = split.size
     per_tile = []  # (has_ball, [(score, dist or None)], ball_d)
@@ -357,7 +358,7 @@ def evaluate(model: TinyDet, split: Split, device, thresholds=tuple(round(0.05 *
         )
     ok = [s for s in sweep if s["precision"] >= 0.95]
     best = max(ok, key=lambda s: s["recall"]) if ok else max(sweep, key=lambda s: s["recall"] + s["precision"])
-    model.train()
+    model.train(was_training)
     return {
         "tiles": len(split),
         "tiles_with_ball": sum(1 for p in per_tile if p[0]),
@@ -515,7 +516,6 @@ def main() -> None:
     val_by_folder = {}
     for name, split in extra_val.items():
         m = evaluate(ema, split, device)
-        ema.eval()
         val_by_folder[name] = m
         b = m["ball_best"]
         log(
