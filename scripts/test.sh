@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo build --workspace --all-targets
+cargo build --workspace --bins
 cargo test --workspace
