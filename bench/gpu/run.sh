@@ -2,8 +2,8 @@
 # On the GPU machine, from the repository root, with `.gpu-bundle` carried (built by
 # bench/gpu/ship.sh): the GPU kernel tests with the GPU mandatory, then the benchmarks.
 #   bench/gpu/run.sh [STEP...]   steps: tests kernels pipeline files nvdec record capture
-#                                engines detector (default: all but nvdec, capture, engines
-#                                and detector)
+#                                engines detector soccertrack (default: all but nvdec,
+#                                capture, engines, detector and soccertrack)
 # `capture` runs the capture binary itself (backend = "cuda", files source, 1920x1080
 # programme recorded, 7 s delay at 30 fps, not real time): zero-copy with NVDEC decoding into
 # GPU memory, zero-copy decoding into system memory, host-copy with NVDEC into GPU memory,
@@ -87,6 +87,29 @@ CFG
   ls -l /tmp/touchline-capture-$name.* | tee -a "$LOG"
   echo "capture report $name: $(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$rep")" | tee -a "$LOG"
 }
+soccertrack_run() { # the whole system (launch run) on the real SoccerTrack clips carried in
+  # .gpu-rig (copied there by bench/gpu/ship.sh from ../shared/realdata/soccertrack-rig):
+  # examples/soccertrack.toml with the cuda backend, NVDEC and the cuda detector engine, the
+  # clips played in real time (25 fps, looping) so that the detector may analyse every frame,
+  # stopped by SIGINT after SOCCERTRACK_S seconds. `launch demo` would also write the panorama
+  # view, whose text overlay needs gstreamer1.0-x (fonts, pango, cairo), which this machine
+  # lacks; `launch run` records the programme, capture's report and the analyzer's input and
+  # output instead, all copied to $LOGDIR.
+  [ -f .gpu-rig/left_camera.mp4 ] || { echo "soccertrack: .gpu-rig/left_camera.mp4 missing (run bench/gpu/ship.sh)" | tee -a "$LOG"; return; }
+  local cfg=/tmp/touchline-soccertrack.toml out=/tmp/touchline-soccertrack-out
+  rm -rf $out && mkdir -p $out
+  sed -e 's#"../shared/realdata/soccertrack-rig/#".gpu-rig/#' \
+    -e 's#^realtime = false#realtime = true\nbackend = "cuda"\ngpu_decode = true\ntable_cache = "/tmp/touchline-tables"#' \
+    -e 's#^\[detector\]#[detector]\nengine = "cuda"\nmax_rate_hz = 30#' \
+    -e "s#^\\[playout\\]#[playout]\\nrecord = \"$out/broadcast.mp4\"\\nreport = \"$out/playout.json\"#" \
+    examples/soccertrack.toml >"$cfg"
+  printf '[analyzer]\nrecord_path = "%s/analyzer.tlrec"\n' $out >>"$cfg"
+  grep -q '^engine = "cuda"' "$cfg" && grep -q '^backend = "cuda"' "$cfg" && grep -q '^report = ' "$cfg" || { echo "soccertrack: config edit failed" | tee -a "$LOG"; cat "$cfg" | tee -a "$LOG"; return; }
+  RUST_LOG=${RUST_LOG_CAPTURE:-info} STEP_TIMEOUT=$((${SOCCERTRACK_S:-40} + 60)) step timeout -s INT ${SOCCERTRACK_S:-40} $B/launch --config "$cfg" run
+  ls -l $out | tee -a "$LOG"
+  for f in broadcast.mp4 playout.json analyzer.tlrec; do cp "$out/$f" "$LOGDIR/soccertrack-$f"; done
+  echo "soccertrack detector: $(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["detector"]))' "$out/playout.json")" | tee -a "$LOG"
+}
 step() {
   echo "== $(date -u +%FT%TZ) $*" | tee -a "$LOG"
   timeout "${STEP_TIMEOUT:-150}" "$@" 2>&1 | tee -a "$LOG"
@@ -130,10 +153,12 @@ for s in $steps; do
       capture_run zero-copy true record cuda
       capture_run zero-copy true render cuda
       capture_run zero-copy true record tract ;;
+    soccertrack)
+      soccertrack_run ;;
     record)
       step $B/gpu_bench pipeline --frames 300 --ring-mode zero-copy --record /tmp/touchline-programme.mp4
       ls -l /tmp/touchline-programme.mp4 | tee -a "$LOG" ;;
     *) echo "unknown step $s" | tee -a "$LOG" ;;
   esac
 done
-grep -E '^\{"mode"|^\{"device"|^\{"onnxruntime"|^\| |^copy bandwidth|test result|max abs error|^capture report|^gpu used' "$LOG" | tail -80
+grep -E '^soccertrack|^\{"mode"|^\{"device"|^\{"onnxruntime"|^\| |^copy bandwidth|test result|max abs error|^capture report|^gpu used' "$LOG" | tail -80

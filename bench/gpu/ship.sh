@@ -13,12 +13,20 @@ test_binary() { # crate, test name -> path of the release test executable
     | sed -n "s/.*Executable tests\/$2.rs (\(.*\))/\1/p" | tail -1
 }
 cargo build --release -p touchline-capture --example gpu_bench --bin capture
+cargo build --release -p touchline-launch -p touchline-analyzer -p touchline-director --bins
 cp target/release/examples/gpu_bench .gpu-bundle/bin/gpu_bench
-cp target/release/capture .gpu-bundle/bin/capture
+for b in capture launch analyzer director; do cp target/release/$b .gpu-bundle/bin/$b; done
 cp "$(test_binary touchline-capture gpu_kernels)" .gpu-bundle/bin/capture_gpu_kernels
 cp "$(test_binary touchline-playout gpu_kernels)" .gpu-bundle/bin/playout_gpu_kernels
 for f in .gpu-bundle/bin/*; do
   strip "$f"
   xz -T2 -6 "$f"
 done
+# The real rig's clips for run.sh's `soccertrack` step (git-ignored .gpu-rig, 5 MB), when
+# the shared real data is here.
+rig=../shared/realdata/soccertrack-rig
+if [ -f $rig/left_camera.mp4 ]; then
+  mkdir -p .gpu-rig
+  cp $rig/left_camera.mp4 $rig/right_camera.mp4 .gpu-rig/
+fi
 du -sh .gpu-bundle .gpu-bundle/bin/*

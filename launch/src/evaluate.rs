@@ -8,7 +8,7 @@ use shared::artefacts::{CaptureReport, OutputCheck, PoseRecord};
 use shared::config::SystemConfig;
 use shared::geometry::view::{Pose, ViewModel};
 use shared::geometry::Calibration;
-use shared::messages::{Message, OutputHealth, TrackStatus};
+use shared::messages::{Message, OutputHealth, TrackStatus, Tracks};
 use shared::scene::GroundTruth;
 use std::collections::HashMap;
 use std::path::Path;
@@ -56,6 +56,11 @@ pub struct Evaluation {
     pub ball_tracked_pct: Option<f64>,
     pub ball_track_rmse_m: Option<f64>,
     pub ball_track_p95_m: Option<f64>,
+    /// What the analyzer made of the frames it analysed, truth or not (the measure on real
+    /// cameras): track messages in the recording (one per analysed frame), and the share of
+    /// them with a `tracked` ball, percent.
+    pub analysed_frames: u64,
+    pub ball_tracked_analysed_pct: Option<f64>,
     /// What went wrong with the broadcast or its files: `launch demo` exits non-zero.
     pub problems: Vec<String>,
     /// Measurements that could not be made although nothing failed (a machine too busy
@@ -63,24 +68,43 @@ pub struct Evaluation {
     pub not_measured: Vec<String>,
 }
 
-/// Ball tracks from the message recording against the synthetic source's ground truth.
-fn track_accuracy(out: &Path, truth: &HashMap<u64, GroundTruth>, e: &mut Evaluation) {
+/// The analyzer's track messages in the demo's recording; a recording that cannot be read
+/// is a problem, and nothing about tracks is measured.
+fn read_tracks(out: &Path, e: &mut Evaluation) -> Option<Vec<Tracks>> {
     let reader = match shared::recording::RecordingReader::open(&out.join("messages.tlrec")) {
         Ok(r) => r,
         Err(err) => {
             e.problems.push(format!(
                 "messages.tlrec: {err}; track accuracy not measured"
             ));
-            return;
+            return None;
         }
     };
+    let tracks: Vec<Tracks> = reader
+        .flatten()
+        .filter_map(|rec| match rec.message() {
+            Ok(Message::Tracks(t)) => Some(t),
+            _ => None,
+        })
+        .collect();
+    e.analysed_frames = tracks.len() as u64;
+    if !tracks.is_empty() {
+        let tracked = tracks.iter().filter(|t| ball_tracked(t)).count();
+        e.ball_tracked_analysed_pct = Some(100.0 * tracked as f64 / tracks.len() as f64);
+    }
+    Some(tracks)
+}
+
+fn ball_tracked(t: &Tracks) -> bool {
+    t.ball
+        .as_ref()
+        .is_some_and(|b| b.status == TrackStatus::Tracked)
+}
+
+/// Ball tracks from the message recording against the synthetic source's ground truth.
+fn track_accuracy(tracks: &[Tracks], truth: &HashMap<u64, GroundTruth>, e: &mut Evaluation) {
     let mut errors = Vec::new();
-    let mut tracks = 0u64;
-    for rec in reader.flatten() {
-        let Ok(Message::Tracks(t)) = rec.message() else {
-            continue;
-        };
-        tracks += 1;
+    for t in tracks {
         let Some(tb) = truth.get(&t.pts_ns).map(|v| &v.ball) else {
             continue;
         };
@@ -97,7 +121,8 @@ fn track_accuracy(out: &Path, truth: &HashMap<u64, GroundTruth>, e: &mut Evaluat
     if e.ball_truth_frames == 0 {
         e.not_measured.push(format!(
             "track accuracy: no analysed frame with the ball in play matched the ground truth \
-             ({tracks} track messages; on a busy machine the detector analyses few frames)"
+             ({} track messages; on a busy machine the detector analyses few frames)",
+            tracks.len()
         ));
         return;
     }
@@ -279,15 +304,19 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
     };
     let p = &cfg.playout;
     let view = ViewModel::new(p.output_width, p.output_height, p.roll_deg);
+    let tracks = read_tracks(out, &mut e);
     if cfg.capture.source != shared::config::SourceKind::Synthetic {
-        // Real cameras have no ground truth: the files and counters above are the measure.
+        // Real cameras have no ground truth: the files, the counters above and the share of
+        // analysed frames with a tracked ball are the measure.
         return e;
     }
     let truth: HashMap<u64, GroundTruth> = read_lines(&out.join("truth.jsonl"), &mut e)
         .into_iter()
         .map(|t: GroundTruth| (t.pts_ns, t))
         .collect();
-    track_accuracy(out, &truth, &mut e);
+    if let Some(tracks) = &tracks {
+        track_accuracy(tracks, &truth, &mut e);
+    }
     let (mut seen, mut safe, mut in_play) = (0u64, 0u64, 0u64);
     let (ow, oh) = (p.output_width as f64, p.output_height as f64);
     let (sw, sh) = (
@@ -329,4 +358,64 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
             .push("no ground truth matched the output poses; ball in frame not measured".into());
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::messages::{encode, BallState};
+    use shared::recording::RecordingWriter;
+
+    fn tracks(pts_ns: u64, status: Option<TrackStatus>) -> Message {
+        Message::Tracks(Tracks {
+            pts_ns,
+            ball: status.map(|status| BallState {
+                x_m: 50.0,
+                y_m: 30.0,
+                z_m: 0.0,
+                vx_mps: 0.0,
+                vy_mps: 0.0,
+                vz_mps: 0.0,
+                px: 900.0,
+                py: 300.0,
+                confidence: 0.9,
+                status,
+            }),
+            players: None,
+        })
+    }
+
+    #[test]
+    fn share_of_analysed_frames_with_a_tracked_ball_needs_no_ground_truth() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w =
+            RecordingWriter::create(&dir.path().join("messages.tlrec"), "test", "tracks").unwrap();
+        let messages = [
+            tracks(1, Some(TrackStatus::Tracked)),
+            tracks(2, Some(TrackStatus::Tracked)),
+            tracks(3, Some(TrackStatus::Predicted)),
+            tracks(4, None),
+            tracks(5, Some(TrackStatus::Tracked)),
+        ];
+        for m in &messages {
+            w.write_message(0, m.topic(), &encode(m).unwrap()).unwrap();
+        }
+        w.flush().unwrap();
+        drop(w);
+        let mut e = Evaluation::default();
+        let read = read_tracks(dir.path(), &mut e).expect("recording read");
+        assert_eq!(read.len(), 5);
+        assert_eq!(e.analysed_frames, 5);
+        assert_eq!(e.ball_tracked_analysed_pct, Some(60.0));
+        assert!(e.problems.is_empty(), "{:?}", e.problems);
+    }
+
+    #[test]
+    fn a_missing_recording_is_a_problem_not_a_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = Evaluation::default();
+        assert!(read_tracks(dir.path(), &mut e).is_none());
+        assert_eq!(e.ball_tracked_analysed_pct, None);
+        assert!(e.problems[0].contains("messages.tlrec"), "{:?}", e.problems);
+    }
 }
