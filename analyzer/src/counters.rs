@@ -10,6 +10,10 @@ pub struct Counters {
     pub frames_in: u64,
     /// Frames analysed (a `Tracks` was produced).
     pub frames_analysed: u64,
+    /// Of which the detector looked at part of the panorama only (`RawDetections.region`):
+    /// their players are the last full sweep's, and the static false-positive memory does not
+    /// learn from them.
+    pub partial_frames: u64,
     /// Frames dropped because their `pts_ns` equalled the previous one.
     pub duplicate_frames: u64,
     /// Frames dropped because their `pts_ns` went back a little (out of order).

@@ -291,6 +291,7 @@ mod tests {
             classes: vec!["player".into(), "ball".into(), "referee".into()],
             detections: dets,
             inference_us: 0,
+            region: None,
         }
     }
 

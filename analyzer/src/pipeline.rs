@@ -10,7 +10,7 @@ use crate::players;
 use crate::static_fp::StaticSuppressor;
 use crate::tracker::BallTracker;
 use shared::config::AnalyzerConfig;
-use shared::messages::{RawDetections, Tracks};
+use shared::messages::{PlayersSummary, RawDetections, Tracks};
 
 /// Why a frame was not analysed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,9 @@ pub struct Analyzer {
     counters: Counters,
     restart_backwards_ns: u64,
     last_pts: Option<u64>,
+    /// Players and time of the last frame analysed whole, for frames analysed in part.
+    last_players: Option<PlayersSummary>,
+    last_whole_pts: Option<u64>,
 }
 
 impl Analyzer {
@@ -60,6 +63,8 @@ impl Analyzer {
             counters: Counters::default(),
             restart_backwards_ns: cfg.restart_backwards_ms * 1_000_000,
             last_pts: None,
+            last_players: None,
+            last_whole_pts: None,
             model,
         }
     }
@@ -90,6 +95,8 @@ impl Analyzer {
         self.suppressor.clear();
         self.history.clear();
         self.last_pts = None;
+        self.last_players = None;
+        self.last_whole_pts = None;
     }
 
     /// Analyses one frame. Duplicates and frames a little out of order are dropped and
@@ -134,22 +141,92 @@ impl Analyzer {
         let report = self
             .tracker
             .step(pts, dt_s, &cands.balls, &self.model, &mut self.counters);
-        // Learn from what stays put and is not the moving ball.
-        let points: Vec<(f64, f64)> = cands
-            .balls
-            .iter()
-            .zip(&report.exempt)
-            .filter(|(_, exempt)| !**exempt)
-            .filter_map(|(c, _)| c.ground)
-            .collect();
-        self.suppressor.observe(&points, dt_s, pts);
+        let partial = frame.region.is_some();
+        let players = if partial {
+            // The detector looked only around the ball: no news of the players.
+            self.counters.partial_frames += 1;
+            self.last_players.clone()
+        } else {
+            // Learn from what stays put and is not the moving ball (a partial frame would
+            // look like everything outside it went away).
+            let points: Vec<(f64, f64)> = cands
+                .balls
+                .iter()
+                .zip(&report.exempt)
+                .filter(|(_, exempt)| !**exempt)
+                .filter_map(|(c, _)| c.ground)
+                .collect();
+            let whole_dt_s = self
+                .last_whole_pts
+                .map_or(dt_s, |last| pts.saturating_sub(last) as f64 * 1e-9);
+            self.last_whole_pts = Some(pts);
+            self.suppressor.observe(&points, whole_dt_s, pts);
+            self.last_players = players::summarize(&cands.players);
+            self.last_players.clone()
+        };
         let tracks = Tracks {
             pts_ns: pts,
             ball: report.ball,
-            players: players::summarize(&cands.players),
+            players,
         };
         self.counters.history_evicted += self.history.push(tracks.clone());
         self.counters.frames_analysed += 1;
         Outcome::Analysed(tracks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{Faults, StreamSpec, SynthStream};
+    use shared::geometry::Calibration;
+    use shared::scene::Scenario;
+
+    fn tracks(a: &mut Analyzer, f: &RawDetections) -> Tracks {
+        match a.process(f) {
+            Outcome::Analysed(t) => t,
+            Outcome::Dropped(d) => panic!("dropped: {d:?}"),
+        }
+    }
+
+    #[test]
+    fn a_frame_analysed_in_part_keeps_the_players_of_the_last_whole_one() {
+        let cal = Calibration::synthetic(1920, 960, 540);
+        let frames: Vec<RawDetections> = SynthStream::new(
+            StreamSpec {
+                scenario: Scenario::Passes,
+                duration_s: 1.0,
+                rate_hz: 25.0,
+                seed: 3,
+                faults: Faults::default(),
+            },
+            &cal,
+        )
+        .map(|f| f.dets)
+        .take(3)
+        .collect();
+        let mut a = Analyzer::new(&AnalyzerConfig::default(), PitchModel::new(cal));
+        let whole = tracks(&mut a, &frames[0]);
+        assert!(whole.players.as_ref().is_some_and(|p| p.count > 0));
+        // The detector looked at one tile around the ball: no players there.
+        let mut part = frames[1].clone();
+        part.detections
+            .retain(|d| part.classes[d.class_id as usize] == "ball");
+        part.region = Some([640, 0, 640, 640]);
+        let t = tracks(&mut a, &part);
+        assert_eq!(t.players, whole.players);
+        assert_eq!(a.counters().partial_frames, 1);
+        // The same frame seen whole would have said "nobody".
+        let mut b = Analyzer::new(
+            &AnalyzerConfig::default(),
+            PitchModel::new(Calibration::synthetic(1920, 960, 540)),
+        );
+        let _ = tracks(&mut b, &frames[0]);
+        part.region = None;
+        assert_eq!(tracks(&mut b, &part).players, None);
+        // A whole frame again brings fresh players.
+        let t = tracks(&mut a, &frames[2]);
+        assert!(t.players.is_some_and(|p| p.count > 0));
+        assert_eq!(a.counters().partial_frames, 1);
     }
 }

@@ -270,6 +270,7 @@ impl Iterator for SynthStream {
                 classes: self.classes.clone(),
                 detections: dets,
                 inference_us: 10_000,
+                region: None,
             },
             truth: TruthFrame {
                 pts_ns,

@@ -254,6 +254,7 @@ fn frame(pts_s: f64, dets: Vec<Detection>) -> RawDetections {
         classes: vec!["player".into(), "ball".into()],
         detections: dets,
         inference_us: 0,
+        region: None,
     }
 }
 

@@ -50,6 +50,7 @@ fn score(file: &str) -> Score {
             classes: f.classes,
             detections: f.detections,
             inference_us: 0,
+            region: None,
         };
         let Outcome::Analysed(t) = a.process(&raw) else {
             panic!("frame {} dropped", f.pts_ns);

@@ -1,14 +1,19 @@
 //! The engines: start-up checks of the model file (missing, wrong input or output shape, not
 //! ONNX) give clear errors; tract and ONNX Runtime give the same detections (within 1e-3 on
-//! scores) on the test model and on the shipped model.
+//! scores) on the test model, on the shipped model and on a real Ultralytics export (YOLO11n).
 //!
-//! The ONNX Runtime half needs `--features ort` and the runtime's library: ORT_DYLIB_PATH, or
-//! the PyPI `onnxruntime` package found through `python3`. Without it those tests print why
-//! and pass.
+//! The live ONNX Runtime half needs `--features ort` and the runtime's library: ORT_DYLIB_PATH,
+//! or the PyPI `onnxruntime` package found through `python3`. Without it those tests print why
+//! and pass. The YOLO11n export also carries ONNX Runtime's output on a fixed input, recorded
+//! when it was exported, so tract is checked against ONNX Runtime on it in every build.
 
+use capture::detector::decode::decode_tile;
 use capture::detector::engine::{inspect_model, resolve_model_path, DEFAULT_MODEL};
+use capture::detector::prepare::Letterbox;
 use capture::detector::tract_engine::TractEngine;
-use capture::detector::{load_engine, Detector, DetectorError, InferenceEngine};
+use capture::detector::{
+    load_engine, DecodeParams, Detector, DetectorError, InferenceEngine, Tile,
+};
 use capture::stitch::{CpuStitcher, GainSettings};
 use capture::synthetic::{Exposure, SyntheticWorld};
 use shared::config::DetectorConfig;
@@ -168,6 +173,174 @@ fn tract_detects_on_a_stitched_panorama_and_publishes_empty_frames_too() {
     assert_eq!((msg.pts_ns, msg.seq), (40, 1));
 }
 
+#[test]
+fn a_frame_analysed_in_part_finds_what_the_whole_frame_finds_in_those_tiles() {
+    let (cal, pano) = panorama();
+    let cfg = DetectorConfig {
+        thresholds: vec![0.63],
+        ..tiny_cfg()
+    };
+    let mut d = Detector::from_config(&cfg, &cal).unwrap();
+    let whole = d.detect(&pano.as_ref(), 0, 0).unwrap();
+    assert_eq!(whole.region, None);
+    assert_eq!(d.counts.truncated, 0, "a threshold with fewer detections");
+    assert!(!whole.detections.is_empty());
+    let n = d.tiling().tiles.len();
+    assert!(n >= 3, "{n} tiles");
+    for k in [0, n / 2, n - 1] {
+        d.prepare_tiles(&pano.as_ref(), &[k]).unwrap();
+        let part = d.infer().unwrap();
+        let expected: Vec<_> = whole
+            .detections
+            .iter()
+            .filter(|x| x.tile as usize == k)
+            .cloned()
+            .collect();
+        assert_eq!(part.len(), expected.len(), "tile {k}");
+        assert!(part == expected, "tile {k}");
+        let t = d.tiling().tiles[k];
+        let msg = d.message(part, 40, 1, std::time::Instant::now());
+        assert_eq!(msg.region, Some([t.x, t.y, t.w, t.h]));
+    }
+    // Back to every tile: no region.
+    let again = d.detect(&pano.as_ref(), 80, 2).unwrap();
+    assert_eq!((again.detections, again.region), (whole.detections, None));
+    assert!(d.prepare_tiles(&pano.as_ref(), &[n]).is_err());
+}
+
+// ---- A real Ultralytics export ----
+
+/// YOLO11n built from Ultralytics' own model definition, trained briefly and exported by
+/// Ultralytics (tools/yolo11n_export.py), with ONNX Runtime's output on a fixed input recorded
+/// beside it (`yolo11n.ort.f32`, `yolo11n.json`).
+const YOLO11N: &str = "yolo11n.onnx";
+
+/// tools/yolo11n_export.py's fixed input: `x[0, c, y, x] = ((7 x + 13 y + 29 c) mod 256) / 255`.
+fn yolo11n_input() -> Vec<f32> {
+    let mut v = Vec::with_capacity(3 * 640 * 640);
+    for c in 0..3u32 {
+        for y in 0..640u32 {
+            for x in 0..640u32 {
+                v.push(((7 * x + 13 * y + 29 * c) % 256) as f32 / 255.0);
+            }
+        }
+    }
+    v
+}
+
+/// Our decoder on one whole 640 px tile (no letterbox), every class at `threshold`.
+fn decode_whole_tile(out: &[f32], threshold: f32) -> Vec<shared::messages::Detection> {
+    let tile = Tile {
+        id: 0,
+        x: 0,
+        y: 0,
+        w: 640,
+        h: 640,
+        col: 0,
+        row: 0,
+    };
+    let params = DecodeParams {
+        thresholds: vec![threshold; 3],
+        min_size: vec![0.0; 3],
+        max_size: vec![10_000.0; 3],
+        nms_iou: 0.5,
+        max_candidates: 1000,
+    };
+    let mut dets = Vec::new();
+    decode_tile(
+        out,
+        out.len() / 7,
+        &tile,
+        &Letterbox::new(640, 640, 640, 640),
+        &params,
+        &mut dets,
+    );
+    dets
+}
+
+#[test]
+fn an_ultralytics_yolo11n_export_runs_in_tract_as_onnx_runtime_ran_it() {
+    let path = data(YOLO11N);
+    let info = inspect_model(&path, 3, 640).unwrap();
+    assert_eq!(
+        (info.batch, info.in_w, info.in_h, info.classes),
+        (Some(1), 640, 640, 3)
+    );
+    let mut engine = TractEngine::load(&path, 3, 640, 2).unwrap();
+    let ours = engine.infer(&yolo11n_input(), 1).unwrap();
+    assert_eq!((ours.batch, ours.channels, ours.anchors), (1, 7, 8400));
+    let bytes = std::fs::read(data("yolo11n.ort.f32")).unwrap();
+    let theirs: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(theirs.len(), ours.data.len());
+    let n = ours.anchors;
+    let (mut max_box, mut max_score) = (0f32, 0f32);
+    for (i, (a, b)) in ours.data.iter().zip(&theirs).enumerate() {
+        let d = (a - b).abs();
+        if i < 4 * n {
+            max_box = max_box.max(d);
+        } else {
+            max_score = max_score.max(d);
+        }
+    }
+    eprintln!("tract vs ONNX Runtime on YOLO11n: scores within {max_score:e}, boxes within {max_box:e} px");
+    assert!(max_score < 1e-3 && max_box < 1e-2);
+
+    // A trained head: scores and box sizes depend on the input (an untrained export gives the
+    // same box and score at every anchor, and agreeing on that would prove little).
+    let best: Vec<f32> = (0..n)
+        .map(|i| (4..7).map(|c| theirs[c * n + i]).fold(0f32, f32::max))
+        .collect();
+    let mut sorted = best.clone();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    assert!(
+        sorted[0] > 2.0 * sorted[n / 2],
+        "scores barely vary: best {} median {}",
+        sorted[0],
+        sorted[n / 2]
+    );
+    // Our decoder on both outputs, at a threshold between the 30th and 31st best anchors'
+    // scores: the same detections, boxes inside the tile.
+    let threshold = (sorted[29] + sorted[30]) / 2.0;
+    let da = decode_whole_tile(&ours.data, threshold);
+    let db = decode_whole_tile(&theirs, threshold);
+    eprintln!(
+        "threshold {threshold}: {} detections from tract, {} from ONNX Runtime",
+        da.len(),
+        db.len()
+    );
+    assert!(!da.is_empty());
+    let borderline = best
+        .iter()
+        .filter(|s| (*s - threshold).abs() < 1e-3)
+        .count();
+    let unmatched = da
+        .iter()
+        .filter(|x| {
+            !db.iter().any(|y| {
+                y.class_id == x.class_id
+                    && (y.cx - x.cx).abs() < 0.05
+                    && (y.cy - x.cy).abs() < 0.05
+                    && (y.w - x.w).abs() < 0.05
+                    && (y.score - x.score).abs() < 1e-3
+            })
+        })
+        .count();
+    assert!(
+        unmatched <= borderline,
+        "{unmatched} of {} unmatched",
+        da.len()
+    );
+    for d in &da {
+        assert!(
+            (0.0..640.0).contains(&d.cx) && (0.0..640.0).contains(&d.cy) && d.w > 0.0,
+            "{d:?}"
+        );
+    }
+}
+
 // ---- ONNX Runtime ----
 
 /// The ONNX Runtime library: ORT_DYLIB_PATH, else the PyPI package's `capi/` folder.
@@ -296,6 +469,38 @@ fn tract_and_onnx_runtime_agree_on_the_shipped_model() {
         ..Default::default()
     };
     engines_agree(&cfg);
+}
+
+#[cfg(feature = "ort")]
+#[test]
+fn tract_and_onnx_runtime_agree_on_an_ultralytics_yolo11n_export() {
+    let base = DetectorConfig {
+        model: data(YOLO11N).display().to_string(),
+        tile_size: 640,
+        max_detections: 1000,
+        threads: 2,
+        ..Default::default()
+    };
+    // A format check, not a tuned detector: the threshold is between the 50th and 51st best
+    // scores tract gives on this panorama's tiles, so that there are detections to compare.
+    let (cal, pano) = panorama();
+    let mut d = Detector::from_config(&base, &cal).unwrap();
+    d.prepare(&pano.as_ref()).unwrap();
+    let mut engine = load_engine(&base).unwrap();
+    let mut best = Vec::new();
+    for i in 0..d.tiling().tiles.len() {
+        let o = engine.infer(d.input_of(i), 1).unwrap();
+        best.extend((0..o.anchors).map(|k| {
+            (4..o.channels)
+                .map(|c| o.data[c * o.anchors + k])
+                .fold(0f32, f32::max)
+        }));
+    }
+    best.sort_by(|a, b| b.total_cmp(a));
+    engines_agree(&DetectorConfig {
+        thresholds: vec![(best[49] + best[50]) / 2.0],
+        ..base
+    });
 }
 
 #[cfg(feature = "ort")]

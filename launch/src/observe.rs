@@ -135,6 +135,7 @@ mod tests {
             classes: vec![],
             detections: vec![],
             inference_us: 250_000,
+            region: None,
         };
         for i in 0..20 {
             o.detections(&d, t0 + Duration::from_millis(500 * i));

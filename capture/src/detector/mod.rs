@@ -20,6 +20,7 @@ pub mod decode;
 pub mod engine;
 mod error;
 pub mod eval;
+pub mod focus;
 pub mod handoff;
 pub mod image_eval;
 pub mod mask;
@@ -156,6 +157,12 @@ pub struct Detector {
         Option<shared::gpu::DeviceBuffer>,
     )>,
     prepared: Prepared,
+    /// The tiles prepared for the current frame, in input order (every tile, or the ones
+    /// [`focus::Focus`] chose).
+    active: Vec<usize>,
+    /// Looking where the ball is (host-memory tiles only), and the current frame's plan.
+    focus: Option<focus::Focus>,
+    plan: focus::Plan,
     pub counts: DetectCounts,
     /// Time of the last engine run(s) of a frame, microseconds (inference alone).
     pub last_engine_us: u32,
@@ -215,6 +222,9 @@ impl Detector {
             nice: 0,
             gpu: None,
             prepared: Prepared::Nothing,
+            active: Vec::new(),
+            focus: None,
+            plan: focus::Plan::Full,
             counts: DetectCounts::default(),
             last_engine_us: 0,
         })
@@ -249,7 +259,42 @@ impl Detector {
             cfg.threads as usize,
         )?;
         d.set_nice(cfg.nice)?;
+        let ball = cfg.classes.iter().position(|c| c == "ball");
+        if let (true, Some(ball)) = (cfg.focus_full_every > 1, ball) {
+            d.focus = Some(focus::Focus::new(
+                focus::FocusSettings {
+                    full_every: cfg.focus_full_every,
+                    ..Default::default()
+                },
+                ball as u16,
+            ));
+        }
         Ok(d)
+    }
+
+    /// The tiles to prepare for the frame at `pts_ns` with [`Detector::prepare_tiles`]: the
+    /// focus's choice, or every tile without a focus.
+    pub fn plan_tiles(&mut self, pts_ns: u64) -> Vec<usize> {
+        self.plan = match self.focus.as_mut() {
+            Some(f) => f.plan(pts_ns, &self.tiling),
+            None => focus::Plan::Full,
+        };
+        match &self.plan {
+            focus::Plan::Full => (0..self.tiling.tiles.len()).collect(),
+            focus::Plan::Tiles(t) => t.clone(),
+        }
+    }
+
+    /// Tells the focus what the frame at `pts_ns` found (after [`Detector::infer`]).
+    pub fn observe(&mut self, pts_ns: u64, detections: &[Detection]) {
+        if let Some(f) = self.focus.as_mut() {
+            let plan = if self.active.len() >= self.tiling.tiles.len() {
+                &focus::Plan::Full
+            } else {
+                &self.plan
+            };
+            f.observe(pts_ns, plan, detections, self.tiling.width);
+        }
     }
 
     /// Runs tile preparation (and, through the worker, inference) at niceness `nice`.
@@ -285,6 +330,23 @@ impl Detector {
     /// Copies every tile of the panorama into the model input. The panorama can be released
     /// as soon as this returns.
     pub fn prepare(&mut self, pano: &Nv12Ref<'_>) -> Result<(), DetectorError> {
+        let all: Vec<usize> = (0..self.tiling.tiles.len()).collect();
+        self.prepare_tiles(pano, &all)
+    }
+
+    /// As [`Detector::prepare`] for the tiles `tiles` only (indices into the tiling), in that
+    /// order.
+    pub fn prepare_tiles(
+        &mut self,
+        pano: &Nv12Ref<'_>,
+        tiles: &[usize],
+    ) -> Result<(), DetectorError> {
+        if let Some(&bad) = tiles.iter().find(|&&i| i >= self.tiling.tiles.len()) {
+            return Err(DetectorError::Config(format!(
+                "tile {bad} asked for, the tiling has {}",
+                self.tiling.tiles.len()
+            )));
+        }
         if pano.width != self.tiling.width as usize || pano.height != self.tiling.height as usize {
             return Err(DetectorError::Frame {
                 width: pano.width as u32,
@@ -306,11 +368,13 @@ impl Detector {
             ..
         } = self;
         pool.install(|| {
-            for (i, t) in tiling.tiles.iter().enumerate() {
-                preparer.tile_rgb(pano, t, &letterboxes[i], rgb);
-                rgb_to_planes(rgb, &mut input[i * per..(i + 1) * per]);
+            for (slot, &i) in tiles.iter().enumerate() {
+                preparer.tile_rgb(pano, &tiling.tiles[i], &letterboxes[i], rgb);
+                rgb_to_planes(rgb, &mut input[slot * per..(slot + 1) * per]);
             }
         });
+        self.active.clear();
+        self.active.extend_from_slice(tiles);
         self.prepared = Prepared::Host;
         Ok(())
     }
@@ -367,6 +431,7 @@ impl Detector {
                 self.prepared = Prepared::Device;
             }
         }
+        self.active = (0..self.tiling.tiles.len()).collect();
         Ok(())
     }
 
@@ -384,7 +449,7 @@ impl Detector {
         if prepared == Prepared::Nothing {
             return Err(DetectorError::Config("infer() before prepare()".into()));
         }
-        let n = self.tiling.tiles.len();
+        let n = self.active.len();
         let per = self.rgb.len();
         let chunk = match prepared {
             Prepared::Device => n,
@@ -404,7 +469,7 @@ impl Detector {
             };
             engine_time += t.elapsed();
             for k in 0..b {
-                let i = start + k;
+                let i = self.active[start + k];
                 let c = decode::decode_tile(
                     out.item(k),
                     out.anchors,
@@ -455,6 +520,26 @@ impl Detector {
             classes: self.classes.clone(),
             detections,
             inference_us: started.elapsed().as_micros().min(u32::MAX as u128) as u32,
+            region: self.analysed_region(),
         }
+    }
+
+    /// The tiles analysed in the current (or last) frame.
+    pub fn analysed_tiles(&self) -> &[usize] {
+        &self.active
+    }
+
+    /// `None` when the last frame's tiles were every tile; else the bounding box of the ones
+    /// analysed, `[x, y, w, h]` in panorama pixels.
+    pub fn analysed_region(&self) -> Option<[u32; 4]> {
+        if self.active.len() >= self.tiling.tiles.len() {
+            return None;
+        }
+        let tiles = self.active.iter().map(|&i| &self.tiling.tiles[i]);
+        let x0 = tiles.clone().map(|t| t.x).min()?;
+        let y0 = tiles.clone().map(|t| t.y).min()?;
+        let x1 = tiles.clone().map(|t| t.x + t.w).max()?;
+        let y1 = tiles.map(|t| t.y + t.h).max()?;
+        Some([x0, y0, x1 - x0, y1 - y0])
     }
 }

@@ -165,6 +165,7 @@ impl PanoramaSink for DetectorSink {
             tracing::info!(
                 message = "Detector stats.",
                 analysed = s.analysed,
+                focused = s.focused,
                 rate_hz = format!("{:.2}", s.rate_hz),
                 skipped_rate = s.skipped_rate,
                 skipped_busy = s.skipped_busy,
@@ -222,7 +223,8 @@ fn prepare_frame(det: &mut Detector, frame: PanoramaFrame) -> Result<(), String>
     let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info)
         .map_err(|e| e.to_string())?;
     let pano = nv12_of(&mapped)?;
-    det.prepare(&pano).map_err(|e| e.to_string())
+    let tiles = det.plan_tiles(frame.pts_ns);
+    det.prepare_tiles(&pano, &tiles).map_err(|e| e.to_string())
 }
 
 fn worker(mut det: Detector, mut out: Box<dyn DetectionsOut>, shared: Arc<Shared>) {
@@ -254,16 +256,19 @@ fn worker(mut det: Detector, mut out: Box<dyn DetectionsOut>, shared: Arc<Shared
             prepare_frame(&mut det, frame).and_then(|()| det.infer().map_err(|e| e.to_string()));
         match result {
             Ok(dets) => {
+                det.observe(pts_ns, &dets);
+                let focused = det.analysed_region().is_some();
                 let msg = det.message(dets, pts_ns, seq, started);
                 meter.record(pts_ns);
                 let (n, us) = (msg.detections.len() as u64, msg.inference_us);
                 out.send(msg);
                 let truncated = det.counts.truncated;
-                let (engine_us, tiles) = (det.last_engine_us, det.tiling().tiles.len() as u32);
+                let (engine_us, tiles) = (det.last_engine_us, det.analysed_tiles().len() as u32);
                 let transfers = det.engine().transfers();
                 let latency_us = handed_over.elapsed().as_micros().min(u32::MAX as u128) as u32;
                 shared.bump(|s| {
                     s.analysed += 1;
+                    s.focused += u64::from(focused);
                     s.detections += n;
                     s.truncated = truncated;
                     s.last_inference_us = us;

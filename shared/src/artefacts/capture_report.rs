@@ -122,6 +122,8 @@ pub struct DetectorStats {
     pub skipped_busy: u64,
     /// Frames analysed and published.
     pub analysed: u64,
+    /// Of which only the tile(s) around the ball were analysed (`detector.focus_full_every`).
+    pub focused: u64,
     /// Frames that failed (unreadable frame, inference error).
     pub errors: u64,
     /// Detections published in total.
@@ -135,7 +137,7 @@ pub struct DetectorStats {
     /// Sums over every analysed frame, microseconds (means: divide by `analysed`).
     pub inference_us_total: u64,
     pub engine_us_total: u64,
-    /// Tiles per analysed frame.
+    /// Tiles of the last analysed frame.
     pub tiles: u32,
     /// From the frame's hand-off to the worker until its detections were published, for the
     /// last analysed frame, microseconds (waiting for the worker included).

@@ -58,6 +58,11 @@ pub struct DetectorConfig {
     pub mask_height_m: f64,
     /// Most analysed frames per second; frames in between are skipped (and counted).
     pub max_rate_hz: f32,
+    /// Looking where the ball is (CPU engines): at most every this many analysed frames one
+    /// is a full sweep of every tile; the others analyse only the tile(s) around where the
+    /// last ball detections put the ball, which is several times cheaper. A frame after a
+    /// miss is always a full sweep. 1 analyses every tile of every frame.
+    pub focus_full_every: u32,
     /// Threads for inference and tile preparation.
     pub threads: u32,
     /// Niceness of the detector's threads (Linux, 0-19): above 0 the stitcher, playout and
@@ -90,6 +95,7 @@ impl Default for DetectorConfig {
             mask_margin_m: 3.0,
             mask_height_m: 3.0,
             max_rate_hz: 5.0,
+            focus_full_every: 4,
             threads: 2,
             nice: 19,
             ort_library: String::new(),
@@ -154,6 +160,7 @@ impl DetectorConfig {
         check_range("detector.nms_iou", self.nms_iou, 0.05, 1.0)?;
         check_range("detector.max_detections", self.max_detections, 1, 1000)?;
         check_range("detector.tile_size", self.tile_size, 32, 8192)?;
+        check_range("detector.focus_full_every", self.focus_full_every, 1, 100)?;
         check_range(
             "detector.tile_overlap",
             self.tile_overlap,

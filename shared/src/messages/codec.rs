@@ -208,6 +208,15 @@ mod tests {
                     tile: 3,
                 }],
                 inference_us: 12_000,
+                region: None,
+            }),
+            Message::RawDetections(RawDetections {
+                pts_ns: 80_000_000,
+                seq: 2,
+                classes: vec!["ball".into()],
+                detections: vec![],
+                inference_us: 3_000,
+                region: Some([544, 0, 640, 640]),
             }),
             Message::Tracks(tracks.clone()),
             Message::Tracks(Tracks {
@@ -290,6 +299,25 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_frame_detections_message_is_what_it_was_before_regions() {
+        // No `region` key when the whole panorama was analysed: readers and recordings from
+        // before the key existed read it, and it reads as `None`.
+        for m in samples() {
+            let Message::RawDetections(d) = &m else {
+                continue;
+            };
+            let bytes = encode(&m).unwrap();
+            let value = rmpv::decode::read_value(&mut &bytes[..]).unwrap();
+            let has_region = value
+                .as_map()
+                .unwrap()
+                .iter()
+                .any(|(k, _)| k.as_str() == Some("region"));
+            assert_eq!(has_region, d.region.is_some(), "{d:?}");
+        }
+    }
+
+    #[test]
     fn unknown_version_is_a_typed_error() {
         for m in samples() {
             let value = rmpv::decode::read_value(&mut &encode(&m).unwrap()[..]).unwrap();
@@ -361,6 +389,7 @@ mod tests {
                 })
                 .collect(),
             inference_us: 0,
+            region: None,
         });
         assert!(matches!(encode(&big), Err(EncodeError::TooLarge { .. })));
     }

@@ -43,6 +43,11 @@ pub struct RawDetections {
     pub detections: Vec<Detection>,
     /// Time the detector spent on this frame, microseconds.
     pub inference_us: u32,
+    /// `None`: the whole panorama was analysed. Otherwise only this part of it,
+    /// `[x, y, w, h]` in panorama pixels (the detector looked where it expected the ball):
+    /// nothing found outside it says nothing about what is there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<[u32; 4]>,
 }
 
 /// Tracking status of the ball.

@@ -1,0 +1,341 @@
+//! Looking where the ball is. On a CPU the detector cannot analyse the whole panorama at the
+//! frame rate, and a ball seen once a second is hard to follow. Between full sweeps of every
+//! tile, [`Focus`] picks the one tile (or the few tiles) around where the detector's own last
+//! ball detections put the ball now, so that the ball is looked at several times more often
+//! for the same CPU. A miss, a sighting too old or a full-sweep period reached gives a full
+//! sweep again, which also finds a ball that went elsewhere and everything else (players).
+//!
+//! Pure logic: the caller passes each frame's time and what the detector found.
+
+use super::tiling::Tiling;
+use shared::messages::Detection;
+
+/// How the focus behaves (`[detector]` keys `focus_*`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FocusSettings {
+    /// Every this many analysed frames at most, one is a full sweep (1: always full, which
+    /// turns focusing off).
+    pub full_every: u32,
+    /// A sighting older than this no longer says where to look, nanoseconds.
+    pub hold_ns: u64,
+    /// Room around the predicted position, panorama pixels, plus `growth` panorama widths
+    /// for every second since the last sighting (how far the ball may have gone off its
+    /// straight line: 0.08 is about 8 m/s across a 105 m pitch).
+    pub margin_px: f64,
+    pub growth: f64,
+    /// Fastest believable ball speed, panorama widths per second (a faster step between two
+    /// sightings is taken as two different objects: no velocity).
+    pub max_speed: f64,
+}
+
+impl Default for FocusSettings {
+    fn default() -> Self {
+        FocusSettings {
+            full_every: 4,
+            hold_ns: 4_000_000_000,
+            margin_px: 48.0,
+            growth: 0.08,
+            max_speed: 0.5,
+        }
+    }
+}
+
+/// What to analyse in one frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Every tile.
+    Full,
+    /// These tile indices only (ascending).
+    Tiles(Vec<usize>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Sighting {
+    pts_ns: u64,
+    x: f64,
+    y: f64,
+}
+
+/// Chooses the tiles of each analysed frame from the ball detections of the frames before.
+#[derive(Debug, Clone)]
+pub struct Focus {
+    settings: FocusSettings,
+    ball_class: u16,
+    last: Option<Sighting>,
+    velocity: Option<(f64, f64)>,
+    /// Analysed frames since the last full sweep.
+    since_full: u32,
+    /// The position the current plan looked around.
+    predicted: Option<(f64, f64)>,
+}
+
+impl Focus {
+    pub fn new(settings: FocusSettings, ball_class: u16) -> Focus {
+        Focus {
+            settings,
+            ball_class,
+            last: None,
+            velocity: None,
+            since_full: 0,
+            predicted: None,
+        }
+    }
+
+    /// Where the ball should be at `pts_ns`, and how far off that may be, pixels.
+    fn predict(&self, pts_ns: u64, width: f64) -> Option<((f64, f64), f64)> {
+        let last = self.last?;
+        let dt_ns = pts_ns.checked_sub(last.pts_ns)?;
+        if dt_ns > self.settings.hold_ns {
+            return None;
+        }
+        let dt = dt_ns as f64 * 1e-9;
+        let (vx, vy) = self.velocity.unwrap_or((0.0, 0.0));
+        let margin = self.settings.margin_px + self.settings.growth * width * dt;
+        Some(((last.x + vx * dt, last.y + vy * dt), margin))
+    }
+
+    /// The tiles to analyse in the frame at `pts_ns`.
+    pub fn plan(&mut self, pts_ns: u64, tiling: &Tiling) -> Plan {
+        let n = tiling.tiles.len();
+        let full = self.settings.full_every <= 1 || self.since_full + 1 >= self.settings.full_every;
+        let prediction = if full {
+            None
+        } else {
+            self.predict(pts_ns, tiling.width as f64)
+        };
+        let Some(((x, y), m)) = prediction else {
+            self.predicted = None;
+            return Plan::Full;
+        };
+        // One tile that holds the whole box, the one whose centre is nearest; else every
+        // tile the box touches.
+        let (x0, y0, x1, y1) = (x - m, y - m, x + m, y + m);
+        let holds = |t: &super::Tile| {
+            x0 >= t.x as f64
+                && y0 >= t.y as f64
+                && x1 <= (t.x + t.w) as f64
+                && y1 <= (t.y + t.h) as f64
+        };
+        let dist = |t: &super::Tile| {
+            let (cx, cy) = (t.x as f64 + t.w as f64 / 2.0, t.y as f64 + t.h as f64 / 2.0);
+            (cx - x).hypot(cy - y)
+        };
+        let whole = (0..n)
+            .filter(|&i| holds(&tiling.tiles[i]))
+            .min_by(|&a, &b| dist(&tiling.tiles[a]).total_cmp(&dist(&tiling.tiles[b])));
+        let tiles: Vec<usize> = match whole {
+            Some(i) => vec![i],
+            None => (0..n)
+                .filter(|&i| {
+                    let t = &tiling.tiles[i];
+                    x1 > t.x as f64
+                        && y1 > t.y as f64
+                        && x0 < (t.x + t.w) as f64
+                        && y0 < (t.y + t.h) as f64
+                })
+                .collect(),
+        };
+        if tiles.is_empty() || tiles.len() >= n {
+            self.predicted = None;
+            return Plan::Full;
+        }
+        self.predicted = Some((x, y));
+        Plan::Tiles(tiles)
+    }
+
+    /// What the frame planned with `plan` found. A focused frame takes the ball detection
+    /// nearest the prediction; a full sweep the best-scoring one. No ball: the next frame is
+    /// a full sweep.
+    pub fn observe(&mut self, pts_ns: u64, plan: &Plan, detections: &[Detection], width: u32) {
+        let balls = detections.iter().filter(|d| d.class_id == self.ball_class);
+        let found = match (plan, self.predicted) {
+            (Plan::Tiles(_), Some((px, py))) => balls.min_by(|a, b| {
+                let da = (a.cx as f64 - px).hypot(a.cy as f64 - py);
+                let db = (b.cx as f64 - px).hypot(b.cy as f64 - py);
+                da.total_cmp(&db)
+            }),
+            _ => balls.max_by(|a, b| a.score.total_cmp(&b.score)),
+        };
+        self.since_full = match plan {
+            Plan::Full => 0,
+            Plan::Tiles(_) => self.since_full + 1,
+        };
+        let Some(d) = found else {
+            self.last = None;
+            self.velocity = None;
+            // Look everywhere next.
+            self.since_full = self.settings.full_every;
+            return;
+        };
+        let now = Sighting {
+            pts_ns,
+            x: d.cx as f64,
+            y: d.cy as f64,
+        };
+        self.velocity = self.last.and_then(|l| {
+            let dt = pts_ns.checked_sub(l.pts_ns)? as f64 * 1e-9;
+            if dt <= 0.0 || pts_ns - l.pts_ns > self.settings.hold_ns {
+                return None;
+            }
+            let v = ((now.x - l.x) / dt, (now.y - l.y) / dt);
+            (v.0.hypot(v.1) <= self.settings.max_speed * width as f64).then_some(v)
+        });
+        self.last = Some(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detector::mask::FieldMask;
+
+    const MS: u64 = 1_000_000;
+
+    /// The demo's tiling: 1920x640, 640 px tiles overlapping by 96: four tiles in a row.
+    fn tiling() -> Tiling {
+        Tiling::new(1920, 640, 640, 96, &FieldMask::whole(1920, 640))
+    }
+
+    fn ball(x: f32, y: f32, score: f32) -> Detection {
+        Detection {
+            cx: x,
+            cy: y,
+            w: 10.0,
+            h: 10.0,
+            class_id: 0,
+            score,
+            tile: 0,
+        }
+    }
+
+    fn player(x: f32, y: f32) -> Detection {
+        Detection {
+            class_id: 1,
+            ..ball(x, y, 0.9)
+        }
+    }
+
+    #[test]
+    fn the_demo_tiling_is_four_tiles_in_a_row() {
+        let t = tiling();
+        assert_eq!(t.tiles.len(), 4);
+        assert!(t.tiles.iter().all(|t| t.y == 0 && t.h == 640));
+    }
+
+    #[test]
+    fn without_a_sighting_every_frame_is_a_full_sweep() {
+        let t = tiling();
+        let mut f = Focus::new(FocusSettings::default(), 0);
+        for k in 0..5 {
+            let plan = f.plan(k * 40 * MS, &t);
+            assert_eq!(plan, Plan::Full);
+            f.observe(k * 40 * MS, &plan, &[player(300.0, 300.0)], 1920);
+        }
+    }
+
+    #[test]
+    fn a_seen_ball_is_looked_at_in_its_own_tile_between_full_sweeps() {
+        let t = tiling();
+        let mut f = Focus::new(FocusSettings::default(), 0);
+        let mut plans = Vec::new();
+        for k in 0..8u64 {
+            let pts = k * 200 * MS;
+            let plan = f.plan(pts, &t);
+            // The ball rolls right at 100 px/s from x = 700.
+            let x = 700.0 + 100.0 * k as f32 * 0.2;
+            f.observe(pts, &plan, &[ball(x, 320.0, 0.8)], 1920);
+            plans.push(plan);
+        }
+        let full: Vec<usize> = (0..8).filter(|&k| plans[k] == Plan::Full).collect();
+        assert_eq!(full, vec![0, 4], "{plans:?}");
+        for (k, p) in plans.iter().enumerate() {
+            if let Plan::Tiles(tiles) = p {
+                assert_eq!(tiles.len(), 1, "frame {k}: {p:?}");
+                let tile = &t.tiles[tiles[0]];
+                let x = 700.0 + 100.0 * k as f64 * 0.2;
+                assert!(tile.contains(x, 320.0), "frame {k}: {tile:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_prediction_follows_the_ball_into_the_next_tile() {
+        let t = tiling();
+        let mut f = Focus::new(
+            FocusSettings {
+                full_every: 100,
+                ..Default::default()
+            },
+            0,
+        );
+        // 500 px/s to the right, seen every 100 ms from x = 300.
+        for k in 0..20u64 {
+            let pts = k * 100 * MS;
+            let x = 300.0 + 50.0 * k as f64;
+            let plan = f.plan(pts, &t);
+            if let Plan::Tiles(tiles) = &plan {
+                assert!(
+                    tiles.iter().any(|&i| t.tiles[i].contains(x, 300.0)),
+                    "frame {k}: ball at {x} outside {tiles:?}"
+                );
+            }
+            f.observe(pts, &plan, &[ball(x as f32, 300.0, 0.7)], 1920);
+        }
+    }
+
+    #[test]
+    fn a_miss_or_an_old_sighting_brings_back_the_full_sweep() {
+        let t = tiling();
+        let mut f = Focus::new(FocusSettings::default(), 0);
+        let p = f.plan(0, &t);
+        f.observe(0, &p, &[ball(1000.0, 300.0, 0.9)], 1920);
+        let p = f.plan(100 * MS, &t);
+        assert!(matches!(p, Plan::Tiles(_)));
+        // Not found where it was looked for.
+        f.observe(100 * MS, &p, &[player(1000.0, 300.0)], 1920);
+        assert_eq!(f.plan(200 * MS, &t), Plan::Full);
+        // Seen again, then nothing analysed for longer than `hold_ns`.
+        f.observe(200 * MS, &Plan::Full, &[ball(1000.0, 300.0, 0.9)], 1920);
+        assert!(matches!(f.plan(300 * MS, &t), Plan::Tiles(_)));
+        assert_eq!(f.plan(4_300 * MS, &t), Plan::Full);
+    }
+
+    #[test]
+    fn a_ball_on_a_tile_seam_gets_both_tiles_and_an_impossible_jump_no_velocity() {
+        let t = tiling();
+        let mut f = Focus::new(
+            FocusSettings {
+                margin_px: 200.0,
+                ..Default::default()
+            },
+            0,
+        );
+        let p = f.plan(0, &t);
+        f.observe(0, &p, &[ball(620.0, 300.0, 0.9)], 1920);
+        match f.plan(40 * MS, &t) {
+            Plan::Tiles(tiles) => assert_eq!(tiles.len(), 2, "{tiles:?}"),
+            p => panic!("{p:?}"),
+        }
+        // A second "ball" 1000 px away 40 ms later is not a velocity of 25,000 px/s.
+        let p = Plan::Full;
+        f.observe(40 * MS, &p, &[ball(1620.0, 300.0, 0.9)], 1920);
+        assert_eq!(f.velocity, None);
+    }
+
+    #[test]
+    fn full_every_one_turns_focusing_off() {
+        let t = tiling();
+        let mut f = Focus::new(
+            FocusSettings {
+                full_every: 1,
+                ..Default::default()
+            },
+            0,
+        );
+        for k in 0..4 {
+            let p = f.plan(k * 40 * MS, &t);
+            assert_eq!(p, Plan::Full);
+            f.observe(k * 40 * MS, &p, &[ball(900.0, 300.0, 0.9)], 1920);
+        }
+    }
+}
