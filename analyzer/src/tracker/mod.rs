@@ -96,8 +96,8 @@ const SPOT_NEAR_M: f64 = 0.5;
 #[derive(Debug, Clone, PartialEq)]
 pub struct BallReport {
     pub ball: Option<BallState>,
-    /// Per candidate: explained by a travelled lineage (the moving ball), so static
-    /// suppression must not learn from it.
+    /// Per candidate: explained by a lineage that travelled and moved lately (the moving
+    /// ball), so static suppression must not learn from it.
     pub exempt: Vec<bool>,
 }
 
@@ -145,15 +145,22 @@ pub struct BallTracker {
 /// How much a lineage deserves to be reported: its score, far ahead if it has travelled,
 /// a margin ahead if it is the one reported now (no flip-flopping between equals).
 fn value(l: &Lineage, current: Option<u64>, now_ns: u64) -> f64 {
-    let moving = l.travelled && now_ns.saturating_sub(l.last_moved_ns) <= MOVING_WINDOW_NS;
     l.best().score
         + if l.travelled { TRAVEL_BONUS } else { 0.0 }
-        + if moving { MOVING_BONUS } else { 0.0 }
+        + if moving(l, now_ns) { MOVING_BONUS } else { 0.0 }
         + if Some(l.id) == current {
             SWITCH_MARGIN
         } else {
             0.0
         }
+}
+
+/// Moving, as far as static suppression goes: travelled, and moved within
+/// [`MOVING_WINDOW_NS`]. A travelled lineage that then stays put (a ball lying still for long,
+/// or one that jumped onto a spare ball by the bench) stops being exempt: static
+/// suppression learns its spot and it may no longer feed on a learnt static candidate.
+fn moving(l: &Lineage, now_ns: u64) -> bool {
+    l.travelled && now_ns.saturating_sub(l.last_moved_ns) <= MOVING_WINDOW_NS
 }
 
 fn dist2(a: (f64, f64), b: (f64, f64)) -> f64 {
@@ -336,7 +343,7 @@ impl BallTracker {
     }
 
     /// Children of one hypothesis for this frame's candidates.
-    fn branch(&self, prior: &Hypothesis, travelled: bool, f: &Frame, out: &mut Vec<Hypothesis>) {
+    fn branch(&self, prior: &Hypothesis, moving: bool, f: &Frame, out: &mut Vec<Hypothesis>) {
         let Frame {
             dt,
             gamma,
@@ -358,7 +365,7 @@ impl BallTracker {
         // A learnt static false positive may only continue the moving ball, and only while
         // it is followed closely (not after long coasting, when the gate is wide).
         let close = h.filter.pos_sigma() < 1.5;
-        let usable = |c: &Candidate| !c.suppressed || (travelled && close);
+        let usable = |c: &Candidate| !c.suppressed || (moving && close);
         let pred = h.filter.predicted(model);
         let mut unexplained = Vec::new();
         for (i, c) in cands.iter().enumerate() {
@@ -568,7 +575,7 @@ impl BallTracker {
         for l in &mut lineages {
             children.clear();
             for h in &l.hyps {
-                self.branch(h, l.travelled, &frame, &mut children);
+                self.branch(h, moving(l, now_ns), &frame, &mut children);
             }
             l.hyps = std::mem::take(&mut children);
             l.prune(PER_LINEAGE);
@@ -625,7 +632,7 @@ impl BallTracker {
                     explained[i] |= !coasting || scores[i] < self.confirm_single_score;
                 }
             }
-            if let (true, Some(i)) = (l.travelled, l.best().candidate) {
+            if let (true, Some(i)) = (moving(l, now_ns), l.best().candidate) {
                 exempt[i] = true;
             }
         }
