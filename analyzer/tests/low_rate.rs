@@ -404,3 +404,59 @@ fn edges_and_painted_spots_lower_the_prior() {
     c.ground = None;
     assert_eq!(t.prior(&c), 0.5);
 }
+
+/// A ball that rolled and then lies still (or a lineage that jumped onto a spare ball by the
+/// bench): 5 s after its last move it is no longer exempt from static suppression, so the
+/// static memory can learn its spot; while it rolls, and just after, it is exempt.
+#[test]
+fn a_travelled_ball_that_lies_still_stops_being_exempt_from_static_suppression() {
+    use analyzer::counters::Counters;
+    use analyzer::gates::Candidate;
+    use analyzer::tracker::BallTracker;
+    let m = PitchModel::new(cal());
+    let mut t = BallTracker::new(&AnalyzerConfig::default(), &m);
+    let mut counters = Counters::default();
+    let at = |x: f64, y: f64| {
+        let (u, v) = m.to_pixel(x, y, BALL_RADIUS_M);
+        Candidate {
+            u,
+            v,
+            diameter_px: m.diameter_px(2.0 * BALL_RADIUS_M, m.range(x, y, BALL_RADIUS_M)),
+            score: 0.9,
+            ground: Some((x, y)),
+            suppressed: false,
+        }
+    };
+    let dt = 0.04;
+    let mut exempt_at = Vec::new();
+    // 3 s rolling 5 m/s along the pitch, then 9 s still.
+    for k in 0..300u64 {
+        let s = k as f64 * dt;
+        let x = 30.0 + 5.0 * s.min(3.0);
+        let r = t.step(
+            (s * 1e9).round() as u64,
+            dt,
+            &[at(x, 20.0)],
+            &m,
+            &mut counters,
+        );
+        exempt_at.push((s, r.exempt[0], r.ball.map(|b| b.status)));
+    }
+    let rolling: Vec<_> = exempt_at
+        .iter()
+        .filter(|e| e.0 > 1.5 && e.0 < 3.0)
+        .collect();
+    assert!(
+        rolling
+            .iter()
+            .all(|e| e.1 && e.2 == Some(TrackStatus::Tracked)),
+        "{rolling:?}"
+    );
+    let just_after: Vec<_> = exempt_at
+        .iter()
+        .filter(|e| e.0 > 3.5 && e.0 < 7.0)
+        .collect();
+    assert!(just_after.iter().all(|e| e.1), "{just_after:?}");
+    let long_still: Vec<_> = exempt_at.iter().filter(|e| e.0 > 9.0).collect();
+    assert!(long_still.iter().all(|e| !e.1), "{long_still:?}");
+}
