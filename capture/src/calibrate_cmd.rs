@@ -51,7 +51,8 @@ pub struct RigArgs {
     #[arg(long, conflicts_with = "right_checkerboards")]
     pub right_intrinsics: Option<PathBuf>,
     /// A frame of each camera (an image, or a video whose first frame is used) for the
-    /// preview and the seam's photometric difference.
+    /// preview, the seam's photometric difference and closing the seam on the painted lines
+    /// both cameras show.
     #[arg(long)]
     pub left_frame: Option<PathBuf>,
     #[arg(long)]
@@ -77,6 +78,11 @@ pub struct RigArgs {
     /// and the panorama places them through the pitch plane so that the seam's lines meet.
     #[arg(long)]
     pub one_centre: bool,
+    /// Fit the landmarks only: do not close the seam on the painted lines of the frames (by
+    /// default, with --left-frame and --right-frame, the rig is fitted to the landmarks and
+    /// to the lines both cameras show together).
+    #[arg(long)]
+    pub no_seam_lines: bool,
     /// The calibration file to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -261,7 +267,11 @@ fn rig(a: RigArgs) -> Result<()> {
         calibrate::camera_of("right", &intr[1]),
     ];
     let held = calibrate::held_out(&marks, a.holdout);
-    let fit = rig_fit::fit(
+    let seam_frames = match &frames {
+        Some(f) if !a.no_seam_lines => Some([&f[0], &f[1]]),
+        _ => None,
+    };
+    let (fit, seam_pairs) = calibrate::fit_rig(
         &cameras,
         &pitch,
         &marks,
@@ -270,6 +280,7 @@ fn rig(a: RigArgs) -> Result<()> {
             refine_intrinsics: a.refine_intrinsics,
             camera_offsets: !a.one_centre,
         },
+        seam_frames,
     )?;
     let cal = calibrate::calibration_from(&fit, &pitch, a.panorama_width);
     cal.validate()
@@ -298,6 +309,11 @@ fn rig(a: RigArgs) -> Result<()> {
             report.seam.overlap_luma_difference = Some(d);
             report.seam.overlap_luma_ratio = Some(r);
         }
+        report.seam.line_points_fitted = seam_pairs.len();
+        report.seam.lines = Some(calibrate::seam_lines::measure(
+            &cal,
+            [&frames[0], &frames[1]],
+        ));
     }
     let rp = dir.join("report.json");
     std::fs::write(&rp, serde_json::to_string_pretty(&report)?)
@@ -339,6 +355,19 @@ fn rig(a: RigArgs) -> Result<()> {
             "  seam: shared landmarks agree within {m:.2} px at {} px width",
             calibrate::PRODUCTION_WIDTH
         );
+    }
+    if let Some(l) = &report.seam.lines {
+        match (l.median_abs_px, l.p90_abs_px) {
+            (Some(m), Some(p)) => eprintln!(
+                "  seam on the painted lines: {} points ({} in the fit), the cameras {m:.2} px apart (median), {p:.2} px (p90) at {} px width",
+                l.measured,
+                report.seam.line_points_fitted,
+                calibrate::PRODUCTION_WIDTH
+            ),
+            _ => eprintln!(
+                "  seam on the painted lines: no line found clearly by both cameras in the overlap (check the frames show the pitch in daylight)"
+            ),
+        }
     }
     Ok(())
 }

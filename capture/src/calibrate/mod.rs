@@ -8,14 +8,18 @@
 //! - [`coverage`]: the panorama's limits for the fitted rig;
 //! - [`errors`]: per-landmark errors in pixels and metres;
 //! - [`preview`]: the stitched first frames with the model's pitch lines drawn over them;
+//! - [`pitch_lines`]: the painted lines of a standard pitch, by name;
+//! - [`seam_lines`]: the seam measured on those lines in the real pictures;
 //! - [`solve`]: the least-squares solver behind the fits.
 
 pub mod coverage;
 pub mod errors;
 pub mod intrinsics;
 pub mod landmarks;
+pub mod pitch_lines;
 pub mod preview;
 pub mod rig_fit;
+pub mod seam_lines;
 pub mod solve;
 
 use errors::{landmark_errors, summarise, ErrorSummary, LandmarkError};
@@ -79,7 +83,8 @@ pub struct SeamPoint {
     pub disagreement_px_production: f64,
 }
 
-/// The seam: shared landmarks, and the photometric difference where the cameras overlap.
+/// The seam: shared landmarks, the painted lines, and the photometric difference where the
+/// cameras overlap.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SeamReport {
     pub shared_landmarks: Vec<SeamPoint>,
@@ -88,6 +93,10 @@ pub struct SeamReport {
     /// before gain matching (from the preview frames).
     pub overlap_luma_difference: Option<f64>,
     pub overlap_luma_ratio: Option<f64>,
+    /// The seam on the painted lines in the frames (see [`seam_lines`]), and how many of
+    /// their points the fit closed the seam on (0: landmarks only).
+    pub lines: Option<seam_lines::LineSeam>,
+    pub line_points_fitted: usize,
 }
 
 /// Everything a fit produced, for `report.json`.
@@ -115,6 +124,38 @@ pub fn calibration_from(fit: &RigFit, pitch: &PitchSpec, width: u32) -> Calibrat
     let mut cal = rig_fit::calibration_of(&fit.rig, &fit.cameras, pitch);
     cal.panorama = coverage::panorama_for(&cal, width);
     cal
+}
+
+/// Rounds of finding the painted lines in the overlap near the current fit and refitting.
+pub const SEAM_ROUNDS: usize = 2;
+
+/// Fits the rig to the landmarks and, given both cameras' pictures, closes the seam on the
+/// painted lines both cameras show: the lines are found near the landmark fit's lines, the
+/// rig is refitted to the landmarks and the seam together, and the lines are found again
+/// near the new ones ([`SEAM_ROUNDS`] times). Also returns the seam points of the last round.
+pub fn fit_rig(
+    cameras: &[CameraModel; 2],
+    pitch: &PitchSpec,
+    marks: &[Landmark],
+    held: &[bool],
+    options: &rig_fit::FitOptions,
+    frames: Option<[&shared::image::Nv12Image; 2]>,
+) -> Result<(RigFit, Vec<seam_lines::SeamPair>), rig_fit::FitError> {
+    let mut fit = rig_fit::fit(cameras, pitch, marks, held, options)?;
+    let Some(frames) = frames else {
+        return Ok((fit, Vec::new()));
+    };
+    let mut seam = rig_fit::SeamPoints::default();
+    for _ in 0..SEAM_ROUNDS {
+        let cal = calibration_from(&fit, pitch, PRODUCTION_WIDTH);
+        let p = &cal.panorama;
+        seam = rig_fit::SeamPoints {
+            pairs: seam_lines::pairs(&cal, frames),
+            px_per_deg: p.width as f64 / (p.lon_max_deg - p.lon_min_deg),
+        };
+        fit = rig_fit::fit_with_seam(cameras, pitch, marks, held, options, &seam)?;
+    }
+    Ok((fit, seam.pairs))
 }
 
 /// The seam's shared landmarks under `cal`.

@@ -16,6 +16,11 @@ use std::path::Path;
 
 /// The first video frame of a video or image file, as NV12 at its own size.
 pub fn first_frame(path: &Path) -> Result<Nv12Image> {
+    frame_at(path, 0)
+}
+
+/// Video frame `index` (0: the first) of a video or image file, as NV12 at its own size.
+pub fn frame_at(path: &Path, index: usize) -> Result<Nv12Image> {
     if !path.exists() {
         bail!("{}: no such file", path.display());
     }
@@ -31,11 +36,17 @@ pub fn first_frame(path: &Path) -> Result<Nv12Image> {
         .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
         .context("appsink")?;
     p.set_state(gst::State::Playing)?;
-    let sample = sink.try_pull_sample(gst::ClockTime::from_seconds(30));
+    let mut sample = None;
+    for _ in 0..=index {
+        sample = sink.try_pull_sample(gst::ClockTime::from_seconds(30));
+        if sample.is_none() {
+            break;
+        }
+    }
     let _ = p.set_state(gst::State::Null);
     let sample = sample.with_context(|| {
         format!(
-            "{}: no video frame could be decoded (is it a video or an image GStreamer can read?)",
+            "{}: video frame {index} could not be decoded (is it a video or an image GStreamer can read, with that many frames?)",
             path.display()
         )
     })?;
@@ -77,47 +88,6 @@ fn dot(img: &mut Nv12Mut<'_>, u: f64, v: f64, r: i64, c: (u8, u8, u8)) {
     }
 }
 
-/// Points along the painted lines of a standard pitch of this size, every 0.1 m.
-pub fn pitch_lines(length: f64, width: f64) -> Vec<(f64, f64)> {
-    let mut pts = Vec::new();
-    let seg = |pts: &mut Vec<(f64, f64)>, a: (f64, f64), b: (f64, f64)| {
-        let n = (((b.0 - a.0).hypot(b.1 - a.1)) / 0.1).ceil().max(1.0) as usize;
-        for k in 0..=n {
-            let t = k as f64 / n as f64;
-            pts.push((a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)));
-        }
-    };
-    let (l, w, cy) = (length, width, width / 2.0);
-    seg(&mut pts, (0.0, 0.0), (l, 0.0));
-    seg(&mut pts, (0.0, w), (l, w));
-    seg(&mut pts, (0.0, 0.0), (0.0, w));
-    seg(&mut pts, (l, 0.0), (l, w));
-    seg(&mut pts, (l / 2.0, 0.0), (l / 2.0, w));
-    for (x0, dir) in [(0.0, 1.0), (l, -1.0)] {
-        // Penalty area (16.5 m deep, 40.32 m wide) and goal area (5.5 x 18.32).
-        for (depth, half) in [(16.5, 20.16), (5.5, 9.16)] {
-            let x1 = x0 + dir * depth;
-            seg(&mut pts, (x0, cy - half), (x1, cy - half));
-            seg(&mut pts, (x1, cy - half), (x1, cy + half));
-            seg(&mut pts, (x1, cy + half), (x0, cy + half));
-        }
-        // Penalty arc: the part of the 9.15 m circle about the spot outside the area.
-        let spot = x0 + dir * 11.0;
-        for k in 0..=360 {
-            let a = (k as f64).to_radians();
-            let (x, y) = (spot + 9.15 * a.cos(), cy + 9.15 * a.sin());
-            if (x - x0) * dir > 16.5 {
-                pts.push((x, y));
-            }
-        }
-    }
-    for k in 0..=720 {
-        let a = (k as f64 / 2.0).to_radians();
-        pts.push((l / 2.0 + 9.15 * a.cos(), cy + 9.15 * a.sin()));
-    }
-    pts
-}
-
 /// The stitched first frames at the calibration's panorama size, with the drawings; and the
 /// mean luma difference (code values) and luma ratio (right / left) of the two cameras where
 /// they overlap, before gain matching.
@@ -157,7 +127,7 @@ pub fn render(
             )
             .context("stitching the preview")?;
         let r = (w as i64 / 2400).max(1);
-        for (x, y) in pitch_lines(cal.pitch.length_m, cal.pitch.width_m) {
+        for (x, y) in super::pitch_lines::points(cal.pitch.length_m, cal.pitch.width_m) {
             let (u, v) = cal.pitch_to_panorama(x, y, 0.0);
             dot(&mut o, u, v, r - 1, LINE);
         }

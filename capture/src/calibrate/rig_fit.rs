@@ -5,6 +5,7 @@
 //! and a landmark whose error stays far beyond the others' is left out and reported by name.
 
 use super::landmarks::Landmark;
+use super::seam_lines::SeamPair;
 use super::solve::minimize;
 use nalgebra::{DVector, Vector3};
 use shared::geometry::{Calibration, CameraModel, PanoramaSpec, PitchSpec, RigPose};
@@ -355,6 +356,41 @@ impl Layout {
     }
 }
 
+/// How much one seam point counts against one landmark coordinate (both in pixels).
+pub const SEAM_WEIGHT: f64 = 1.0;
+
+/// A seam point whose cameras stay further apart than this after a fit (production
+/// pixels), or beyond [`OUTLIER_SIGMAS`] robust deviations, is left out: a player on the
+/// line, or the two cameras finding different lines.
+const SEAM_OUTLIER_FLOOR_PX: f64 = 3.0;
+
+/// The painted lines in the overlap, for the fit: the pairs and the production panorama's
+/// pixels per degree the seam is judged in.
+#[derive(Debug, Clone, Default)]
+pub struct SeamPoints {
+    pub pairs: Vec<SeamPair>,
+    pub px_per_deg: f64,
+}
+
+/// Signed distance across the line between the two cameras' panorama positions of each
+/// seam point under `cal`, in pixels at `px_per_deg`; 10 000 where a pixel does not map.
+pub fn seam_errors(cal: &Calibration, pairs: &[&SeamPair], px_per_deg: f64) -> Vec<f64> {
+    let p = &cal.panorama;
+    let scale = px_per_deg / (p.width as f64 / (p.lon_max_deg - p.lon_min_deg));
+    pairs
+        .iter()
+        .map(|s| {
+            let (Some(a), Some(b)) = (
+                cal.camera_to_panorama(0, s.left_px.0, s.left_px.1),
+                cal.camera_to_panorama(1, s.right_px.0, s.right_px.1),
+            ) else {
+                return 1e4;
+            };
+            ((a.0 - b.0) * s.across.0 + (a.1 - b.1) * s.across.1) * scale
+        })
+        .collect()
+}
+
 /// Fits the rig. `held[k]`: landmark `k` is held out (never used in the fit).
 pub fn fit(
     cameras: &[CameraModel; 2],
@@ -363,6 +399,22 @@ pub fn fit(
     held: &[bool],
     options: &FitOptions,
 ) -> Result<RigFit, FitError> {
+    fit_with_seam(cameras, pitch, marks, held, options, &SeamPoints::default())
+}
+
+/// Fits the rig to landmarks and, beside them, closes the seam on the painted lines both
+/// cameras show (see [`super::seam_lines::pairs`]); seam points whose cameras stay apart
+/// after a fit are left out.
+pub fn fit_with_seam(
+    cameras: &[CameraModel; 2],
+    pitch: &PitchSpec,
+    marks: &[Landmark],
+    held: &[bool],
+    options: &FitOptions,
+    seam: &SeamPoints,
+) -> Result<RigFit, FitError> {
+    let lines = &seam.pairs;
+    let mut line_used = vec![true; lines.len()];
     let layout = Layout::of(options);
     let mut uses: Vec<Use> = held
         .iter()
@@ -426,16 +478,45 @@ pub fn fit(
             .filter(|&k| uses[k] == Use::Fit)
             .filter_map(|k| Some((index[k]?, &marks[k])))
             .collect();
+        let on_lines: Vec<&SeamPair> = lines
+            .iter()
+            .zip(&line_used)
+            .filter_map(|(o, u)| u.then_some(o))
+            .collect();
         let f = minimize(p.clone(), steps.clone(), |q| {
             let cal = with_params(q, cameras, pitch, layout);
             let e = pixel_errors(&cal, &used);
             let mut r: Vec<f64> = e.into_iter().flat_map(|(a, b)| [a, b]).collect();
+            let d = seam_errors(&cal, &on_lines, seam.px_per_deg);
+            r.extend(d.into_iter().map(|d| d * SEAM_WEIGHT));
             r.extend(priors(q, cameras, layout));
             DVector::from_vec(r)
         });
         p = f.params;
         converged = f.converged;
         let cal = with_params(&p, cameras, pitch, layout);
+        let mut changed = false;
+        if !lines.is_empty() {
+            let all: Vec<&SeamPair> = lines.iter().collect();
+            let d: Vec<f64> = seam_errors(&cal, &all, seam.px_per_deg)
+                .into_iter()
+                .map(f64::abs)
+                .collect();
+            let mut kept: Vec<f64> = d
+                .iter()
+                .zip(&line_used)
+                .filter_map(|(e, u)| u.then_some(*e))
+                .collect();
+            kept.sort_by(f64::total_cmp);
+            let median = kept.get(kept.len() / 2).copied().unwrap_or(0.0);
+            let limit = (OUTLIER_SIGMAS * 1.4826 * median).max(SEAM_OUTLIER_FLOOR_PX);
+            for (u, e) in line_used.iter_mut().zip(&d) {
+                if *u != (*e <= limit) {
+                    *u = *e <= limit;
+                    changed = true;
+                }
+            }
+        }
         // Robust spread of the used landmarks' errors; then test every landmark not held
         // out, so that one left out too early can come back.
         let all: Vec<(usize, (usize, &Landmark))> = (0..marks.len())
@@ -455,7 +536,6 @@ pub fn fit(
         used_errs.sort_by(f64::total_cmp);
         let median = used_errs.get(used_errs.len() / 2).copied().unwrap_or(0.0);
         let limit = outlier_limit(median, cameras[0].width as f64 / 3072.0);
-        let mut changed = false;
         for ((k, _), e) in all.iter().zip(&errs) {
             let now = if *e > limit { Use::Outlier } else { Use::Fit };
             if uses[*k] != now {
@@ -625,6 +705,76 @@ mod tests {
             "one centre: {} outliers, seam {one_seam:.2} px; own centres: seam {own_seam:.3} px",
             one.uses.iter().filter(|u| **u == Use::Outlier).count()
         );
+    }
+
+    /// The seam points of `truth` where both cameras see the pitch, every `step` metres, each
+    /// measured across both panorama axes, as the painted lines would give them.
+    fn synthetic_seam(truth: &Calibration, step: f64) -> Vec<SeamPair> {
+        let mut v = Vec::new();
+        let mut x = 0.0;
+        while x <= 105.0 {
+            let mut y = 0.0;
+            while y <= 68.0 {
+                let px = |i: usize| {
+                    let (u, w) = truth.pitch_to_camera(i, x, y, 0.0)?;
+                    truth.cameras[i].contains(u, w).then_some((u, w))
+                };
+                if let (Some(left_px), Some(right_px)) = (px(0), px(1)) {
+                    for across in [(1.0, 0.0), (0.0, 1.0)] {
+                        v.push(SeamPair {
+                            line: 0,
+                            left_px,
+                            right_px,
+                            across,
+                        });
+                    }
+                }
+                y += step;
+            }
+            x += step;
+        }
+        v
+    }
+
+    #[test]
+    fn painted_lines_in_the_overlap_close_a_seam_that_imprecise_landmarks_leave_open() {
+        let truth = Calibration::synthetic(1920, 960, 540);
+        let mut marks = synthetic_marks(&truth, 7.0);
+        // Clicks a few pixels off, as real ones are (deterministic, up to 4 px each way).
+        for (k, l) in marks.iter_mut().enumerate() {
+            let r = |s: f64| ((k as f64 * s).sin() * 43758.5453).fract();
+            l.u_px += 4.0 * r(12.9898);
+            l.v_px += 4.0 * r(78.233);
+        }
+        let held = vec![false; marks.len()];
+        let pairs = synthetic_seam(&truth, 2.0);
+        assert!(pairs.len() >= 20, "only {} seam points", pairs.len());
+        let seam = SeamPoints {
+            pairs: pairs.clone(),
+            px_per_deg: 35.0,
+        };
+        let opts = FitOptions::default();
+        let cams = cameras(&truth);
+        let worst = |f: &RigFit| {
+            let cal = calibration_of(&f.rig, &f.cameras, &truth.pitch);
+            let all: Vec<&SeamPair> = pairs.iter().collect();
+            seam_errors(&cal, &all, 35.0)
+                .into_iter()
+                .map(f64::abs)
+                .fold(0.0, f64::max)
+        };
+        let alone = fit(&cams, &truth.pitch, &marks, &held, &opts).unwrap();
+        let with = fit_with_seam(&cams, &truth.pitch, &marks, &held, &opts, &seam).unwrap();
+        let (a, w) = (worst(&alone), worst(&with));
+        println!("seam: landmarks alone {a:.3} px, with the lines {w:.3} px");
+        assert!(w < 0.25, "seam {w:.3} px with the lines");
+        assert!(
+            a > 3.0 * w,
+            "seam {a:.3} px alone, {w:.3} px with the lines"
+        );
+        // The landmarks still hold the rig where it is.
+        assert!((with.rig.height_m - 10.0).abs() < 0.3, "{:?}", with.rig);
+        assert!(with.uses.iter().all(|u| *u == Use::Fit));
     }
 
     #[test]
