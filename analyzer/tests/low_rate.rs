@@ -460,3 +460,65 @@ fn a_travelled_ball_that_lies_still_stops_being_exempt_from_static_suppression()
     let long_still: Vec<_> = exempt_at.iter().filter(|e| e.0 > 9.0).collect();
     assert!(long_still.iter().all(|e| !e.1), "{long_still:?}");
 }
+
+/// What the real rig showed: a cone just inside the near touchline, detected alone and very
+/// confidently in the first frame, and a spare ball lying 2.9 m beyond the line; the detector
+/// then sees nothing for 2 s (starting up), and from then on sees both still objects in every
+/// frame and the match ball rolling across the pitch. A lineage that jumped from the cone onto the spare ball
+/// after coasting must not become the travelled, moving ball: the match ball is reported.
+#[test]
+fn a_lineage_that_jumps_onto_a_spare_ball_beyond_the_touchline_does_not_outrank_the_match_ball() {
+    use analyzer::counters::Counters;
+    use analyzer::gates::Candidate;
+    use analyzer::tracker::BallTracker;
+    let m = PitchModel::new(cal());
+    let mut t = BallTracker::new(&AnalyzerConfig::default(), &m);
+    let mut counters = Counters::default();
+    let at = |x: f64, y: f64, score: f32| {
+        let (u, v) = m.to_pixel(x, y, BALL_RADIUS_M);
+        Candidate {
+            u,
+            v,
+            diameter_px: m.diameter_px(2.0 * BALL_RADIUS_M, m.range(x, y, BALL_RADIUS_M)),
+            score,
+            ground: Some((x, y)),
+            suppressed: false,
+        }
+    };
+    let (cone, spare) = ((20.8, 1.3), (20.9, -2.9));
+    let dt = 0.04;
+    let mut on_ball = 0;
+    let mut late = 0;
+    for k in 0..400u64 {
+        let s = k as f64 * dt;
+        let cands = if k == 0 {
+            // The cone alone, very confident: nothing competes, so it is reported at once.
+            vec![at(cone.0, cone.1, 0.95)]
+        } else if s < 2.0 {
+            vec![]
+        } else {
+            // The match ball rolls along the pitch at 3 m/s; the spare ball is the most
+            // confident detection of the frame.
+            let x = 40.0 + 3.0 * (s - 2.0);
+            vec![
+                at(spare.0, spare.1, 0.95),
+                at(cone.0, cone.1, 0.6),
+                at(x, 30.0, 0.8),
+            ]
+        };
+        let r = t.step((s * 1e9).round() as u64, dt, &cands, &m, &mut counters);
+        if s >= 6.0 {
+            late += 1;
+            let x = 40.0 + 3.0 * (s - 2.0);
+            if r.ball
+                .is_some_and(|b| (b.x_m as f64 - x).hypot(b.y_m as f64 - 30.0) < 1.5)
+            {
+                on_ball += 1;
+            }
+        }
+    }
+    assert!(
+        on_ball as f64 >= 0.95 * late as f64,
+        "the match ball reported in {on_ball} of {late} frames after 6 s"
+    );
+}

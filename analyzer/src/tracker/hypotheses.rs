@@ -8,6 +8,7 @@
 //! fades and scores stay bounded.
 
 use super::filter::BallFilter;
+use shared::geometry::PitchSpec;
 
 /// Time constant of the score average, seconds.
 pub const SCORE_TAU_S: f64 = 1.0;
@@ -121,6 +122,8 @@ pub struct Lineage {
 pub const TRAVEL_M: f64 = 3.0;
 /// A move of this much counts as "moving recently", metres.
 pub const MOVE_M: f64 = 1.0;
+/// How far beyond the pitch's lines travel and moves stop counting, metres.
+pub const OUT_M: f64 = 1.0;
 
 impl Lineage {
     /// The most likely hypothesis. A lineage always has one (lineages left without any are
@@ -148,8 +151,12 @@ impl Lineage {
         self.hyps = kept;
     }
 
-    /// Updates the travel and recent-motion marks after a frame.
-    pub fn note_travel(&mut self, now_ns: u64) {
+    /// Updates the travel and recent-motion marks after a frame. Beyond the pitch's lines
+    /// (more than [`OUT_M`]) nothing counts as travel or a move: balls lie still out there
+    /// (spare balls by the benches), and a lineage that jumped onto one after coasting must
+    /// not become the travelled, moving ball; a ball in play that crosses a line comes back
+    /// or stops.
+    pub fn note_travel(&mut self, now_ns: u64, pitch: &PitchSpec) {
         let b = &self.best().filter.s;
         let p = (b[0], b[1]);
         if !self.confirmed {
@@ -158,6 +165,14 @@ impl Lineage {
             return;
         }
         let d = |a: (f64, f64)| ((p.0 - a.0).powi(2) + (p.1 - a.1).powi(2)).sqrt();
+        let out = p.0 < -OUT_M
+            || p.1 < -OUT_M
+            || p.0 > pitch.length_m + OUT_M
+            || p.1 > pitch.width_m + OUT_M;
+        if out {
+            self.move_anchor = p;
+            return;
+        }
         if d(self.anchor) >= TRAVEL_M {
             self.travelled = true;
         }

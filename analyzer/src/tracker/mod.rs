@@ -9,7 +9,9 @@
 //! confident candidate when nothing competes (which continues the coasting reported ball if
 //! it could have got there). The reported one changes only for a clearly better one, and a
 //! lineage that never moved (a fixed false positive, a spare ball) never replaces one that
-//! has travelled. Smoothing is forward only: the filter's current estimate.
+//! has travelled; beyond the pitch's lines nothing counts as travel or a move, so a lineage
+//! that jumps onto a spare ball by the bench does not become the travelled ball. Smoothing is
+//! forward only: the filter's current estimate.
 //!
 //! Predictions are bounded: an unseen ball slows down on the grass (friction), a lofted one
 //! lands and rolls on, and a hypothesis predicted off the pitch (beyond the field mask) ends.
@@ -524,7 +526,7 @@ impl BallTracker {
             for h in &mut l.hyps {
                 h.score = h.score.max(score);
             }
-            l.note_travel(now_ns);
+            l.note_travel(now_ns, &self.pitch);
             self.lineages[n] = l;
             self.lineages.remove(k);
         }
@@ -589,7 +591,7 @@ impl BallTracker {
             {
                 l.confirmed = true;
             }
-            l.note_travel(now_ns);
+            l.note_travel(now_ns, &self.pitch);
         }
         // 2. End lineages: predicted off the pitch, lost too long, or never confirmed in
         //    their first frames (and seconds).
