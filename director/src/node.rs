@@ -5,7 +5,7 @@
 //! 1. subscribe to capture and the analyzer first (tracks arriving from now on are kept);
 //! 2. ask capture's REP for the current playout position, in a spawned task; a
 //!    `PlayoutStatus` on capture's PUB answers too. If neither comes within
-//!    `director.playout_wait_ms`, assume playout is `director.delay_ms` behind the newest
+//!    `director.playout_wait_ms`, assume playout is `playout.delay_s` behind the newest
 //!    track (logged);
 //! 3. ask the analyzer's REP for the tracks since `playout - snapshot_history_s`, in a
 //!    spawned task (Lazy Pirate with timeouts: never blocks the actor);
@@ -170,7 +170,7 @@ impl DirectorNode {
                 {
                     self.counters.assumed_playout += 1;
                     tracing::warn!(
-                        message = "No playout position from capture (no REP answer, no PlayoutStatus); assuming playout is director.delay_ms behind the newest track.",
+                        message = "No playout position from capture (no REP answer, no PlayoutStatus); assuming playout is playout.delay_s behind the newest track.",
                         delay_ms = self.cfg.director.delay_ms
                     );
                     self.playout_known(ctx);

@@ -104,8 +104,9 @@ async fn publishes_paths_and_continues_them_after_a_kill() {
     std::fs::write(
         &config,
         format!(
-            "[runtime]\ndir = \"{}\"\n[director]\ndelay_ms = {DELAY_MS}\nreplan_period_ms = 100\ncommit_guard_ms = 100\nplayout_wait_ms = 500\n",
-            dir.path().display()
+            "[runtime]\ndir = \"{}\"\n[playout]\ndelay_s = {}\n[director]\nreplan_period_ms = 100\ncommit_guard_ms = 100\nplayout_wait_ms = 500\n",
+            dir.path().display(),
+            DELAY_MS as f64 / 1000.0
         ),
     )
     .unwrap();

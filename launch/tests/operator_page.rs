@@ -60,7 +60,6 @@ impl System {
                  [analyzer]\npanorama_width = 960\n\
                  [playout]\ndelay_s = 3.0\nrecord = \"{rec}\"\npose_log = \"{poses}\"\n\
                  output_width = 640\noutput_height = 360\n\
-                 [director]\ndelay_ms = 3000\n\
                  [operator]\nhttp_bind = \"127.0.0.1:0\"\n{token_line}{extra}",
                 rt = d.join("rt").display(),
                 rec = d.join("rec.mp4").display(),

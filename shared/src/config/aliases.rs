@@ -1,7 +1,8 @@
 //! Old spellings of renamed keys: still read, with a warning naming the new key, so that a
 //! club's configuration file keeps working across an upgrade. One idea, one name: field
 //! of view bounds are `fov_min_deg` / `fov_max_deg` and angular speeds end in `_deg_s` in
-//! every section.
+//! every section, and the delay is `playout.delay_s` only (a retired `director.delay_ms`
+//! that agrees with it is dropped with a warning, one that does not is refused).
 
 use super::ConfigError;
 
@@ -40,9 +41,46 @@ pub fn migrate(doc: &mut toml::Table) -> Result<Vec<String>, ConfigError> {
     Ok(notices)
 }
 
-/// True when `doc` uses any old spelling.
+/// Keys no longer read because another key holds the same idea: (section, key, the key
+/// that holds it). `director.delay_ms` was the delay the director assumed before capture's
+/// playout status arrives; the system has one delay, `playout.delay_s`.
+pub const RETIRED: &[(&str, &str, &str)] = &[("director", "delay_ms", "playout.delay_s")];
+
+/// Removes `director.delay_ms` from `doc`: a warning if it agrees with `playout.delay_s`
+/// (7 s when unset), an error naming both keys if it does not.
+pub fn retire(doc: &mut toml::Table) -> Result<Vec<String>, ConfigError> {
+    let delay_s = match doc.get("playout").and_then(|p| p.get("delay_s")) {
+        Some(toml::Value::Float(f)) => *f,
+        Some(toml::Value::Integer(i)) => *i as f64,
+        _ => super::PlayoutConfig::default().delay_s,
+    };
+    let Some(toml::Value::Table(t)) = doc.get_mut("director") else {
+        return Ok(Vec::new());
+    };
+    let Some(v) = t.remove("delay_ms") else {
+        return Ok(Vec::new());
+    };
+    let ms = match v {
+        toml::Value::Integer(i) => i as f64,
+        toml::Value::Float(f) => f,
+        _ => f64::NAN,
+    };
+    if (ms - delay_s * 1000.0).abs() > 0.5 {
+        return Err(ConfigError::invalid(
+            "director.delay_ms",
+            format!(
+                "is no longer read: the director assumes the system's one delay, `playout.delay_s` ({delay_s} s), but this file sets {v}; remove `director.delay_ms`, and set `playout.delay_s` if that delay was meant"
+            ),
+        ));
+    }
+    Ok(vec![
+        "config key `director.delay_ms` is no longer read: the director assumes `playout.delay_s`, which it equals; remove it from the file".into(),
+    ])
+}
+
+/// True when `doc` uses any old spelling or retired key.
 pub fn uses_old_names(doc: &toml::Table) -> bool {
-    RENAMED.iter().any(|(section, old, _)| {
+    RENAMED.iter().chain(RETIRED).any(|(section, old, _)| {
         matches!(doc.get(*section), Some(toml::Value::Table(t)) if t.contains_key(*old))
     })
 }
@@ -75,6 +113,24 @@ mod tests {
         let e = migrate(&mut t).unwrap_err().to_string();
         assert!(
             e.contains("playout.max_fov_deg") && e.contains("fov_max_deg"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_directors_delay_is_the_playout_delay() {
+        let mut doc = table("[playout]\ndelay_s = 4.0\n[director]\ndelay_ms = 4000\n");
+        assert!(uses_old_names(&doc));
+        let notices = retire(&mut doc).unwrap();
+        assert!(notices[0].contains("playout.delay_s"), "{notices:?}");
+        assert!(!doc["director"].as_table().unwrap().contains_key("delay_ms"));
+        // Unset playout.delay_s is the default 7 s.
+        let mut doc = table("[director]\ndelay_ms = 7000\n");
+        assert_eq!(retire(&mut doc).unwrap().len(), 1);
+        let mut doc = table("[playout]\ndelay_s = 4.0\n[director]\ndelay_ms = 7000\n");
+        let e = retire(&mut doc).unwrap_err().to_string();
+        assert!(
+            e.contains("director.delay_ms") && e.contains("playout.delay_s"),
             "{e}"
         );
     }

@@ -20,7 +20,10 @@ pub struct DirectorConfig {
     /// (covers transport latency and the error of the playout clock estimate), milliseconds.
     pub commit_guard_ms: u64,
     /// Delay between live and playout assumed when capture's playout status is not known
-    /// (replay, and live mode until the first `PlayoutStatus`), milliseconds.
+    /// (replay, and live mode until the first `PlayoutStatus`), milliseconds. Not a key of
+    /// its own: the system has one delay, `playout.delay_s`, copied here when the file is
+    /// read ([`super::SystemConfig::share_delay`]); 7000 for a director section alone.
+    #[serde(skip)]
     pub delay_ms: u64,
 
     /// Width of the safe zone as a fraction of the frame width (centred).
@@ -140,7 +143,6 @@ impl DirectorConfig {
         check_range(&k("plan_step_ms"), self.plan_step_ms, 10, 200)?;
         check_range(&k("replan_period_ms"), self.replan_period_ms, 20, 5000)?;
         check_range(&k("commit_guard_ms"), self.commit_guard_ms, 0, 2000)?;
-        check_range(&k("delay_ms"), self.delay_ms, 1000, 60_000)?;
         check_range(&k("safe_zone_width"), self.safe_zone_width, 0.1, 1.0)?;
         check_range(&k("safe_zone_height"), self.safe_zone_height, 0.1, 1.0)?;
         check_range(&k("dead_zone"), self.dead_zone, 0.0, 0.9)?;
@@ -217,7 +219,7 @@ impl DirectorConfig {
             return Err(ConfigError::invalid(
                 "director.commit_guard_ms",
                 format!(
-                    "plus director.replan_period_ms must be below director.delay_ms ({}), got {} + {}",
+                    "plus director.replan_period_ms must be below the delay, playout.delay_s ({} ms), got {} + {}",
                     self.delay_ms, self.commit_guard_ms, self.replan_period_ms
                 ),
             ));

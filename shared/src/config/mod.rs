@@ -68,7 +68,8 @@ impl SystemConfig {
         match path {
             Some(p) => Self::load(p),
             None => {
-                let cfg = SystemConfig::default();
+                let mut cfg = SystemConfig::default();
+                cfg.share_delay();
                 cfg.validate()?;
                 Ok(cfg)
             }
@@ -85,7 +86,8 @@ impl SystemConfig {
         };
         let mut doc: toml::Table = toml::from_str(text).map_err(parse_err)?;
         let mut cfg: SystemConfig = if aliases::uses_old_names(&doc) {
-            let notices = aliases::migrate(&mut doc)?;
+            let mut notices = aliases::migrate(&mut doc)?;
+            notices.extend(aliases::retire(&mut doc)?);
             let mut cfg = SystemConfig::deserialize(toml::Value::Table(doc)).map_err(parse_err)?;
             cfg.logging.notices = notices;
             cfg
@@ -94,8 +96,15 @@ impl SystemConfig {
             toml::from_str(text).map_err(parse_err)?
         };
         cfg.share_calibration();
+        cfg.share_delay();
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// One delay for the whole system: the director assumes `playout.delay_s` until
+    /// capture's playout status says where playout is.
+    pub fn share_delay(&mut self) {
+        self.director.delay_ms = (self.playout.delay_s * 1000.0).round() as u64;
     }
 
     /// One rig for the whole system: the analyzer and the director use
@@ -203,6 +212,37 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn one_delay_serves_the_whole_system() {
+        let cfg = SystemConfig::from_toml_str("[playout]\ndelay_s = 4.0\n").unwrap();
+        assert_eq!(cfg.director.delay_ms, 4000);
+        assert!(cfg.logging.notices.is_empty());
+        let cfg = SystemConfig::load_or_default(None).unwrap();
+        assert_eq!(cfg.director.delay_ms, 7000);
+        // A delay too short for the director's replanning names both sides.
+        let e = SystemConfig::from_toml_str("[playout]\ndelay_s = 0.4\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("director.commit_guard_ms") && e.contains("playout.delay_s"),
+            "{e}"
+        );
+        // The retired key: read with a notice when it agrees, refused when it does not.
+        let cfg =
+            SystemConfig::from_toml_str("[playout]\ndelay_s = 4.0\n[director]\ndelay_ms = 4000\n")
+                .unwrap();
+        assert_eq!(cfg.director.delay_ms, 4000);
+        assert!(cfg.logging.notices[0].contains("director.delay_ms"));
+        let e =
+            SystemConfig::from_toml_str("[playout]\ndelay_s = 4.0\n[director]\ndelay_ms = 7000\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            e.contains("director.delay_ms") && e.contains("playout.delay_s"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn one_calibration_key_serves_the_whole_system() {
