@@ -406,7 +406,10 @@ impl Planner {
         }
     }
 
-    /// Plans frames after `start` for `targets` (`targets[0]` is the frame of `start`).
+    /// Plans frames after `start` for `targets` (`targets[0]` is the frame of `start`): the
+    /// zoom first (the pan and tilt limits depend on it), then tilt (the pan limits depend
+    /// on it), then pan, each the same way (a band per frame, the taut string through the
+    /// bands, a bounded tracker along it); then the frames under the pose limits.
     fn plan_axes(
         &mut self,
         start: &PlanFrame,
@@ -415,31 +418,61 @@ impl Planner {
     ) -> Vec<PlanFrame> {
         let n = targets.len();
         let cfg = &self.cfg;
-        let dt = self.dt;
+        let limits = &self.rig.limits;
+        let (fov, f1) = self.plan_zoom(start, hist, targets);
+        let fov_at = |i: usize| state_at(&start.fov, &fov, i);
+
+        // Tilt: the safe zone's half-height about the subject's latitude.
+        let raw: Vec<(f64, f64)> = (0..n).map(|i| limits.pitch_range(fov_at(i))).collect();
+        let (pitch, f2) = self.plan_angle(
+            start.pitch,
+            history(hist, start, |f| f.pitch.p),
+            &raw,
+            targets,
+            |i, t| {
+                let safe = limits.view().half_tangents(fov_at(i)).1 * cfg.safe_zone_height;
+                tube(t, t.lat, t.ahead_lat, safe.atan().to_degrees(), cfg)
+            },
+        );
+        let pitch_at = |i: usize| state_at(&start.pitch, &pitch, i);
+
+        // Pan: the safe zone's half-width about the subject's longitude; a longitude step
+        // near latitude `lat` moves the image by about cos(lat) of it.
+        let raw: Vec<(f64, f64)> = (0..n)
+            .map(|i| limits.yaw_range(pitch_at(i), fov_at(i)))
+            .collect();
+        let (yaw, f3) = self.plan_angle(
+            start.yaw,
+            history(hist, start, |f| f.yaw.p),
+            &raw,
+            targets,
+            |i, t| {
+                let safe = limits.view().half_tangents(fov_at(i)).0 * cfg.safe_zone_width;
+                let s = safe.atan().to_degrees() / t.lat.to_radians().cos().max(0.5);
+                tube(t, t.lon, t.ahead_lon, s, cfg)
+            },
+        );
+        self.counters.bound_forced += f1 + f2 + f3;
+        self.assemble(start, targets, &yaw, &pitch, &fov)
+    }
+
+    /// The zoom's states for the frames after `start`, and how often the tracker was forced
+    /// by a bound: widen early and tighten late (the widest need around each frame), never
+    /// wider than keeps the ball reachable near the panorama's edges, nor than the moving pan
+    /// and tilt can take without the view's edge leaving the panorama.
+    fn plan_zoom(
+        &self,
+        start: &PlanFrame,
+        hist: &[PlanFrame],
+        targets: &[FrameTarget],
+    ) -> (Vec<AxisState>, u64) {
+        let n = targets.len();
+        let cfg = &self.cfg;
         let limits = &self.rig.limits;
         let (fov_lo, fov_hi) = limits.fov_range();
-        let half = self.frames_of(cfg.smoothing_s) / 2;
-        let h = hist.len();
-        let gains = Gains::default();
-        // Arrays over [history.., start, targets[1..]]: index h is the frame of `start`.
-        let forced = |get: &dyn Fn(&PlanFrame) -> f64| -> Vec<f64> {
-            hist.iter()
-                .map(get)
-                .chain(std::iter::once(get(start)))
-                .collect()
-        };
-
-        // How far ahead each axis looks at its limits: they move (a wider zoom narrows the
-        // pan and tilt ranges), and braking takes about this long.
-        let axis_reach =
-            |t: f64| LIMIT_REACH_SHARE * reachable_in(t, cfg.max_speed_deg_s, cfg.max_accel_deg_s2);
-
-        // --- Zoom.
         let hold = self.frames_of(cfg.zoom_hold_s);
         let (zlo, zhi) = (fov_lo + TUBE_MARGIN_DEG, fov_hi - TUBE_MARGIN_DEG);
         let wants: Vec<f64> = targets.iter().map(|t| t.fov.clamp(zlo, zhi)).collect();
-        // Widen early and tighten late (the widest need around each frame), but never wider
-        // than what keeps the ball reachable near the panorama's edges.
         let need: Vec<f64> = running_max(&wants, hold, hold)
             .iter()
             .zip(targets)
@@ -449,11 +482,7 @@ impl Planner {
         // zoom for the next frames, so that widening never pushes the view's edge out of
         // the panorama under a camera that cannot stop in time.
         let (cap, cap_frames) = {
-            let b = AxisBounds {
-                speed: cfg.max_speed_deg_s,
-                accel: cfg.max_accel_deg_s2,
-                jerk: cfg.max_jerk_deg_s3,
-            };
+            let b = self.position_bounds();
             let stop = |s: &AxisState| {
                 let t = b.accel / (2.0 * b.jerk);
                 s.p + s.v * t + s.v * s.v.abs() / (2.0 * b.accel) + s.a * t * t
@@ -463,7 +492,7 @@ impl Planner {
                 + 2.0 * cfg.max_accel_deg_s2 / cfg.max_jerk_deg_s3;
             (f - TUBE_MARGIN_DEG, self.frames_of(secs) + 1)
         };
-        let mut lo = forced(&|f| f.fov.p);
+        let mut lo = history(hist, start, |f| f.fov.p);
         let mut hi = lo.clone();
         for (i, v) in need.iter().enumerate().skip(1) {
             let top = if i <= cap_frames { zhi.min(cap) } else { zhi };
@@ -475,107 +504,97 @@ impl Planner {
             lo.push(v.min(top));
             hi.push((v + tolerance).min(top));
         }
-        let fov_ref = smooth_string(&lo, &hi, half);
+        let fov_ref = smooth_string(&lo, &hi, self.frames_of(cfg.smoothing_s) / 2);
         let fov_lim = shrink(&vec![(fov_lo, fov_hi); n], TRACK_MARGIN_DEG);
-        let (fov_states, f1) = track(
+        track(
             start.fov,
-            &fov_ref[h..],
+            &fov_ref[hist.len()..],
             &fov_lim,
             AxisBounds {
                 speed: cfg.max_zoom_speed_deg_s,
                 accel: cfg.max_zoom_accel_deg_s2,
                 jerk: cfg.max_zoom_jerk_deg_s3,
             },
-            gains,
-            dt,
-        );
-        let fov_at = |i: usize| {
-            if i == 0 {
-                start.fov.p
-            } else {
-                fov_states[i - 1].p
-            }
-        };
-        let bounds = AxisBounds {
-            speed: cfg.max_speed_deg_s,
-            accel: cfg.max_accel_deg_s2,
-            jerk: cfg.max_jerk_deg_s3,
-        };
+            Gains::default(),
+            self.dt,
+        )
+    }
 
-        // --- Tilt.
-        let raw: Vec<(f64, f64)> = (0..n).map(|i| limits.pitch_range(fov_at(i))).collect();
-        let pitch_lim = anticipate(&raw, dt, axis_reach);
-        let mut lo = forced(&|f| f.pitch.p);
+    /// One angle (pan or tilt) for the frames after `start`, and how often the tracker was
+    /// forced by a bound. `forced`: the angle of the history frames and of `start`; `raw`:
+    /// the angle's limits per frame; `band(i, target)`: the band frame `i` should be in.
+    /// The limits are anticipated (they move, and braking takes time), each band is fitted
+    /// inside them, and the tracker follows the smoothed taut string through the bands.
+    fn plan_angle(
+        &self,
+        start: AxisState,
+        forced: Vec<f64>,
+        raw: &[(f64, f64)],
+        targets: &[FrameTarget],
+        band: impl Fn(usize, &FrameTarget) -> (f64, f64),
+    ) -> (Vec<AxisState>, u64) {
+        let cfg = &self.cfg;
+        // How far ahead the axis looks at its limits: they move (a wider zoom narrows the
+        // pan and tilt ranges), and braking takes about this long.
+        let reach =
+            |t: f64| LIMIT_REACH_SHARE * reachable_in(t, cfg.max_speed_deg_s, cfg.max_accel_deg_s2);
+        let lim = anticipate(raw, self.dt, reach);
+        let h = forced.len() - 1;
+        let mut lo = forced;
         let mut hi = lo.clone();
         for (i, t) in targets.iter().enumerate().skip(1) {
-            let safe = limits.view().half_tangents(fov_at(i)).1 * cfg.safe_zone_height;
-            let s = safe.atan().to_degrees();
-            let (l, u) = tube(t, t.lat, t.ahead_lat, s, cfg);
-            let (plo, phi) = pitch_lim[i];
-            let (l, u) = fit(l, u, plo + TUBE_MARGIN_DEG, phi - TUBE_MARGIN_DEG);
+            let (l, u) = band(i, t);
+            let (a, b) = lim[i];
+            let (l, u) = fit(l, u, a + TUBE_MARGIN_DEG, b - TUBE_MARGIN_DEG);
             lo.push(l);
             hi.push(u);
         }
-        let pitch_ref = smooth_string(&lo, &hi, half);
-        let (pitch_states, f2) = track(
-            start.pitch,
-            &pitch_ref[h..],
-            &shrink(&pitch_lim, TRACK_MARGIN_DEG),
-            bounds,
-            gains,
-            dt,
-        );
-        let pitch_at = |i: usize| {
-            if i == 0 {
-                start.pitch.p
-            } else {
-                pitch_states[i - 1].p
-            }
-        };
+        let reference = smooth_string(&lo, &hi, self.frames_of(cfg.smoothing_s) / 2);
+        track(
+            start,
+            &reference[h..],
+            &shrink(&lim, TRACK_MARGIN_DEG),
+            self.position_bounds(),
+            Gains::default(),
+            self.dt,
+        )
+    }
 
-        // --- Pan.
-        let raw: Vec<(f64, f64)> = (0..n)
-            .map(|i| limits.yaw_range(pitch_at(i), fov_at(i)))
-            .collect();
-        let yaw_lim = anticipate(&raw, dt, axis_reach);
-        let mut lo = forced(&|f| f.yaw.p);
-        let mut hi = lo.clone();
-        for (i, t) in targets.iter().enumerate().skip(1) {
-            // A longitude step near latitude `lat` moves the image by about cos(lat) of it.
-            let safe = limits.view().half_tangents(fov_at(i)).0 * cfg.safe_zone_width;
-            let s = safe.atan().to_degrees() / t.lat.to_radians().cos().max(0.5);
-            let (l, u) = tube(t, t.lon, t.ahead_lon, s, cfg);
-            let (ylo, yhi) = yaw_lim[i];
-            let (l, u) = fit(l, u, ylo + TUBE_MARGIN_DEG, yhi - TUBE_MARGIN_DEG);
-            lo.push(l);
-            hi.push(u);
+    /// Speed, acceleration and jerk bounds of pan and tilt.
+    fn position_bounds(&self) -> AxisBounds {
+        AxisBounds {
+            speed: self.cfg.max_speed_deg_s,
+            accel: self.cfg.max_accel_deg_s2,
+            jerk: self.cfg.max_jerk_deg_s3,
         }
-        let yaw_ref = smooth_string(&lo, &hi, half);
-        let (yaw_states, f3) = track(
-            start.yaw,
-            &yaw_ref[h..],
-            &shrink(&yaw_lim, TRACK_MARGIN_DEG),
-            bounds,
-            gains,
-            dt,
-        );
-        self.counters.bound_forced += f1 + f2 + f3;
+    }
 
+    /// The planned frames from the axes' states, each inside the pose limits: the last
+    /// resort (the tracker brakes before the limits) clamps the position and restates
+    /// velocity and acceleration from it, so that a later replan starting here continues
+    /// what is shown.
+    fn assemble(
+        &mut self,
+        start: &PlanFrame,
+        targets: &[FrameTarget],
+        yaw: &[AxisState],
+        pitch: &[AxisState],
+        fov: &[AxisState],
+    ) -> Vec<PlanFrame> {
+        let n = targets.len();
+        let dt = self.dt;
         let mut out: Vec<PlanFrame> = Vec::with_capacity(n.saturating_sub(1));
         for i in 1..n {
             let mut f = PlanFrame {
                 k: start.k + i as u64,
-                yaw: yaw_states[i - 1],
-                pitch: pitch_states[i - 1],
-                fov: fov_states[i - 1],
+                yaw: yaw[i - 1],
+                pitch: pitch[i - 1],
+                fov: fov[i - 1],
                 mode: targets[i].mode,
             };
             let pose = f.pose();
-            let c = limits.clamp(pose);
+            let c = self.rig.limits.clamp(pose);
             if c != pose {
-                // The last resort (the tracker brakes before the limits): the position is
-                // clamped and velocity and acceleration restated from it, so that a later
-                // replan starting here continues what is shown.
                 self.counters.limit_clamps += 1;
                 let prev = out.last().copied().unwrap_or(*start);
                 let restate = |s: &mut AxisState, p: f64, before: &AxisState| {
@@ -592,6 +611,23 @@ impl Planner {
             out.push(f);
         }
         out
+    }
+}
+
+/// One axis over `[history.., start]`: the frames a replan may not change.
+fn history(hist: &[PlanFrame], start: &PlanFrame, get: impl Fn(&PlanFrame) -> f64) -> Vec<f64> {
+    hist.iter()
+        .map(&get)
+        .chain(std::iter::once(get(start)))
+        .collect()
+}
+
+/// An axis' position at frame `i` of a plan: `start` at 0, then the planned states.
+fn state_at(start: &AxisState, states: &[AxisState], i: usize) -> f64 {
+    if i == 0 {
+        start.p
+    } else {
+        states[i - 1].p
     }
 }
 
@@ -664,4 +700,91 @@ fn fit(l: f64, u: f64, lo: f64, hi: f64) -> (f64, f64) {
 fn smooth_string(lo: &[f64], hi: &[f64], half: usize) -> Vec<f64> {
     let s = taut_string(lo, hi, lo[0]);
     triangle_smooth(&s, half)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planner() -> Planner {
+        let cfg = DirectorConfig::default();
+        Planner::new(&cfg, Rig::from_config(&cfg).unwrap())
+    }
+
+    fn target(mode: Mode, lon: f64, lat: f64, fov: f64) -> FrameTarget {
+        FrameTarget {
+            mode,
+            lon,
+            lat,
+            ahead_lon: lon,
+            ahead_lat: lat,
+            fov,
+            fov_cap: fov,
+            uncertain: false,
+        }
+    }
+
+    fn frame(k: u64, yaw: f64, pitch: f64, fov: f64) -> PlanFrame {
+        PlanFrame {
+            k,
+            yaw: AxisState::at(yaw),
+            pitch: AxisState::at(pitch),
+            fov: AxisState::at(fov),
+            mode: Mode::Wide,
+        }
+    }
+
+    #[test]
+    fn the_history_of_an_axis_ends_with_the_start_frame() {
+        let hist = [frame(1, 1.0, 0.0, 40.0), frame(2, 2.0, 0.0, 40.0)];
+        let v = history(&hist, &frame(3, 3.0, 0.0, 40.0), |f| f.yaw.p);
+        assert_eq!(v, vec![1.0, 2.0, 3.0]);
+        let states = [AxisState::at(5.0), AxisState::at(6.0)];
+        assert_eq!(state_at(&AxisState::at(4.0), &states, 0), 4.0);
+        assert_eq!(state_at(&AxisState::at(4.0), &states, 2), 6.0);
+    }
+
+    #[test]
+    fn an_angle_settles_inside_its_band_and_never_leaves_its_limits() {
+        let p = planner();
+        let n = 300;
+        let targets = vec![target(Mode::Ball, 0.0, -10.0, 40.0); n];
+        let raw = vec![(-30.0, 30.0); n];
+        // A band the angle can reach: it ends up inside it, at rest.
+        let (s, _) = p.plan_angle(AxisState::at(0.0), vec![0.0], &raw, &targets, |_, _| {
+            (10.0, 11.0)
+        });
+        let last = s.last().unwrap();
+        assert!((10.0 - 1e-6..=11.0 + 1e-6).contains(&last.p), "{last:?}");
+        assert!(last.v.abs() < 0.05, "{last:?}");
+        // A band beyond the limits: the angle stops short of them.
+        let (s, _) = p.plan_angle(AxisState::at(0.0), vec![0.0], &raw, &targets, |_, _| {
+            (50.0, 51.0)
+        });
+        assert!(s.iter().all(|a| a.p <= 30.0), "{:?}", s.last());
+        assert!(s.last().unwrap().p > 29.0, "{:?}", s.last());
+    }
+
+    #[test]
+    fn a_pose_beyond_the_limits_is_clamped_and_its_motion_restated() {
+        let mut p = planner();
+        let start = frame(10, 0.0, -10.0, 40.0);
+        let targets = vec![target(Mode::Wide, 0.0, -10.0, 40.0); 3];
+        let (yaw, pitch, fov) = (
+            [AxisState::at(0.5), AxisState::at(400.0)],
+            [AxisState::at(-10.0); 2],
+            [AxisState::at(40.0); 2],
+        );
+        let out = p.assemble(&start, &targets, &yaw, &pitch, &fov);
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[0].k, out[1].k), (11, 12));
+        assert_eq!(out[0].yaw.p, 0.5);
+        let clamped = out[1].yaw;
+        assert!(clamped.p < 400.0 && clamped.p > 0.5, "{clamped:?}");
+        assert!(
+            (clamped.v - (clamped.p - 0.5) / p.dt).abs() < 1e-9,
+            "{clamped:?}"
+        );
+        assert_eq!(p.counters.limit_clamps, 1);
+    }
 }
