@@ -1,8 +1,11 @@
-//! The rig's pose on the pitch from pitch landmarks: one optical centre for both cameras (the
-//! rig model every process uses) and each camera's yaw, pitch and roll, with the cameras'
-//! intrinsics held fixed. Robust: each camera starts from a homography fitted with RANSAC
-//! (pitch plane -> undistorted image), the joint least-squares fit then runs on the inliers,
-//! and a landmark whose error stays far beyond the others' is left out and reported by name.
+//! The rig's pose on the pitch from pitch landmarks: the rig's place, each camera's yaw,
+//! pitch and roll and (by default) each camera's own optical centre about the rig's, with the
+//! cameras' intrinsics held fixed or refined under a prior ([`FitOptions`]); given seam points
+//! on the painted lines both cameras show ([`SeamPoints`]), the two cameras' views of the same
+//! paint are pulled together too. Robust: each camera starts from a homography fitted with
+//! RANSAC (pitch plane -> undistorted image), the joint least-squares fit then runs on the
+//! inliers, and a landmark (or seam point) whose error stays far beyond the others' is left
+//! out; landmarks left out are reported by name.
 
 use super::landmarks::Landmark;
 use super::seam_lines::SeamPair;
@@ -413,8 +416,7 @@ pub fn fit_with_seam(
     options: &FitOptions,
     seam: &SeamPoints,
 ) -> Result<RigFit, FitError> {
-    let lines = &seam.pairs;
-    let mut line_used = vec![true; lines.len()];
+    let mut seam_used = vec![true; seam.pairs.len()];
     let layout = Layout::of(options);
     let mut uses: Vec<Use> = held
         .iter()
@@ -478,16 +480,17 @@ pub fn fit_with_seam(
             .filter(|&k| uses[k] == Use::Fit)
             .filter_map(|k| Some((index[k]?, &marks[k])))
             .collect();
-        let on_lines: Vec<&SeamPair> = lines
+        let on_seam: Vec<&SeamPair> = seam
+            .pairs
             .iter()
-            .zip(&line_used)
+            .zip(&seam_used)
             .filter_map(|(o, u)| u.then_some(o))
             .collect();
         let f = minimize(p.clone(), steps.clone(), |q| {
             let cal = with_params(q, cameras, pitch, layout);
             let e = pixel_errors(&cal, &used);
             let mut r: Vec<f64> = e.into_iter().flat_map(|(a, b)| [a, b]).collect();
-            let d = seam_errors(&cal, &on_lines, seam.px_per_deg);
+            let d = seam_errors(&cal, &on_seam, seam.px_per_deg);
             r.extend(d.into_iter().map(|d| d * SEAM_WEIGHT));
             r.extend(priors(q, cameras, layout));
             DVector::from_vec(r)
@@ -496,21 +499,21 @@ pub fn fit_with_seam(
         converged = f.converged;
         let cal = with_params(&p, cameras, pitch, layout);
         let mut changed = false;
-        if !lines.is_empty() {
-            let all: Vec<&SeamPair> = lines.iter().collect();
+        if !seam.pairs.is_empty() {
+            let all: Vec<&SeamPair> = seam.pairs.iter().collect();
             let d: Vec<f64> = seam_errors(&cal, &all, seam.px_per_deg)
                 .into_iter()
                 .map(f64::abs)
                 .collect();
             let mut kept: Vec<f64> = d
                 .iter()
-                .zip(&line_used)
+                .zip(&seam_used)
                 .filter_map(|(e, u)| u.then_some(*e))
                 .collect();
             kept.sort_by(f64::total_cmp);
             let median = kept.get(kept.len() / 2).copied().unwrap_or(0.0);
             let limit = (OUTLIER_SIGMAS * 1.4826 * median).max(SEAM_OUTLIER_FLOOR_PX);
-            for (u, e) in line_used.iter_mut().zip(&d) {
+            for (u, e) in seam_used.iter_mut().zip(&d) {
                 if *u != (*e <= limit) {
                     *u = *e <= limit;
                     changed = true;
