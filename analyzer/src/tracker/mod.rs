@@ -547,7 +547,12 @@ impl BallTracker {
             .and_then(|id| self.lineages.iter().find(|l| l.id == id))
     }
 
-    /// One analysed frame: `dt_s` since the previous one, the gated candidates.
+    /// One analysed frame: `dt_s` since the previous one, the gated candidates. The steps:
+    /// every lineage predicted and branched ([`Self::advance`]); lineages that ended, and
+    /// duplicates of one object, removed ([`Self::end_and_merge`]); what the survivors
+    /// explain ([`Self::explained`]); new lineages for the rest ([`Self::births`]); the
+    /// weakest dropped over the bound ([`Self::bound`]); the reported one chosen
+    /// ([`Self::choose`]) and reported ([`Self::report`]).
     pub fn step(
         &mut self,
         now_ns: u64,
@@ -571,19 +576,38 @@ impl BallTracker {
             scores: &scores,
             model,
         };
-        // 1. Predict and branch.
         let mut lineages = std::mem::take(&mut self.lineages);
+        self.advance(&mut lineages, &frame);
+        counters.tracks_ended += self.end_and_merge(&mut lineages, cur, now_ns, cands.len());
+        let (explained, exempt) = self.explained(&lineages, &scores, now_ns);
+        self.lineages = lineages;
+        self.births(&explained, &frame, counters);
+        self.bound(cur, now_ns, counters);
+        self.choose(cur, now_ns, counters);
+        let ball = self.report(model, now_ns);
+        match ball.as_ref().map(|b| b.status) {
+            Some(TrackStatus::Tracked) => counters.ball_tracked += 1,
+            Some(TrackStatus::Predicted) => counters.ball_predicted += 1,
+            _ => counters.ball_lost += 1,
+        }
+        BallReport { ball, exempt }
+    }
+
+    /// Every lineage predicted and branched against the frame's candidates, its best
+    /// hypotheses kept, confirmed once it meets the rule, its travel marks updated.
+    fn advance(&self, lineages: &mut [Lineage], frame: &Frame) {
+        let now_ns = frame.now_ns;
         let mut children = Vec::new();
-        for l in &mut lineages {
+        for l in lineages.iter_mut() {
             children.clear();
             for h in &l.hyps {
-                self.branch(h, moving(l, now_ns), &frame, &mut children);
+                self.branch(h, moving(l, now_ns), frame, &mut children);
             }
             l.hyps = std::mem::take(&mut children);
             l.prune(PER_LINEAGE);
             l.age = l.age.saturating_add(1);
             let Some(b) = l.hyps.first() else {
-                // Every hypothesis left the bounds: ended below.
+                // Every hypothesis left the bounds: ended in `end_and_merge`.
                 continue;
             };
             if b.recent_hits(self.confirm_window) >= self.confirm_hits
@@ -593,8 +617,19 @@ impl BallTracker {
             }
             l.note_travel(now_ns, &self.pitch);
         }
-        // 2. End lineages: predicted off the pitch, lost too long, or never confirmed in
-        //    their first frames (and seconds).
+    }
+
+    /// Removes lineages predicted off the pitch, lost too long, or never confirmed in their
+    /// first frames (and seconds); of two lineages explaining the same candidate (one
+    /// object), keeps the reported one, else the better. Leaves `lineages` best first;
+    /// returns how many ended.
+    fn end_and_merge(
+        &self,
+        lineages: &mut Vec<Lineage>,
+        cur: Option<u64>,
+        now_ns: u64,
+        n_cands: usize,
+    ) -> u64 {
         let before = lineages.len();
         lineages.retain(|l| {
             let Some(b) = l.hyps.first() else {
@@ -604,14 +639,12 @@ impl BallTracker {
             let hopeless = !l.confirmed && l.age >= self.confirm_window;
             alive && !hopeless
         });
-        // 3. Two lineages explaining the same candidate are one object: keep the reported
-        //    one, else the better.
         lineages.sort_by(|a, b| {
             value(b, cur, now_ns)
                 .total_cmp(&value(a, cur, now_ns))
                 .then(a.id.cmp(&b.id))
         });
-        let mut used = vec![false; cands.len()];
+        let mut used = vec![false; n_cands];
         lineages.retain(|l| match l.best().candidate {
             Some(i) if used[i] => false,
             Some(i) => {
@@ -620,14 +653,23 @@ impl BallTracker {
             }
             None => true,
         });
-        counters.tracks_ended += (before - lineages.len()) as u64;
-        // Candidates used by any surviving hypothesis are explained, except a confident one
-        //  that only an unlikely branch of a coasting lineage used (its gate had grown wide):
-        //  it may start a lineage, which can then continue the coasting one (see
-        //  `confirm_single`).
-        let mut explained = vec![false; cands.len()];
-        let mut exempt = vec![false; cands.len()];
-        for l in &lineages {
+        (before - lineages.len()) as u64
+    }
+
+    /// Per candidate: explained by a surviving lineage, and exempt from static suppression
+    /// (used by the moving ball). A candidate used by any surviving hypothesis is explained,
+    /// except a confident one that only an unlikely branch of a coasting lineage used (its
+    /// gate had grown wide): it may start a lineage, which can then continue the coasting
+    /// one (see `confirm_single`).
+    fn explained(
+        &self,
+        lineages: &[Lineage],
+        scores: &[f64],
+        now_ns: u64,
+    ) -> (Vec<bool>, Vec<bool>) {
+        let mut explained = vec![false; scores.len()];
+        let mut exempt = vec![false; scores.len()];
+        for l in lineages {
             let coasting = l.best().candidate.is_none();
             for h in &l.hyps {
                 if let Some(i) = h.candidate {
@@ -638,14 +680,18 @@ impl BallTracker {
                 exempt[i] = true;
             }
         }
-        self.lineages = lineages;
-        // 4. Births.
+        (explained, exempt)
+    }
+
+    /// New lineages for the candidates nobody explains (never for a learnt static one), and
+    /// a very confident one confirmed at once when nothing competes.
+    fn births(&mut self, explained: &[bool], frame: &Frame, counters: &mut Counters) {
         let mut newborn = Vec::new();
-        for (i, c) in cands.iter().enumerate() {
+        for (i, c) in frame.cands.iter().enumerate() {
             if explained[i] || c.suppressed {
                 continue;
             }
-            let l = self.birth(i, c, scores[i], model, now_ns);
+            let l = self.birth(i, c, frame.scores[i], frame.model, frame.now_ns);
             if l.hyps.is_empty() {
                 continue;
             }
@@ -654,9 +700,18 @@ impl BallTracker {
             self.lineages.push(l);
         }
         let n = self.lineages.len();
-        self.confirm_single(&newborn, cands, &scores, model, now_ns);
+        self.confirm_single(
+            &newborn,
+            frame.cands,
+            frame.scores,
+            frame.model,
+            frame.now_ns,
+        );
         counters.tracks_ended += (n - self.lineages.len()) as u64;
-        // 5. Bounded: the weakest go, never the reported one.
+    }
+
+    /// At most `max_lineages`: the weakest go, never the reported one.
+    fn bound(&mut self, cur: Option<u64>, now_ns: u64, counters: &mut Counters) {
         if self.lineages.len() > self.max_lineages {
             self.lineages.sort_by(|a, b| {
                 value(b, cur, now_ns)
@@ -667,7 +722,10 @@ impl BallTracker {
             counters.tracks_ended += n as u64;
             self.lineages.truncate(self.max_lineages);
         }
-        // 6. Choose the reported lineage.
+    }
+
+    /// The reported lineage: the confirmed one of most value (counted when it changes).
+    fn choose(&mut self, cur: Option<u64>, now_ns: u64, counters: &mut Counters) {
         let chosen = self
             .lineages
             .iter()
@@ -684,7 +742,13 @@ impl BallTracker {
             }
             self.current = chosen;
         }
-        let ball = match self.current_lineage() {
+    }
+
+    /// The reported ball: the reported lineage's best estimate, `tracked` if it was measured
+    /// this frame, else `predicted` with a confidence fading since its last measurement;
+    /// without one, the last known place as `lost`.
+    fn report(&mut self, model: &PitchModel, now_ns: u64) -> Option<BallState> {
+        match self.current_lineage() {
             Some(l) => {
                 let b = l.best();
                 let tracked = b.candidate.is_some();
@@ -724,12 +788,115 @@ impl BallTracker {
                     ..s.clone()
                 })
             }
-        };
-        match ball.as_ref().map(|b| b.status) {
-            Some(TrackStatus::Tracked) => counters.ball_tracked += 1,
-            Some(TrackStatus::Predicted) => counters.ball_predicted += 1,
-            _ => counters.ball_lost += 1,
         }
-        BallReport { ball, exempt }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::geometry::Calibration;
+
+    fn tracker(max_lineages: usize) -> (BallTracker, PitchModel) {
+        let model = PitchModel::new(Calibration::synthetic(1920, 960, 540));
+        let cfg = AnalyzerConfig {
+            max_hypotheses: max_lineages,
+            ..Default::default()
+        };
+        (BallTracker::new(&cfg, &model), model)
+    }
+
+    fn hyp(score: f64, candidate: Option<usize>, now_ns: u64) -> Hypothesis {
+        Hypothesis {
+            filter: BallFilter::on_ground(50.0, 30.0, 0.3, 1.0),
+            score,
+            hits: 0b111,
+            last_hit_ns: now_ns,
+            candidate,
+            speed_at_hit: 5.0,
+            hit_xy: (50.0, 30.0),
+            hit_scores: [0.9, 0.9],
+        }
+    }
+
+    fn lineage(id: u64, hyps: Vec<Hypothesis>) -> Lineage {
+        Lineage {
+            id,
+            hyps,
+            age: 10,
+            anchor: (50.0, 30.0),
+            travelled: false,
+            confirmed: true,
+            move_anchor: (50.0, 30.0),
+            last_moved_ns: 0,
+        }
+    }
+
+    #[test]
+    fn two_lineages_on_one_candidate_are_one_object_and_the_reported_one_stays() {
+        let (t, _) = tracker(8);
+        let now = 1_000_000_000;
+        let mut ls = vec![
+            lineage(1, vec![hyp(9.0, Some(0), now)]),
+            lineage(2, vec![hyp(5.0, Some(0), now)]),
+            lineage(3, vec![hyp(4.0, Some(1), now)]),
+            // Lost for far longer than a ball can coast.
+            lineage(4, vec![hyp(8.0, None, 0)]),
+        ];
+        ls[3].hyps[0].last_hit_ns = 0;
+        let ended = t.end_and_merge(&mut ls, Some(2), 60 * now, 2);
+        // At 60 s nothing measured at 1 s is alive; measured now, all would be.
+        assert_eq!(ended, 4);
+        let mut ls = vec![
+            lineage(1, vec![hyp(9.0, Some(0), now)]),
+            lineage(2, vec![hyp(8.0, Some(0), now)]),
+            lineage(3, vec![hyp(4.0, Some(1), now)]),
+        ];
+        let ended = t.end_and_merge(&mut ls, Some(2), now, 2);
+        assert_eq!(ended, 1);
+        let ids: Vec<u64> = ls.iter().map(|l| l.id).collect();
+        assert_eq!(
+            ids,
+            vec![2, 3],
+            "the reported one keeps the candidate, best first"
+        );
+    }
+
+    #[test]
+    fn a_confident_candidate_only_a_coasting_lineage_reached_may_start_a_lineage() {
+        let (t, _) = tracker(8);
+        let now = 1_000_000_000;
+        let coasting = lineage(1, vec![hyp(6.0, None, now), hyp(2.0, Some(0), now)]);
+        let measured = lineage(2, vec![hyp(6.0, Some(1), now)]);
+        let (explained, exempt) = t.explained(&[coasting, measured], &[0.9, 0.9], now);
+        assert_eq!(explained, vec![false, true]);
+        // Neither lineage travelled: nothing is exempt from static suppression.
+        assert_eq!(exempt, vec![false, false]);
+        // A weak candidate the coasting lineage reached is explained.
+        let coasting = lineage(1, vec![hyp(6.0, None, now), hyp(2.0, Some(0), now)]);
+        let (explained, _) = t.explained(&[coasting], &[0.3], now);
+        assert_eq!(explained, vec![true]);
+    }
+
+    #[test]
+    fn over_the_bound_the_lineages_of_least_value_go() {
+        let (mut t, _) = tracker(2);
+        let now = 1_000_000_000;
+        t.lineages = vec![
+            lineage(1, vec![hyp(1.0, Some(0), now)]),
+            lineage(2, vec![hyp(9.0, Some(1), now)]),
+            lineage(3, vec![hyp(5.0, Some(2), now)]),
+        ];
+        let mut counters = Counters::default();
+        // Lineage 1 is the reported one and travelled: worth most whatever its score.
+        t.lineages[0].travelled = true;
+        t.bound(Some(1), now, &mut counters);
+        let mut ids: Vec<u64> = t.lineages.iter().map(|l| l.id).collect();
+        ids.sort();
+        assert_eq!(ids, vec![1, 2]);
+        assert_eq!(counters.tracks_ended, 1);
+        t.choose(Some(1), now, &mut counters);
+        assert_eq!(t.current, Some(1));
+        assert_eq!(counters.track_switches, 0);
     }
 }
