@@ -48,6 +48,9 @@ enum Command {
         /// Print the summary as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// No progress line on a terminal (it never shows elsewhere).
+        #[arg(long)]
+        no_progress: bool,
     },
     /// Subscribe to publishers and write every message to a recording file, until SIGINT or
     /// SIGTERM (or `--seconds`). Without `--connect`: capture's and the analyzer's publishers
@@ -79,7 +82,8 @@ fn main() -> Result<()> {
             input,
             output,
             json,
-        }) => replay(&cli.common, &input, &output, json),
+            no_progress,
+        }) => replay(&cli.common, &input, &output, json, no_progress),
         Some(Command::Record {
             connect,
             output,
@@ -88,7 +92,13 @@ fn main() -> Result<()> {
     }
 }
 
-fn replay(common: &CommonArgs, input: &Path, output: &Path, json: bool) -> Result<()> {
+fn replay(
+    common: &CommonArgs,
+    input: &Path,
+    output: &Path,
+    json: bool,
+    no_progress: bool,
+) -> Result<()> {
     let cfg = common.load_config().context("loading the configuration")?;
     shared::telemetry::init("analyzer", &cfg.logging, common.log_format);
     eprintln!(
@@ -96,13 +106,20 @@ fn replay(common: &CommonArgs, input: &Path, output: &Path, json: bool) -> Resul
         input.display(),
         output.display()
     );
-    let summary = analyzer::replay::replay(input, output, &cfg.analyzer, 2500, |p| {
-        eprintln!(
-            "  {} frames, {:.1} s of play in {:.1} s",
+    let bar = if no_progress {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new_spinner()
+    };
+    let summary = analyzer::replay::replay(input, output, &cfg.analyzer, 250, |p| {
+        bar.set_message(format!(
+            "{} frames, {:.1} s of play in {:.1} s",
             p.frames, p.pts_span_s, p.wall_s
-        );
+        ));
+        bar.tick();
     })
     .with_context(|| format!("replaying {}", input.display()))?;
+    bar.finish_and_clear();
     let c = &summary.counters;
     eprintln!(
         "analyzer replay: {} records read ({} skipped, {} undecodable), {} tracks written, \

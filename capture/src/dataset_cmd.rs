@@ -141,19 +141,19 @@ pub async fn run(_cfg: SystemConfig, _shutdown: Shutdown, a: DatasetArgs) -> Res
     spec.ball_tile_chance = a.ball_tile_chance;
     spec.tiles_per_frame = a.tiles_per_frame.max(1);
     let summary = tokio::task::spawn_blocking(move || {
-        let mut last = std::time::Instant::now();
-        export(&spec, &mut |s| {
-            if last.elapsed().as_secs() >= 10 {
-                last = std::time::Instant::now();
-                eprintln!(
-                    "dataset: {} tiles, {} frames, {} scenes, {:.1} MB",
-                    s.tiles,
-                    s.frames,
-                    s.scenes,
-                    s.bytes as f64 / 1e6
-                );
-            }
-        })
+        let bar = indicatif::ProgressBar::new_spinner();
+        let r = export(&spec, &mut |s| {
+            bar.set_message(format!(
+                "dataset: {} tiles, {} frames, {} scenes, {:.1} MB",
+                s.tiles,
+                s.frames,
+                s.scenes,
+                s.bytes as f64 / 1e6
+            ));
+            bar.tick();
+        });
+        bar.finish_and_clear();
+        r
     })
     .await?
     .with_context(|| format!("writing the dataset to {}", a.out.display()))?;
@@ -205,13 +205,9 @@ pub async fn run_eval(cfg: SystemConfig, _shutdown: Shutdown, a: EvalArgs) -> Re
     let spec = EvalSpec::new(a.frames, a.seed, width);
     let report = tokio::task::spawn_blocking(move || -> Result<_> {
         let engine = load_engine(&dc).context("loading the detector")?;
-        let mut last = std::time::Instant::now();
-        let r = evaluate(&dc, &spec, engine, &mut |n| {
-            if last.elapsed().as_secs() >= 10 {
-                last = std::time::Instant::now();
-                eprintln!("detector-eval: {n} frames");
-            }
-        })?;
+        let bar = frames_bar(spec.frames as u64, "frames");
+        let r = evaluate(&dc, &spec, engine, &mut |n| bar.set_position(n as u64))?;
+        bar.finish_and_clear();
         Ok(r)
     })
     .await??;
@@ -288,14 +284,13 @@ async fn run_image_eval(
 ) -> Result<()> {
     use capture::detector::image_eval::evaluate_images;
     let report = tokio::task::spawn_blocking(move || -> Result<_> {
-        let mut last = std::time::Instant::now();
+        let bar = frames_bar(0, "images");
         let r = evaluate_images(&dc, &spec, &mut |n, of| {
-            if last.elapsed().as_secs() >= 10 {
-                last = std::time::Instant::now();
-                eprintln!("detector-eval: {n} of {of} images");
-            }
+            bar.set_length(of as u64);
+            bar.set_position(n as u64);
         })
         .with_context(|| format!("evaluating on {}", spec.dir.display()))?;
+        bar.finish_and_clear();
         Ok(r)
     })
     .await??;
@@ -333,4 +328,17 @@ async fn run_image_eval(
         report.engine
     );
     Ok(())
+}
+
+/// A progress bar for `detector-eval` on a terminal (hidden elsewhere).
+fn frames_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "detector-eval [{{bar:40}}] {{pos}}/{{len}} {what} {{elapsed}}/{{eta}}"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
 }
