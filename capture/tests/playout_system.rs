@@ -141,13 +141,17 @@ fn rtmp_stream_reaches_a_real_server_and_decodes_with_audio_in_sync() {
         "{}",
         flv.display()
     );
+    // The server's recording may lack the last few frames of a stream that stops: nginx
+    // 1.22.1-9+deb12u12 with libnginx-mod-rtmp 1.2.2 records 195 of 198 here. Up to 5
+    // frames (200 ms) fewer are accepted, none more.
+    const TAIL: u64 = 5;
     let t = Instant::now();
     let check = loop {
         match playout::check::inspect(&flv) {
-            Ok(c) if c.video_frames == fout => break c,
+            Ok(c) if c.video_frames <= fout && c.video_frames + TAIL >= fout => break c,
             other if t.elapsed() > Duration::from_secs(10) => {
                 panic!(
-                    "{} read back as {other:?}, expected {fout} frames",
+                    "{} read back as {other:?}, expected {fout} frames (at most {TAIL} fewer)",
                     flv.display()
                 )
             }
