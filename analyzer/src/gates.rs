@@ -292,6 +292,7 @@ mod tests {
             detections: dets,
             inference_us: 0,
             region: None,
+            motion: false,
         }
     }
 

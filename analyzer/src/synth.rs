@@ -271,6 +271,7 @@ impl Iterator for SynthStream {
                 detections: dets,
                 inference_us: 10_000,
                 region: None,
+                motion: false,
             },
             truth: TruthFrame {
                 pts_ns,

@@ -255,6 +255,7 @@ fn frame(pts_s: f64, dets: Vec<Detection>) -> RawDetections {
         detections: dets,
         inference_us: 0,
         region: None,
+        motion: false,
     }
 }
 

@@ -51,6 +51,7 @@ fn score(file: &str) -> Score {
             detections: f.detections,
             inference_us: 0,
             region: None,
+            motion: false,
         };
         let Outcome::Analysed(t) = a.process(&raw) else {
             panic!("frame {} dropped", f.pts_ns);

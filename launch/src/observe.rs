@@ -24,7 +24,12 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// A detections message: the detector's frames count towards its rate; the motion cue's
+    /// (`motion`) are not the detector's.
     pub fn detections(&mut self, d: &RawDetections, now: Instant) {
+        if d.motion {
+            return;
+        }
         self.detections.push_back(now);
         while self
             .detections
@@ -136,9 +141,19 @@ mod tests {
             detections: vec![],
             inference_us: 250_000,
             region: None,
+            motion: false,
+        };
+        let cue = RawDetections {
+            motion: true,
+            inference_us: 500,
+            ..d.clone()
         };
         for i in 0..20 {
             o.detections(&d, t0 + Duration::from_millis(500 * i));
+            // The motion cue's frames in between are not the detector's.
+            for k in 1..12 {
+                o.detections(&cue, t0 + Duration::from_millis(500 * i + 40 * k));
+            }
         }
         let v = o.detector(t0 + Duration::from_millis(9_500)).unwrap();
         assert!((v.rate_hz - 2.0).abs() < 0.25, "{v:?}");

@@ -209,6 +209,7 @@ mod tests {
                 }],
                 inference_us: 12_000,
                 region: None,
+                motion: false,
             }),
             Message::RawDetections(RawDetections {
                 pts_ns: 80_000_000,
@@ -217,6 +218,24 @@ mod tests {
                 detections: vec![],
                 inference_us: 3_000,
                 region: Some([544, 0, 640, 640]),
+                motion: false,
+            }),
+            Message::RawDetections(RawDetections {
+                pts_ns: 120_000_000,
+                seq: 3,
+                classes: vec!["ball".into()],
+                detections: vec![Detection {
+                    cx: 300.0,
+                    cy: 200.0,
+                    w: 4.0,
+                    h: 4.0,
+                    class_id: 0,
+                    score: 0.5,
+                    tile: 0,
+                }],
+                inference_us: 900,
+                region: None,
+                motion: true,
             }),
             Message::Tracks(tracks.clone()),
             Message::Tracks(Tracks {
@@ -300,20 +319,24 @@ mod tests {
 
     #[test]
     fn a_whole_frame_detections_message_is_what_it_was_before_regions() {
-        // No `region` key when the whole panorama was analysed: readers and recordings from
-        // before the key existed read it, and it reads as `None`.
+        // No `region` key when the whole panorama was analysed, no `motion` key when the
+        // detector looked: readers and recordings from before the keys existed read it, and
+        // they read as `None` and `false`.
         for m in samples() {
             let Message::RawDetections(d) = &m else {
                 continue;
             };
             let bytes = encode(&m).unwrap();
             let value = rmpv::decode::read_value(&mut &bytes[..]).unwrap();
-            let has_region = value
-                .as_map()
-                .unwrap()
-                .iter()
-                .any(|(k, _)| k.as_str() == Some("region"));
-            assert_eq!(has_region, d.region.is_some(), "{d:?}");
+            let has = |key: &str| {
+                value
+                    .as_map()
+                    .unwrap()
+                    .iter()
+                    .any(|(k, _)| k.as_str() == Some(key))
+            };
+            assert_eq!(has("region"), d.region.is_some(), "{d:?}");
+            assert_eq!(has("motion"), d.motion, "{d:?}");
         }
     }
 
@@ -390,6 +413,7 @@ mod tests {
                 .collect(),
             inference_us: 0,
             region: None,
+            motion: false,
         });
         assert!(matches!(encode(&big), Err(EncodeError::TooLarge { .. })));
     }

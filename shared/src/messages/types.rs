@@ -48,6 +48,11 @@ pub struct RawDetections {
     /// nothing found outside it says nothing about what is there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<[u32; 4]>,
+    /// `true`: the motion cue, not the detector, looked at this frame. It finds only a ball
+    /// that moves against the fixed background, and no players: a frame without a ball says
+    /// nothing about a ball lying still or hidden. Absent from the message when `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub motion: bool,
 }
 
 /// Tracking status of the ball.
