@@ -14,6 +14,10 @@ pub struct Counters {
     /// their players are the last full sweep's, and the static false-positive memory does not
     /// learn from them.
     pub partial_frames: u64,
+    /// Frames of the motion cue (`RawDetections.motion`): only a moving ball was looked for.
+    /// Like partial frames they keep the last players and teach the static memory nothing,
+    /// and a frame without a ball costs a track nothing.
+    pub motion_frames: u64,
     /// Frames dropped because their `pts_ns` equalled the previous one.
     pub duplicate_frames: u64,
     /// Frames dropped because their `pts_ns` went back a little (out of order).

@@ -138,13 +138,23 @@ impl Analyzer {
                 }
             }
         }
-        let report = self
-            .tracker
-            .step(pts, dt_s, &cands.balls, &self.model, &mut self.counters);
-        let partial = frame.region.is_some();
+        let report = self.tracker.step_frame(
+            pts,
+            dt_s,
+            &cands.balls,
+            !frame.motion,
+            &self.model,
+            &mut self.counters,
+        );
+        let partial = frame.region.is_some() || frame.motion;
         let players = if partial {
-            // The detector looked only around the ball: no news of the players.
-            self.counters.partial_frames += 1;
+            // The detector looked only around the ball, or the motion cue only for a moving
+            // ball: no news of the players.
+            if frame.motion {
+                self.counters.motion_frames += 1;
+            } else {
+                self.counters.partial_frames += 1;
+            }
             self.last_players.clone()
         } else {
             // Learn from what stays put and is not the moving ball (a partial frame would
@@ -180,6 +190,7 @@ mod tests {
     use super::*;
     use crate::synth::{Faults, StreamSpec, SynthStream};
     use shared::geometry::Calibration;
+    use shared::messages::TrackStatus;
     use shared::scene::Scenario;
 
     fn tracks(a: &mut Analyzer, f: &RawDetections) -> Tracks {
@@ -228,5 +239,62 @@ mod tests {
         let t = tracks(&mut a, &frames[2]);
         assert!(t.players.is_some_and(|p| p.count > 0));
         assert_eq!(a.counters().partial_frames, 1);
+    }
+
+    #[test]
+    fn the_motion_cues_frames_continue_a_ball_but_neither_lose_nor_start_one() {
+        let cal = Calibration::synthetic(1920, 960, 540);
+        let frames: Vec<RawDetections> = SynthStream::new(
+            StreamSpec {
+                scenario: Scenario::Passes,
+                duration_s: 2.0,
+                rate_hz: 25.0,
+                seed: 3,
+                faults: Faults::default(),
+            },
+            &cal,
+        )
+        .map(|f| f.dets)
+        .collect();
+        let mut a = Analyzer::new(&AnalyzerConfig::default(), PitchModel::new(cal));
+        let mut last = None;
+        for f in &frames[..10] {
+            last = Some(tracks(&mut a, f));
+        }
+        let whole = last.unwrap();
+        assert!(whole.ball.is_some() && whole.players.is_some());
+        let started = a.counters().tracks_started;
+        // The cue sees nothing of the ball for a second, but a white thing at the other end.
+        let far_x = if whole.ball.as_ref().unwrap().px < 960.0 {
+            1750.0
+        } else {
+            170.0
+        };
+        for f in &frames[10..35] {
+            let mut m = f.clone();
+            let ball = m.classes.iter().position(|c| c == "ball").unwrap() as u16;
+            m.detections.retain(|d| d.class_id == ball);
+            m.detections.truncate(1);
+            for d in &mut m.detections {
+                d.cx = far_x;
+                d.cy = 300.0;
+                d.score = 0.5;
+            }
+            m.motion = true;
+            let t = tracks(&mut a, &m);
+            let b = t.ball.expect("the ball is still reported");
+            assert_eq!(b.status, TrackStatus::Predicted);
+            assert_eq!(t.players, whole.players, "no news of the players");
+        }
+        assert_eq!(a.counters().motion_frames, 25);
+        assert_eq!(
+            a.counters().tracks_started,
+            started,
+            "the cue starts no track"
+        );
+        // The detector's next frame measures the same ball again.
+        let t = tracks(&mut a, &frames[35]);
+        assert_eq!(t.ball.map(|b| b.status), Some(TrackStatus::Tracked));
+        assert_eq!(a.counters().track_switches, 0);
     }
 }

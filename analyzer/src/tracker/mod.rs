@@ -110,6 +110,9 @@ struct Frame<'a> {
     gamma: f64,
     now_ns: u64,
     cands: &'a [Candidate],
+    /// A miss in this frame is evidence (false for the motion cue's frames, which cannot
+    /// see a ball lying still: a miss there costs nothing and does not age a lineage).
+    informative: bool,
     /// Per candidate: the detector score times its prior (edges, painted spots).
     scores: &'a [f64],
     model: &'a PitchModel,
@@ -359,7 +362,13 @@ impl BallTracker {
         let h = &h;
         // Predicted off the pitch: that hypothesis ends (a measurement may still continue it).
         if self.in_bounds(&h.filter) {
-            out.push(h.child(h.filter.clone(), (1.0 - P_DETECT).ln(), gamma, None));
+            if f.informative {
+                out.push(h.child(h.filter.clone(), (1.0 - P_DETECT).ln(), gamma, None));
+            } else {
+                let mut missed = h.child(h.filter.clone(), 0.0, gamma, None);
+                missed.hits = h.hits;
+                out.push(missed);
+            }
         }
         if cands.is_empty() {
             return;
@@ -561,6 +570,20 @@ impl BallTracker {
         model: &PitchModel,
         counters: &mut Counters,
     ) -> BallReport {
+        self.step_frame(now_ns, dt_s, cands, true, model, counters)
+    }
+
+    /// As [`Self::step`], saying whether a miss in this frame is evidence (`informative`;
+    /// false for the motion cue's frames).
+    pub fn step_frame(
+        &mut self,
+        now_ns: u64,
+        dt_s: f64,
+        cands: &[Candidate],
+        informative: bool,
+        model: &PitchModel,
+        counters: &mut Counters,
+    ) -> BallReport {
         let cur = self.current;
         let dt = dt_s.clamp(1e-3, 2.0 * self.predict_max_ns as f64 * 1e-9 + 0.1);
         let gamma = (-dt / SCORE_TAU_S).exp();
@@ -573,6 +596,7 @@ impl BallTracker {
             gamma,
             now_ns,
             cands,
+            informative,
             scores: &scores,
             model,
         };
@@ -605,7 +629,10 @@ impl BallTracker {
             }
             l.hyps = std::mem::take(&mut children);
             l.prune(PER_LINEAGE);
-            l.age = l.age.saturating_add(1);
+            let hit = l.hyps.first().is_some_and(|b| b.candidate.is_some());
+            if frame.informative || hit {
+                l.age = l.age.saturating_add(1);
+            }
             let Some(b) = l.hyps.first() else {
                 // Every hypothesis left the bounds: ended in `end_and_merge`.
                 continue;
@@ -683,10 +710,16 @@ impl BallTracker {
         (explained, exempt)
     }
 
-    /// New lineages for the candidates nobody explains (never for a learnt static one), and
-    /// a very confident one confirmed at once when nothing competes.
+    /// New lineages for the candidates nobody explains (never for a learnt static one, nor in
+    /// the motion cue's frames), and a very confident one confirmed at once when nothing
+    /// competes.
     fn births(&mut self, explained: &[bool], frame: &Frame, counters: &mut Counters) {
         let mut newborn = Vec::new();
+        if !frame.informative {
+            // The motion cue continues tracks; only the detector starts them (a moving white
+            // sock is a ball to the cue).
+            return;
+        }
         for (i, c) in frame.cands.iter().enumerate() {
             if explained[i] || c.suppressed {
                 continue;
