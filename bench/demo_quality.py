@@ -13,7 +13,8 @@ worst of every column; writes the rows to <out>/quality.json.
 
 Columns: ball in frame % and in the director's safe zone % of in-play frames, ball tracked %
 of the frames with a visible ball, the track's RMSE and p95 (m), detector analysed frames per
-second, panoramas dropped, and CPU % (of one core) per process over the run.
+second and the motion cue's ball sightings (capture's counters in playout.json), panoramas
+dropped, and CPU % (of one core) per process over the run.
 """
 import argparse
 import json
@@ -117,13 +118,20 @@ def one(a, scenario: str, seed: int) -> dict:
         return row
     e = r.get("evaluation") or {}
     seconds = r.get("seconds_run") or a.seconds
+    try:
+        det = json.loads((out / "playout.json").read_text()).get("detector") or {}
+    except (OSError, ValueError):
+        det = {}
     row.update({
         "in_frame_pct": e.get("ball_in_frame_pct"),
         "safe_zone_pct": e.get("ball_in_safe_zone_pct"),
         "tracked_pct": e.get("ball_tracked_pct"),
         "rmse_m": e.get("ball_track_rmse_m"),
         "p95_m": e.get("ball_track_p95_m"),
-        "detector_hz": (r.get("messages_by_topic") or {}).get("dets", 0) / max(seconds, 1e-9),
+        # The detector's analysed frames (the `dets` topic also carries the motion cue's).
+        "detector_hz": det.get("analysed", 0) / max(seconds, 1e-9),
+        "cue_sightings": det.get("motion_sightings"),
+        "given_up": det.get("given_up"),
         "dropped": e.get("frames_dropped"),
         "frames_in": e.get("frames_in"),
         "problems": e.get("problems", []),
@@ -138,7 +146,7 @@ def fmt(v, digits=1):
 
 def table(rows: list[dict]) -> str:
     head = ["scenario", "seed", "in frame %", "safe zone %", "tracked %", "RMSE m", "p95 m",
-            "detector Hz", "dropped / in", "cpu % capture", "analyzer", "director", "launch",
+            "detector Hz", "cue sightings", "dropped / in", "cpu % capture", "analyzer", "director", "launch",
             "bench cpu %", "problems"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -146,7 +154,8 @@ def table(rows: list[dict]) -> str:
         out.append("| " + " | ".join([
             r["scenario"], str(r["seed"]), fmt(r.get("in_frame_pct")), fmt(r.get("safe_zone_pct")),
             fmt(r.get("tracked_pct")), fmt(r.get("rmse_m"), 2), fmt(r.get("p95_m"), 2),
-            fmt(r.get("detector_hz"), 2), f"{fmt(r.get('dropped'))} / {fmt(r.get('frames_in'))}",
+            fmt(r.get("detector_hz"), 2), fmt(r.get("cue_sightings")),
+            f"{fmt(r.get('dropped'))} / {fmt(r.get('frames_in'))}",
             fmt(c.get("capture")), fmt(c.get("analyzer")), fmt(c.get("director")),
             fmt(c.get("launch")), fmt(r.get("bench_cpu_pct")),
             "; ".join(r.get("problems", [])) or r.get("error", ""),

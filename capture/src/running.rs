@@ -269,11 +269,28 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
             max_rate_hz = cfg.detector.max_rate_hz
         );
         // The detector takes the newest panorama when it is free and skips the rest.
-        let sink = capture::detector::DetectorSink::start(
+        // The motion cue reads host-memory frames only.
+        let cue = if d.tiles_stay_on_gpu() {
+            None
+        } else {
+            capture::detector::motion_cue(&cfg.detector, &cal)
+        };
+        let mut sink = capture::detector::DetectorSink::start(
             d,
             Box::new(publisher.clone()),
             cfg.detector.max_rate_hz,
         )?;
+        if let Some(cue) = cue {
+            // The cue's frames wait behind the detector's at most half the playout delay,
+            // so that the director still has the other half to plan them.
+            let hold_ns = ((cfg.playout.delay_s * 0.5 * 1e9) as u64)
+                .min(capture::detector::stage::MAX_HOLD_NS);
+            tracing::info!(
+                message = "Motion cue on.",
+                max_hold_ms = hold_ns / 1_000_000
+            );
+            sink = sink.with_motion_cue(cue, hold_ns);
+        }
         detector_stats = Some(Arc::new(sink.stats_handle()));
         sinks.push(Box::new(sink));
     }

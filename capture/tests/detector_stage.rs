@@ -200,3 +200,29 @@ fn the_rate_cap_skips_frames_and_every_analysed_frame_is_published_even_when_emp
     }
     assert_eq!(s.errors, 0);
 }
+
+#[test]
+fn with_the_motion_cue_every_frame_is_published_once_and_in_order() {
+    let cal = tiny_rig();
+    let c = cfg(5.0, 0.55);
+    let det = Detector::from_config(&c, &cal).unwrap();
+    let cue = capture::detector::motion_cue(&c, &cal).expect("on by default");
+    let (out_tx, out_rx) = channel::<RawDetections>();
+    let sink = DetectorSink::start(det, Box::new(out_tx), c.max_rate_hz)
+        .unwrap()
+        .with_motion_cue(cue, capture::detector::stage::MAX_HOLD_NS);
+    let stats = sink.stats_handle();
+    let n = 50;
+    let (_, panoramas, _) = run_engine(n, sink, &cal);
+    assert_eq!(panoramas, n);
+    let published: Vec<RawDetections> = out_rx.iter().collect();
+    let s = stats();
+    // The detector's frames in their places, the cue's in between: each frame once.
+    assert_eq!(published.len() as u64, n, "{s:?}");
+    assert!(published.windows(2).all(|w| w[0].pts_ns < w[1].pts_ns));
+    let detected = published.iter().filter(|m| !m.motion).count() as u64;
+    assert_eq!(detected, s.analysed, "{s:?}");
+    assert!(s.analysed >= 1);
+    assert_eq!(s.motion_frames, n - 5, "after the cue's warm-up: {s:?}");
+    assert_eq!((s.given_up, s.late), (0, 0));
+}

@@ -24,6 +24,8 @@ pub mod focus;
 pub mod handoff;
 pub mod image_eval;
 pub mod mask;
+pub mod motion;
+pub mod order;
 #[cfg(feature = "ort")]
 pub mod ort_engine;
 pub mod prepare;
@@ -112,6 +114,25 @@ pub fn field_mask(cfg: &DetectorConfig, cal: &Calibration) -> FieldMask {
             FieldMask::from_metres(cal, &grown, cfg.mask_height_m)
         }
     }
+}
+
+/// The motion cue of the config for this rig, when it is on and the classes name a ball.
+pub fn motion_cue(cfg: &DetectorConfig, cal: &Calibration) -> Option<motion::MotionCue> {
+    let ball = cfg.classes.iter().position(|c| c == "ball")?;
+    // The cue looks higher than the detector's mask: a lofted ball against the stands is as
+    // clear a change as one on the grass, and only continues a track the detector started.
+    let tall = DetectorConfig {
+        mask_height_m: cfg.mask_height_m.max(motion::MASK_HEIGHT_M),
+        ..cfg.clone()
+    };
+    cfg.motion_cue.then(|| {
+        motion::MotionCue::new(
+            cal,
+            &field_mask(&tall, cal),
+            ball as u16,
+            motion::MotionSettings::default(),
+        )
+    })
 }
 
 /// Decode settings of the config.
@@ -521,6 +542,7 @@ impl Detector {
             detections,
             inference_us: started.elapsed().as_micros().min(u32::MAX as u128) as u32,
             region: self.analysed_region(),
+            motion: false,
         }
     }
 

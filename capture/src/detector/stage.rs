@@ -4,9 +4,16 @@
 //! `RawDetections`. A slow or stalled worker only makes frames be skipped (counted), never
 //! waited for.
 //!
-//! Lock order: `Shared::slot` then `Shared::stats`; neither is held while analysing.
+//! With a [`MotionCue`], every host-memory frame is also looked at for a moving ball in the
+//! engine's thread (about half a millisecond at 1920x640), and the cue's sightings are
+//! published in frame order with the detector's results ([`InOrder`]).
+//!
+//! Lock order: `Shared::slot` then `Shared::stats`; `Shared::order` is taken alone. None is
+//! held while analysing.
 
 use super::handoff::{Mailbox, RateGate, RateMeter};
+use super::motion::MotionCue;
+use super::order::InOrder;
 use super::Detector;
 use crate::engine::{PanoramaFrame, PanoramaSink};
 use gst_video::prelude::*;
@@ -46,6 +53,9 @@ struct Shared {
     wake: Condvar,
     stop: AtomicBool,
     stats: Mutex<DetectorStats>,
+    /// Frame order of what is published, and where it goes (closed by the worker when it
+    /// exits, after everything held is published).
+    order: Mutex<(InOrder, Option<Box<dyn DetectionsOut>>)>,
 }
 
 impl Shared {
@@ -54,13 +64,49 @@ impl Shared {
             f(&mut s);
         }
     }
+
+    /// Runs `f` on the order and publishes what it releases.
+    fn publish(&self, f: impl FnOnce(&mut InOrder) -> Vec<RawDetections>) {
+        let counts = {
+            let Ok(mut g) = self.order.lock() else {
+                return;
+            };
+            let (order, out) = &mut *g;
+            for m in f(order) {
+                if let Some(out) = out.as_mut() {
+                    out.send(m);
+                }
+            }
+            order.counts
+        };
+        self.bump(|s| {
+            s.given_up = counts.gave_up;
+            s.late = counts.late;
+        });
+    }
+
+    /// Publishes everything still held and closes the output (the worker, on its way out:
+    /// nothing is published after it).
+    fn close(&self) {
+        self.publish(|o| o.flush());
+        if let Ok(mut g) = self.order.lock() {
+            g.1 = None;
+        }
+    }
 }
+
+/// Longest the cue's frames wait behind a frame the detector is on, by default (stream
+/// time; the detector's own result for that frame is then not published).
+pub const MAX_HOLD_NS: u64 = 4_000_000_000;
 
 /// The panorama sink that feeds the detector worker.
 pub struct DetectorSink {
     shared: Arc<Shared>,
     gate: RateGate,
     worker: Option<JoinHandle<()>>,
+    /// Looks at every host-memory frame for a moving ball.
+    cue: Option<MotionCue>,
+    classes: Vec<String>,
     /// Closed by the worker when it exits.
     done: Receiver<()>,
     /// How long `finish` waits for the frame in progress before leaving the worker behind
@@ -84,7 +130,9 @@ impl DetectorSink {
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
             stats: Mutex::new(DetectorStats::default()),
+            order: Mutex::new((InOrder::new(MAX_HOLD_NS), Some(out))),
         });
+        let classes = detector.classes().to_vec();
         let s = shared.clone();
         let (done_tx, done) = std::sync::mpsc::channel::<()>();
         let worker = std::thread::Builder::new()
@@ -92,15 +140,65 @@ impl DetectorSink {
             .spawn(move || {
                 // Dropped on exit, which closes `done`.
                 let _done = done_tx;
-                worker(detector, out, s)
+                worker(detector, &s);
+                s.close();
             })?;
         Ok(DetectorSink {
             shared,
             gate: RateGate::new(max_rate_hz),
             worker: Some(worker),
+            cue: None,
+            classes,
             done,
             finish_timeout: Duration::from_secs(5),
             last_log: Instant::now(),
+        })
+    }
+
+    /// Adds the motion cue; the cue's frames wait at most `max_hold_ns` (stream time) behind
+    /// a frame the detector is on.
+    pub fn with_motion_cue(mut self, cue: MotionCue, max_hold_ns: u64) -> DetectorSink {
+        if let Ok(mut g) = self.shared.order.lock() {
+            g.0 = InOrder::new(max_hold_ns);
+        }
+        self.cue = Some(cue);
+        self
+    }
+
+    /// The cue's sightings in the frame, when there is a cue and the frame is in host memory.
+    fn look(&mut self, f: &PanoramaFrame) -> Option<RawDetections> {
+        let cue = self.cue.as_mut()?;
+        let started = Instant::now();
+        let before = cue.counts;
+        let detections = with_host_nv12(f, |p| {
+            if p.width != cue.width() || p.height != cue.height() {
+                return Err(format!(
+                    "a {}x{} frame for a {}x{} motion cue",
+                    p.width,
+                    p.height,
+                    cue.width(),
+                    cue.height()
+                ));
+            }
+            Ok(cue.observe(p.y, p.y_stride))
+        })
+        .ok()?;
+        let us = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
+        let after = cue.counts;
+        self.shared.bump(|s| {
+            s.motion_frames += after.frames - before.frames;
+            s.motion_flooded += after.flooded - before.flooded;
+            s.motion_sightings += after.sightings - before.sightings;
+            s.motion_us_total += u64::from(us);
+        });
+        Some(RawDetections {
+            pts_ns: f.pts_ns,
+            seq: f.seq,
+            classes: self.classes.clone(),
+            detections,
+            inference_us: us,
+            region: None,
+            motion: true,
         })
     }
 
@@ -116,11 +214,12 @@ impl DetectorSink {
     }
 
     /// Asks the worker to stop after its frame in progress; waits up to `finish_timeout`.
-    fn stop_worker(&mut self) {
+    /// Returns whether it stopped (false: still busy, or stopped before).
+    fn stop_worker(&mut self) -> bool {
         self.shared.stop.store(true, Ordering::Relaxed);
         self.shared.wake.notify_all();
         let Some(w) = self.worker.take() else {
-            return;
+            return false;
         };
         match self.done.recv_timeout(self.finish_timeout) {
             Err(RecvTimeoutError::Timeout) => {
@@ -128,9 +227,11 @@ impl DetectorSink {
                     message = "Detector still busy at shutdown; not waiting for it.",
                     waited_ms = self.finish_timeout.as_millis() as u64
                 );
+                false
             }
             _ => {
                 let _ = w.join();
+                true
             }
         }
     }
@@ -143,17 +244,25 @@ impl PanoramaSink for DetectorSink {
 
     fn frame(&mut self, f: &PanoramaFrame) {
         let admitted = self.gate.admit(f.pts_ns);
+        let cue = self.look(f);
+        // Announced before the worker can have it, so that its result finds its place.
+        self.shared.publish(|o| o.frame(f.pts_ns, cue, admitted));
         let replaced = if admitted {
             let old = self
                 .shared
                 .slot
                 .lock()
-                .map(|mut m| m.put((f.clone(), Instant::now())));
+                .ok()
+                .and_then(|mut m| m.put((f.clone(), Instant::now())));
             self.shared.wake.notify_one();
-            matches!(old, Ok(Some(_)))
+            old.map(|(old, _)| old.pts_ns)
         } else {
-            false
+            None
         };
+        if let Some(pts) = replaced {
+            self.shared.publish(|o| o.skipped(pts));
+        }
+        let replaced = replaced.is_some();
         self.shared.bump(|s| {
             s.offered += 1;
             s.skipped_rate += u64::from(!admitted);
@@ -181,12 +290,14 @@ impl PanoramaSink for DetectorSink {
     /// Stops the worker after the frame it is on (a frame waiting in the slot is dropped and
     /// counted as skipped).
     fn finish(&mut self) {
-        if let Ok(mut m) = self.shared.slot.lock() {
-            if m.take().is_some() {
-                self.shared.bump(|s| s.skipped_busy += 1);
-            }
+        let waiting = self.shared.slot.lock().ok().and_then(|mut m| m.take());
+        if let Some((f, _)) = waiting {
+            self.shared.bump(|s| s.skipped_busy += 1);
+            self.shared.publish(|o| o.skipped(f.pts_ns));
         }
-        self.stop_worker();
+        // The worker publishes what is still held when it exits (now, or after the frame it
+        // is still on).
+        let _ = self.stop_worker();
         let s = self.stats();
         tracing::info!(message = "Detector stopped.", stats = ?s);
     }
@@ -194,7 +305,7 @@ impl PanoramaSink for DetectorSink {
 
 impl Drop for DetectorSink {
     fn drop(&mut self) {
-        self.stop_worker();
+        let _ = self.stop_worker();
     }
 }
 
@@ -209,12 +320,13 @@ fn nv12_of<'a>(f: &'a gst_video::VideoFrameRef<&gst::BufferRef>) -> Result<Nv12R
     })
 }
 
-/// Copies the frame's tiles into the detector input; the frame is released on return.
-fn prepare_frame(det: &mut Detector, frame: PanoramaFrame) -> Result<(), String> {
-    let buffer = match &frame.frame {
-        FrameRef::Host(b) => b,
-        FrameRef::Cuda(f) => return det.prepare_device(&f.nv12()).map_err(|e| e.to_string()),
-        FrameRef::Downloaded(_) => return Err("the detector takes pooled frames only".into()),
+/// Runs `f` on a host-memory frame's pixels.
+fn with_host_nv12<T>(
+    frame: &PanoramaFrame,
+    f: impl FnOnce(&Nv12Ref) -> Result<T, String>,
+) -> Result<T, String> {
+    let FrameRef::Host(buffer) = &frame.frame else {
+        return Err("not a host-memory frame".into());
     };
     let info =
         gst_video::VideoInfo::builder(gst_video::VideoFormat::Nv12, frame.width, frame.height)
@@ -222,12 +334,23 @@ fn prepare_frame(det: &mut Detector, frame: PanoramaFrame) -> Result<(), String>
             .map_err(|e| e.to_string())?;
     let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info)
         .map_err(|e| e.to_string())?;
-    let pano = nv12_of(&mapped)?;
-    let tiles = det.plan_tiles(frame.pts_ns);
-    det.prepare_tiles(&pano, &tiles).map_err(|e| e.to_string())
+    f(&nv12_of(&mapped)?)
 }
 
-fn worker(mut det: Detector, mut out: Box<dyn DetectionsOut>, shared: Arc<Shared>) {
+/// Copies the frame's tiles into the detector input; the frame is released on return.
+fn prepare_frame(det: &mut Detector, frame: PanoramaFrame) -> Result<(), String> {
+    match &frame.frame {
+        FrameRef::Host(_) => {}
+        FrameRef::Cuda(f) => return det.prepare_device(&f.nv12()).map_err(|e| e.to_string()),
+        FrameRef::Downloaded(_) => return Err("the detector takes pooled frames only".into()),
+    }
+    let tiles = det.plan_tiles(frame.pts_ns);
+    with_host_nv12(&frame, |pano| {
+        det.prepare_tiles(pano, &tiles).map_err(|e| e.to_string())
+    })
+}
+
+fn worker(mut det: Detector, shared: &Shared) {
     super::priority::lower_current_thread(det.nice());
     let mut meter = RateMeter::new(5_000_000_000);
     let mut errors_logged = 0u64;
@@ -261,7 +384,7 @@ fn worker(mut det: Detector, mut out: Box<dyn DetectionsOut>, shared: Arc<Shared
                 let msg = det.message(dets, pts_ns, seq, started);
                 meter.record(pts_ns);
                 let (n, us) = (msg.detections.len() as u64, msg.inference_us);
-                out.send(msg);
+                shared.publish(|o| o.detected(msg));
                 let truncated = det.counts.truncated;
                 let (engine_us, tiles) = (det.last_engine_us, det.analysed_tiles().len() as u32);
                 let transfers = det.engine().transfers();
@@ -285,6 +408,7 @@ fn worker(mut det: Detector, mut out: Box<dyn DetectionsOut>, shared: Arc<Shared
             }
             Err(e) => {
                 shared.bump(|s| s.errors += 1);
+                shared.publish(|o| o.skipped(pts_ns));
                 errors_logged += 1;
                 // The first error, then one in a hundred.
                 if errors_logged % 100 == 1 {

@@ -150,6 +150,18 @@ pub struct DetectorStats {
     /// `cuda` backend with the `cuda` engine only the output comes back).
     pub engine_htod_bytes: u64,
     pub engine_dtoh_bytes: u64,
+    /// The motion cue (`detector.motion_cue`): frames it looked at, frames it passed over
+    /// because too much of the field changed at once, ball sightings it published, and its
+    /// time over all frames, microseconds.
+    pub motion_frames: u64,
+    pub motion_flooded: u64,
+    pub motion_sightings: u64,
+    pub motion_us_total: u64,
+    /// Analysed frames whose detections were not ready when the cue's later frames had
+    /// waited as long as they may (the cue's sightings were published in their place), and
+    /// of those the results that came afterwards, not published.
+    pub given_up: u64,
+    pub late: u64,
 }
 
 /// Throughput and resources of the whole run, from ingest start to the outputs finalised.

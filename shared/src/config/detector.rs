@@ -63,6 +63,11 @@ pub struct DetectorConfig {
     /// last ball detections put the ball, which is several times cheaper. A frame after a
     /// miss is always a full sweep. 1 analyses every tile of every frame.
     pub focus_full_every: u32,
+    /// The motion cue (CPU frames): every panorama is also looked at for a ball that moves
+    /// against the fixed background, which is cheap (about half a millisecond at 1920x640),
+    /// and its sightings are published between the detector's frames, marked as such. Off:
+    /// only the detector's frames are published. Frames on the GPU never have it.
+    pub motion_cue: bool,
     /// Threads for inference and tile preparation.
     pub threads: u32,
     /// Niceness of the detector's threads (Linux, 0-19): above 0 the stitcher, playout and
@@ -96,6 +101,7 @@ impl Default for DetectorConfig {
             mask_height_m: 3.0,
             max_rate_hz: 5.0,
             focus_full_every: 4,
+            motion_cue: true,
             threads: 2,
             nice: 19,
             ort_library: String::new(),
