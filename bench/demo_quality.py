@@ -131,7 +131,7 @@ def one(a, scenario: str, seed: int) -> dict:
         # The detector's analysed frames (the `dets` topic also carries the motion cue's).
         "detector_hz": det.get("analysed", 0) / max(seconds, 1e-9),
         "cue_sightings": det.get("motion_sightings"),
-        "given_up": det.get("given_up"),
+        "cue_dropped": det.get("motion_dropped"),
         "dropped": e.get("frames_dropped"),
         "frames_in": e.get("frames_in"),
         "problems": e.get("problems", []),

@@ -224,5 +224,5 @@ fn with_the_motion_cue_every_frame_is_published_once_and_in_order() {
     assert_eq!(detected, s.analysed, "{s:?}");
     assert!(s.analysed >= 1);
     assert_eq!(s.motion_frames, n - 5, "after the cue's warm-up: {s:?}");
-    assert_eq!((s.given_up, s.late), (0, 0));
+    assert_eq!((s.motion_dropped, s.late), (0, 0));
 }

@@ -2,7 +2,9 @@
 //! detector its frame's detections seconds later, and the analyzer takes frames in `pts`
 //! order only. [`InOrder`] holds the cue's frames from the first frame the detector is still
 //! on, and lets them go when the detector's result is published in its place (or the frame
-//! was skipped, or it held them for longer than its limit). Pure logic: no clock, no socket.
+//! was skipped). The detector's result is never given up (without the cue it would be
+//! published just as late): a cue frame held longer than the limit is dropped instead, and
+//! counted. Pure logic: no clock, no socket.
 
 use shared::messages::RawDetections;
 use std::collections::VecDeque;
@@ -10,10 +12,10 @@ use std::collections::VecDeque;
 /// What [`InOrder`] counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OrderCounts {
-    /// Frames the detector was still on when later frames had been held for longer than
-    /// the limit: later frames were published, this one's detections were not.
-    pub gave_up: u64,
-    /// Detector results that came after their frame had been given up (not published).
+    /// Cue frames dropped because the detector's frame before them took longer than the
+    /// limit.
+    pub dropped: u64,
+    /// Detector results older than what was already published (not published).
     pub late: u64,
 }
 
@@ -112,19 +114,11 @@ impl InOrder {
     }
 
     fn release(&mut self) -> Vec<RawDetections> {
-        let newest = self.held.back().map_or(0, |s| s.pts_ns);
         let mut out = Vec::new();
-        while let Some(front) = self.held.front() {
-            let overdue = newest.saturating_sub(front.pts_ns) > self.max_hold_ns;
-            if front.awaiting && !overdue {
-                break;
-            }
+        while self.held.front().is_some_and(|s| !s.awaiting) {
             let Some(s) = self.held.pop_front() else {
                 break;
             };
-            if s.awaiting {
-                self.counts.gave_up += 1;
-            }
             let Some(msg) = s.detected.or(s.cue) else {
                 continue;
             };
@@ -134,6 +128,17 @@ impl InOrder {
             self.last_sent = Some(msg.pts_ns);
             out.push(msg);
         }
+        // Behind a frame the detector is still on: cue frames older than the limit go.
+        let newest = self.held.back().map_or(0, |s| s.pts_ns);
+        let limit = self.max_hold_ns;
+        let mut dropped = 0;
+        self.held.retain(|s| {
+            let keep =
+                s.awaiting || s.detected.is_some() || newest.saturating_sub(s.pts_ns) <= limit;
+            dropped += u64::from(!keep && s.cue.is_some());
+            keep
+        });
+        self.counts.dropped += dropped;
         out
     }
 }
@@ -198,25 +203,33 @@ mod tests {
         assert!(o.frame(120 * MS, None, true).is_empty());
         assert!(o.skipped(120 * MS).is_empty());
         assert_eq!(sent(&o.detected(msg(160, false))), [(160, false)]);
+        // A slow detector drops nothing when there is no cue.
+        let mut o = InOrder::new(100 * MS);
+        for t in (0..2000).step_by(40) {
+            assert!(o.frame(t * MS, None, true).is_empty());
+            if t > 0 {
+                assert!(o.skipped((t - 40) * MS).is_empty());
+            }
+        }
+        assert_eq!(o.held(), 1);
+        assert_eq!(sent(&o.detected(msg(1960, false))), [(1960, false)]);
+        assert_eq!(o.counts, OrderCounts::default());
     }
 
     #[test]
-    fn a_detector_slower_than_the_limit_is_given_up_and_its_late_result_counted() {
+    fn a_detector_slower_than_the_limit_costs_cue_frames_never_its_result() {
         let mut o = InOrder::new(1000 * MS);
         assert!(o.frame(0, Some(msg(0, true)), true).is_empty());
-        let mut out = Vec::new();
-        for t in (40..=1000).step_by(40) {
-            out.extend(o.frame(t * MS, Some(msg(t, true)), false));
+        for t in (40..=2000).step_by(40) {
+            assert!(o.frame(t * MS, Some(msg(t, true)), false).is_empty());
         }
-        assert!(out.is_empty(), "held up to the limit");
-        // One frame more than a second after it: frame 0 is given up, the cue's stands.
-        let out = o.frame(1040 * MS, Some(msg(1040, true)), false);
-        assert_eq!(sent(&out[..2]), [(0, true), (40, true)]);
+        // Only the last second of cue frames is kept behind the detector's frame.
+        assert_eq!(o.held(), 1 + 26);
+        assert_eq!(o.counts.dropped, 24);
+        let out = o.detected(msg(0, false));
+        assert_eq!(sent(&out[..2]), [(0, false), (1000, true)]);
         assert_eq!(out.len(), 27);
-        assert_eq!(o.counts.gave_up, 1);
-        // Its detections come too late to be published in order.
-        assert!(o.detected(msg(0, false)).is_empty());
-        assert_eq!(o.counts.late, 1);
+        assert_eq!(o.counts.late, 0);
     }
 
     #[test]

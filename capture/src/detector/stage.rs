@@ -80,7 +80,7 @@ impl Shared {
             order.counts
         };
         self.bump(|s| {
-            s.given_up = counts.gave_up;
+            s.motion_dropped = counts.dropped;
             s.late = counts.late;
         });
     }
@@ -96,7 +96,7 @@ impl Shared {
 }
 
 /// Longest the cue's frames wait behind a frame the detector is on, by default (stream
-/// time; the detector's own result for that frame is then not published).
+/// time; older ones are dropped, the detector's result never).
 pub const MAX_HOLD_NS: u64 = 4_000_000_000;
 
 /// The panorama sink that feeds the detector worker.

@@ -157,10 +157,10 @@ pub struct DetectorStats {
     pub motion_flooded: u64,
     pub motion_sightings: u64,
     pub motion_us_total: u64,
-    /// Analysed frames whose detections were not ready when the cue's later frames had
-    /// waited as long as they may (the cue's sightings were published in their place), and
-    /// of those the results that came afterwards, not published.
-    pub given_up: u64,
+    /// Cue frames dropped because the detector's frame before them took longer than they may
+    /// wait (half of `playout.delay_s`, at most 4 s), and detector results older than what
+    /// was already published (not published; none expected).
+    pub motion_dropped: u64,
     pub late: u64,
 }
 
