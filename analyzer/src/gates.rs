@@ -7,9 +7,9 @@
 use crate::counters::Counters;
 use crate::field::FieldMask;
 use crate::geom::{PitchModel, RAY_HEIGHTS_M};
-use crate::nms::{nms, BoxPx};
 use shared::config::AnalyzerConfig;
 use shared::messages::{Detection, RawDetections};
+use shared::nms::{nms, BoxPx};
 use shared::scene::BALL_RADIUS_M;
 
 /// Ball diameter, metres.

@@ -1,7 +1,7 @@
 //! Touchline analyzer: raw detections in panorama pixels to one trustworthy ball track and a
 //! players summary, in pitch metres.
 //!
-//! - [`gates`], [`nms`], [`field`]: candidate gates, cross-tile NMS, field mask;
+//! - [`gates`], [`field`]: candidate gates (cross-tile NMS from `shared::nms`), field mask;
 //! - [`static_fp`]: static false-positive suppression that learns and forgets;
 //! - [`tracker`]: the ball tracker (ground and ballistic models, hypotheses, re-acquisition);
 //! - [`players`]: robust players summary;
@@ -18,7 +18,6 @@ pub mod gates;
 pub mod geom;
 pub mod history;
 pub mod metrics;
-pub mod nms;
 pub mod pipeline;
 pub mod players;
 pub mod record;

@@ -98,6 +98,24 @@ pub struct EvalArgs {
     /// With --images: at most this many images (0: all).
     #[arg(long, default_value_t = 0)]
     limit: usize,
+    /// With --images: where detections count. `whole`: the whole picture; `grass`: only
+    /// detections whose ground point (ball centre, a person's feet) is on the grass found in
+    /// the picture, as the calibrated field mask keeps live analysis on the pitch.
+    #[arg(long, value_enum, default_value_t = FieldArg::Whole)]
+    field: FieldArg,
+    /// With --images: also write each image's counted detections (and field polygon) to this
+    /// file, one JSON object a line, to look at what was found.
+    #[arg(long)]
+    detections_out: Option<PathBuf>,
+}
+
+/// `--field` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FieldArg {
+    /// The whole picture (stands, boards and staff included).
+    Whole,
+    /// The grass found in each picture.
+    Grass,
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -197,7 +215,7 @@ pub async fn run_eval(cfg: SystemConfig, _shutdown: Shutdown, a: EvalArgs) -> Re
     }
     dc.validate().context("detector settings")?;
     if let Some(dir) = a.images.clone() {
-        let spec = image_spec(&dc, dir, &a)?;
+        let spec = image_spec(&dc, dir, &a, cfg.analyzer.nms_iou)?;
         return run_image_eval(dc, spec, a.json.clone()).await;
     }
     let width = a.width.unwrap_or(cfg.capture.panorama_width);
@@ -243,6 +261,7 @@ fn image_spec(
     dc: &shared::config::DetectorConfig,
     dir: PathBuf,
     a: &EvalArgs,
+    nms_iou: f32,
 ) -> Result<capture::detector::image_eval::ImageEvalSpec> {
     anyhow::ensure!(
         (0.05..=8.0).contains(&a.scale),
@@ -273,6 +292,12 @@ fn image_spec(
         label_classes,
         only: a.only.clone(),
         limit: a.limit,
+        field: match a.field {
+            FieldArg::Whole => capture::detector::image_eval::Field::Whole,
+            FieldArg::Grass => capture::detector::image_eval::Field::Grass,
+        },
+        detections_out: a.detections_out.clone(),
+        people_nms_iou: Some(nms_iou),
     })
 }
 
@@ -305,10 +330,11 @@ async fn run_image_eval(
         .map(|b| format!("{} px {}/{}", b.size_px, b.found, b.balls))
         .collect();
     eprintln!(
-        "detector-eval: {} images {}x{}, {:.1} tiles of {}: ball recall {:.3} precision {:.3} at {:.2} ({} balls, median {:.1} px; {}), localisation error mean {:.2} px; {}; {:.0} ms per image ({})",
+        "detector-eval: {} images {}x{} (field: {}), {:.1} tiles of {}: ball recall {:.3} precision {:.3} at {:.2} ({} balls, median {:.1} px; {}), localisation error mean {:.2} px; {}; {:.0} ms per image ({})",
         report.images,
         report.image_size[0],
         report.image_size[1],
+        report.field,
         report.tiles_per_image,
         report.tile_size,
         report.ball_recall,

@@ -18,6 +18,7 @@ pub mod geometry;
 pub mod gpu;
 pub mod image;
 pub mod messages;
+pub mod nms;
 pub mod operator;
 pub mod peers;
 pub mod process;

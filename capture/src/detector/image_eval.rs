@@ -16,11 +16,13 @@
 use super::dataset::LabelBox;
 use super::decode::DecodeParams;
 use super::eval::{iou_box, merge};
+use super::grass::grass_mask;
 use super::mask::FieldMask;
 use super::{decode_params, load_engine, Detector, DetectorError, Tiling};
 use shared::config::DetectorConfig;
 use shared::image::{rgb_to_yuv, Nv12Image};
 use shared::messages::Detection;
+use shared::nms::{nms, BoxPx};
 use shared::stats::percentile;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -39,6 +41,43 @@ pub struct ImageEvalSpec {
     pub only: Vec<String>,
     /// At most this many images (in name order); 0: all.
     pub limit: usize,
+    /// Where detections count.
+    pub field: Field,
+    /// Also write each image's kept detections and field polygon here (JSON lines).
+    pub detections_out: Option<PathBuf>,
+    /// People are scored after the cross-tile NMS the analyzer applies, at this IoU
+    /// (`analyzer.nms_iou`); `None`: as the detector gives them.
+    pub people_nms_iou: Option<f32>,
+}
+
+/// One line of `detections_out`: what was found in one image, to look at.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ImageDetections {
+    pub image: String,
+    pub size: [u32; 2],
+    /// The field polygon (`grass`), empty for the whole picture.
+    pub field: Vec<(f64, f64)>,
+    pub detections: Vec<Detection>,
+}
+
+/// Where in an image detections count: the live system analyses its calibrated field mask
+/// only, which these frames lack.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Field {
+    /// The whole picture: stands, boards and staff included.
+    #[default]
+    Whole,
+    /// The grass ([`grass_mask`]): a detection counts when its ground point is on it.
+    Grass,
+}
+
+impl Field {
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Whole => "whole",
+            Field::Grass => "grass",
+        }
+    }
 }
 
 /// Ball sizes the recall is broken down by (longer side, px): `[lo, hi)`.
@@ -106,6 +145,14 @@ pub struct ImageEvalReport {
     pub sweep: Vec<BallAt>,
     /// Images skipped: unreadable image or label file (named in the log).
     pub skipped: usize,
+    /// Where detections counted: `whole` or `grass`.
+    pub field: String,
+    /// Detections left out because their ground point was off the field.
+    pub detections_off_field: usize,
+    /// Labelled balls whose centre was off the field (still counted; a miss is a miss).
+    pub balls_off_field: usize,
+    /// Images in which no pitch was found (`grass`): the whole picture counted there.
+    pub no_pitch_images: usize,
     pub mean_image_ms: f64,
 }
 
@@ -320,41 +367,28 @@ pub fn evaluate_images(
         .ok_or_else(|| DetectorError::Config("detector.classes has no \"ball\" class".into()))?
         as u16;
     let files = list_images(spec)?;
-    let mut engine = Some(load_engine(cfg)?);
-    let ball_threshold = cfg.threshold(ball as usize);
-    // Decode the ball at the lowest threshold of the sweep; score at each.
-    let mut params: DecodeParams = decode_params(cfg);
-    params.thresholds[ball as usize] = SWEEP[0].min(ball_threshold);
-    let mut det: Option<(Detector, (u32, u32))> = None;
+    let mut runner = ImageDetector::new(cfg, ball)?;
+    let mut tally = Tally::new(cfg, ball);
+    let mut dump = match &spec.detections_out {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p)
+                .map_err(|e| DetectorError::Config(format!("{}: {e}", p.display())))?,
+        )),
+        None => None,
+    };
     let mut r = ImageEvalReport {
         dir: spec.dir.display().to_string(),
         engine: cfg.engine.clone(),
         model: cfg.model.clone(),
         scale: spec.scale,
         tile_size: cfg.tile_size,
-        ball_threshold,
+        ball_threshold: tally.ball_threshold,
+        field: spec.field.name().to_string(),
         ..Default::default()
     };
-    let thresholds: Vec<f32> = SWEEP.to_vec();
-    let mut at: Vec<(usize, usize, usize)> = vec![(0, 0, 0); thresholds.len()]; // found, balls, fp
-    let mut sizes = Vec::new();
-    let mut by_size = vec![(0usize, 0usize); SIZE_BINS.len()];
-    let mut loc = Vec::new();
-    let people: Vec<u16> = (0..cfg.classes.len() as u16)
-        .filter(|&c| c != ball)
-        .collect();
-    let mut ppl = vec![(0usize, 0usize, 0usize); people.len()];
-    let (mut tiles, mut ms) = (0usize, 0f64);
     for (n, (img_path, label_path)) in files.iter().enumerate() {
         progress(n, files.len());
-        let loaded = load_image(img_path, spec).and_then(|(rgb, w, h)| {
-            let text = std::fs::read_to_string(label_path)
-                .map_err(|e| format!("{}: {e}", label_path.display()))?;
-            let truth = read_labels(&text, w as f64, h as f64, &spec.label_classes)
-                .map_err(|e| format!("{}: {e}", label_path.display()))?;
-            Ok((rgb, w, h, truth))
-        });
-        let (rgb, w, h, truth) = match loaded {
+        let (rgb, w, h, truth) = match load_labelled(img_path, label_path, spec) {
             Ok(x) => x,
             Err(e) => {
                 tracing::warn!(message = "Image skipped.", image = %img_path.display(), error = %e);
@@ -362,11 +396,158 @@ pub fn evaluate_images(
                 continue;
             }
         };
-        if det.as_ref().is_none_or(|(_, size)| *size != (w, h)) {
-            let engine = match engine.take() {
+        if r.image_size == [0, 0] {
+            r.image_size = [w, h];
+        }
+        let field = match spec.field {
+            Field::Whole => None,
+            Field::Grass => {
+                let m = grass_mask(&rgb, w as usize, h as usize);
+                r.no_pitch_images += m.is_none() as usize;
+                m
+            }
+        };
+        let dets = runner.detect(&rgb, w, h)?;
+        let (dets, off) = on_field(dets, field.as_ref(), ball, h);
+        let dets = match spec.people_nms_iou {
+            Some(iou) => people_nms(dets, ball, iou),
+            None => dets,
+        };
+        r.detections_off_field += off;
+        r.balls_off_field += field.as_ref().map_or(0, |m| {
+            truth
+                .iter()
+                .filter(|t| t.class == ball && !m.contains(t.cx, t.cy))
+                .count()
+        });
+        tally.add(&truth, &dets);
+        r.images += 1;
+        if let Some(out) = dump.as_mut() {
+            let line = ImageDetections {
+                image: img_path.display().to_string(),
+                size: [w, h],
+                field: field.map(|m| m.polygon).unwrap_or_default(),
+                detections: dets,
+            };
+            let text = serde_json::to_string(&line).unwrap_or_default();
+            use std::io::Write;
+            writeln!(out, "{text}")
+                .map_err(|e| DetectorError::Config(format!("detections: {e}")))?;
+        }
+    }
+    r.tiles_per_image = runner.tiles as f64 / r.images.max(1) as f64;
+    r.mean_image_ms = runner.ms / r.images.max(1) as f64;
+    Ok(tally.finish(r, cfg))
+}
+
+/// Loads one image and its labels at the evaluated size.
+fn load_labelled(
+    img_path: &Path,
+    label_path: &Path,
+    spec: &ImageEvalSpec,
+) -> Result<(Vec<u8>, u32, u32, Vec<LabelBox>), String> {
+    let (rgb, w, h) = load_image(img_path, spec)?;
+    let text = std::fs::read_to_string(label_path)
+        .map_err(|e| format!("{}: {e}", label_path.display()))?;
+    let truth = read_labels(&text, w as f64, h as f64, &spec.label_classes)
+        .map_err(|e| format!("{}: {e}", label_path.display()))?;
+    Ok((rgb, w, h, truth))
+}
+
+/// Splits off the detections whose ground point lies off the field: the ball's centre, a
+/// person's feet (the bottom of the box, kept inside the picture). Returns the kept ones and
+/// how many went.
+pub fn on_field(
+    dets: Vec<Detection>,
+    field: Option<&FieldMask>,
+    ball: u16,
+    height: u32,
+) -> (Vec<Detection>, usize) {
+    let Some(m) = field else {
+        return (dets, 0);
+    };
+    let n = dets.len();
+    let kept: Vec<Detection> = dets
+        .into_iter()
+        .filter(|d| {
+            let y = if d.class_id == ball {
+                d.cy
+            } else {
+                (d.cy + d.h / 2.0).min(height as f32 - 1.0)
+            };
+            m.contains(d.cx as f64, y as f64)
+        })
+        .collect();
+    let off = n - kept.len();
+    (kept, off)
+}
+
+/// The analyzer's cross-tile NMS on every class but the ball (which `score_balls` merges);
+/// highest score first.
+pub fn people_nms(dets: Vec<Detection>, ball: u16, iou: f32) -> Vec<Detection> {
+    let (balls, people): (Vec<Detection>, Vec<Detection>) =
+        dets.into_iter().partition(|d| d.class_id == ball);
+    let mut out = balls;
+    let mut classes: Vec<u16> = people.iter().map(|d| d.class_id).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    for c in classes {
+        let mine: Vec<&Detection> = people.iter().filter(|d| d.class_id == c).collect();
+        let items: Vec<(BoxPx, f32)> = mine
+            .iter()
+            .map(|d| {
+                let b = BoxPx {
+                    cx: d.cx as f64,
+                    cy: d.cy as f64,
+                    w: d.w as f64,
+                    h: d.h as f64,
+                };
+                (b, d.score)
+            })
+            .collect();
+        out.extend(
+            nms(&items, iou as f64, None)
+                .into_iter()
+                .map(|i| mine[i].clone()),
+        );
+    }
+    out
+}
+
+/// The configured detector over whole images: one detector per image size, the engine moved
+/// from one to the next. Keeps the inference time and tile count.
+struct ImageDetector<'a> {
+    cfg: &'a DetectorConfig,
+    params: DecodeParams,
+    engine: Option<Box<dyn super::InferenceEngine>>,
+    det: Option<(Detector, (u32, u32))>,
+    tiles: usize,
+    ms: f64,
+}
+
+impl<'a> ImageDetector<'a> {
+    fn new(cfg: &'a DetectorConfig, ball: u16) -> Result<Self, DetectorError> {
+        // Decode the ball at the lowest threshold of the sweep; score at each.
+        let mut params: DecodeParams = decode_params(cfg);
+        params.thresholds[ball as usize] = SWEEP[0].min(cfg.threshold(ball as usize));
+        Ok(ImageDetector {
+            cfg,
+            params,
+            engine: Some(load_engine(cfg)?),
+            det: None,
+            tiles: 0,
+            ms: 0.0,
+        })
+    }
+
+    fn detect(&mut self, rgb: &[u8], w: u32, h: u32) -> Result<Vec<Detection>, DetectorError> {
+        let cfg = self.cfg;
+        if self.det.as_ref().is_none_or(|(_, size)| *size != (w, h)) {
+            let engine = match self.engine.take() {
                 Some(e) => e,
                 None => load_engine(cfg)?,
             };
+            self.det = None;
             let tiling = Tiling::new(
                 w,
                 h,
@@ -377,101 +558,140 @@ pub fn evaluate_images(
             let d = Detector::new(
                 engine,
                 tiling,
-                params.clone(),
+                self.params.clone(),
                 cfg.classes.clone(),
                 usize::MAX,
                 cfg.threads as usize,
             )?;
-            if r.image_size == [0, 0] {
-                r.image_size = [w, h];
-            }
-            det = Some((d, (w, h)));
+            self.det = Some((d, (w, h)));
         }
-        let Some((d, _)) = det.as_mut() else {
-            continue;
+        let Some((d, _)) = self.det.as_mut() else {
+            return Ok(Vec::new());
         };
-        let pano = rgb8_to_nv12(&rgb, w as usize, h as usize);
+        let pano = rgb8_to_nv12(rgb, w as usize, h as usize);
         let t = Instant::now();
         d.prepare(&pano.as_ref())?;
         let dets = d.infer()?;
-        ms += t.elapsed().as_secs_f64() * 1e3;
-        tiles += d.tiling().tiles.len();
-        r.images += 1;
+        self.ms += t.elapsed().as_secs_f64() * 1e3;
+        self.tiles += d.tiling().tiles.len();
+        Ok(dets)
+    }
+}
 
-        for (k, &th) in thresholds.iter().enumerate() {
-            let s = score_balls(&truth, &dets, ball, th);
-            at[k].0 += s.balls.iter().filter(|b| b.1.is_some()).count();
-            at[k].1 += s.balls.len();
-            at[k].2 += s.fp;
+/// The running scores over the images.
+struct Tally {
+    ball: u16,
+    ball_threshold: f32,
+    /// Per sweep threshold: (found, balls, fp).
+    at: Vec<(usize, usize, usize)>,
+    sizes: Vec<f64>,
+    /// Per size bin: (balls, found).
+    by_size: Vec<(usize, usize)>,
+    loc: Vec<f64>,
+    /// People classes and their (labelled, detected, matched, threshold).
+    people: Vec<(u16, usize, usize, usize, f32)>,
+    tp: usize,
+    fp: usize,
+    duplicates: usize,
+}
+
+impl Tally {
+    fn new(cfg: &DetectorConfig, ball: u16) -> Tally {
+        Tally {
+            ball,
+            ball_threshold: cfg.threshold(ball as usize),
+            at: vec![(0, 0, 0); SWEEP.len()],
+            sizes: Vec::new(),
+            by_size: vec![(0, 0); SIZE_BINS.len()],
+            loc: Vec::new(),
+            people: (0..cfg.classes.len() as u16)
+                .filter(|&c| c != ball)
+                .map(|c| (c, 0, 0, 0, cfg.threshold(c as usize)))
+                .collect(),
+            tp: 0,
+            fp: 0,
+            duplicates: 0,
         }
-        let s = score_balls(&truth, &dets, ball, ball_threshold);
-        r.ball_fp += s.fp;
-        r.ball_duplicates += s.duplicates;
+    }
+
+    fn add(&mut self, truth: &[LabelBox], dets: &[Detection]) {
+        for (k, &th) in SWEEP.iter().enumerate() {
+            let s = score_balls(truth, dets, self.ball, th);
+            self.at[k].0 += s.balls.iter().filter(|b| b.1.is_some()).count();
+            self.at[k].1 += s.balls.len();
+            self.at[k].2 += s.fp;
+        }
+        let s = score_balls(truth, dets, self.ball, self.ball_threshold);
+        self.fp += s.fp;
+        self.duplicates += s.duplicates;
         for (size, found) in &s.balls {
-            r.balls += 1;
-            sizes.push(*size);
+            self.sizes.push(*size);
             let bin = SIZE_BINS
                 .iter()
                 .position(|(_, lo, hi)| size >= lo && size < hi)
                 .unwrap_or(0);
-            by_size[bin].0 += 1;
+            self.by_size[bin].0 += 1;
             if let Some(e) = found {
-                r.ball_tp += 1;
-                by_size[bin].1 += 1;
-                loc.push(*e);
+                self.tp += 1;
+                self.by_size[bin].1 += 1;
+                self.loc.push(*e);
             }
         }
-        for (i, &c) in people.iter().enumerate() {
-            let th = cfg.threshold(c as usize);
-            let kept: Vec<Detection> = dets.iter().filter(|d| d.score >= th).cloned().collect();
-            let (l, dn, m) = match_people(&truth, &kept, c);
-            ppl[i] = (ppl[i].0 + l, ppl[i].1 + dn, ppl[i].2 + m);
+        for p in &mut self.people {
+            let kept: Vec<Detection> = dets.iter().filter(|d| d.score >= p.4).cloned().collect();
+            let (l, dn, m) = match_people(truth, &kept, p.0);
+            (p.1, p.2, p.3) = (p.1 + l, p.2 + dn, p.3 + m);
         }
     }
-    r.ball_recall = ratio(r.ball_tp, r.balls);
-    r.ball_precision = ratio(r.ball_tp, r.ball_tp + r.ball_fp);
-    sizes.sort_by(f64::total_cmp);
-    r.ball_size_median_px = percentile(&sizes, 0.5);
-    r.ball_recall_by_size = SIZE_BINS
-        .iter()
-        .zip(&by_size)
-        .map(|((name, _, _), &(balls, found))| SizeRecall {
-            size_px: name,
-            balls,
-            found,
-            recall: ratio(found, balls),
-        })
-        .collect();
-    loc.sort_by(f64::total_cmp);
-    r.loc_err_mean_px = loc.iter().sum::<f64>() / loc.len().max(1) as f64;
-    r.loc_err_p95_px = percentile(&loc, 0.95);
-    r.people = people
-        .iter()
-        .zip(&ppl)
-        .map(|(&c, &(l, dn, m))| PeopleQuality {
-            class: cfg.classes[c as usize].clone(),
-            threshold: cfg.threshold(c as usize),
-            labelled: l,
-            detected: dn,
-            matched: m,
-            recall: ratio(m, l),
-            precision: ratio(m, dn),
-        })
-        .collect();
-    r.sweep = thresholds
-        .iter()
-        .zip(&at)
-        .map(|(&threshold, &(found, balls, fp))| BallAt {
-            threshold,
-            recall: ratio(found, balls),
-            precision: ratio(found, found + fp),
-            tp: found,
-            fp,
-        })
-        .collect();
-    r.tiles_per_image = tiles as f64 / r.images.max(1) as f64;
-    r.mean_image_ms = ms / r.images.max(1) as f64;
-    Ok(r)
+
+    fn finish(mut self, mut r: ImageEvalReport, cfg: &DetectorConfig) -> ImageEvalReport {
+        r.balls = self.sizes.len();
+        r.ball_tp = self.tp;
+        r.ball_fp = self.fp;
+        r.ball_duplicates = self.duplicates;
+        r.ball_recall = ratio(self.tp, r.balls);
+        r.ball_precision = ratio(self.tp, self.tp + self.fp);
+        self.sizes.sort_by(f64::total_cmp);
+        r.ball_size_median_px = percentile(&self.sizes, 0.5);
+        r.ball_recall_by_size = SIZE_BINS
+            .iter()
+            .zip(&self.by_size)
+            .map(|((name, _, _), &(balls, found))| SizeRecall {
+                size_px: name,
+                balls,
+                found,
+                recall: ratio(found, balls),
+            })
+            .collect();
+        self.loc.sort_by(f64::total_cmp);
+        r.loc_err_mean_px = self.loc.iter().sum::<f64>() / self.loc.len().max(1) as f64;
+        r.loc_err_p95_px = percentile(&self.loc, 0.95);
+        r.people = self
+            .people
+            .iter()
+            .map(|&(c, l, dn, m, threshold)| PeopleQuality {
+                class: cfg.classes[c as usize].clone(),
+                threshold,
+                labelled: l,
+                detected: dn,
+                matched: m,
+                recall: ratio(m, l),
+                precision: ratio(m, dn),
+            })
+            .collect();
+        r.sweep = SWEEP
+            .iter()
+            .zip(&self.at)
+            .map(|(&threshold, &(found, balls, fp))| BallAt {
+                threshold,
+                recall: ratio(found, balls),
+                precision: ratio(found, found + fp),
+                tp: found,
+                fp,
+            })
+            .collect();
+        r
+    }
 }
 
 #[cfg(test)]
@@ -554,6 +774,57 @@ mod tests {
         let mut d3 = det(1, 400.0, 50.0, 20.0, 0.7);
         d3.h = 60.0;
         assert_eq!(match_people(&truth, &[d1, d2, d3], 1), (2, 3, 1));
+    }
+
+    #[test]
+    fn off_the_field_means_the_balls_centre_or_the_persons_feet() {
+        let field = FieldMask::from_pixels(
+            &[(0.0, 50.0), (200.0, 50.0), (200.0, 100.0), (0.0, 100.0)],
+            200,
+            100,
+        );
+        let mut standing = det(1, 100.0, 40.0, 10.0, 0.9); // feet at y = 70: on the pitch
+        standing.h = 60.0;
+        let mut stands = det(1, 100.0, 20.0, 10.0, 0.9); // feet at y = 45: in the stands
+        stands.h = 50.0;
+        let mut cut = det(1, 20.0, 90.0, 10.0, 0.9); // feet below the picture's edge
+        cut.h = 40.0;
+        let dets = vec![
+            standing,
+            stands,
+            cut,
+            det(0, 50.0, 60.0, 8.0, 0.9), // ball on the pitch
+            det(0, 50.0, 30.0, 8.0, 0.9), // ball-like thing on the boards
+        ];
+        let (kept, off) = on_field(dets.clone(), Some(&field), 0, 100);
+        assert_eq!(off, 2);
+        assert_eq!(kept.len(), 3);
+        assert!(kept.iter().all(|d| d.cy != 20.0 && d.cy != 30.0));
+        assert_eq!(
+            on_field(dets, None, 0, 100).1,
+            0,
+            "no field: everything counts"
+        );
+    }
+
+    #[test]
+    fn people_are_merged_across_tiles_as_the_analyzer_does_and_balls_are_left_alone() {
+        let mut a = det(1, 100.0, 50.0, 20.0, 0.9);
+        a.h = 60.0;
+        let mut b = a.clone(); // the same player from the neighbouring tile
+        b.cx = 102.0;
+        b.score = 0.6;
+        let mut c = a.clone(); // a player next to him
+        c.cx = 125.0;
+        let balls = [det(0, 10.0, 10.0, 8.0, 0.9), det(0, 10.5, 10.0, 8.0, 0.8)];
+        let out = people_nms(vec![a, b, c, balls[0].clone(), balls[1].clone()], 0, 0.5);
+        assert_eq!(out.iter().filter(|d| d.class_id == 0).count(), 2);
+        let people: Vec<f32> = out
+            .iter()
+            .filter(|d| d.class_id == 1)
+            .map(|d| d.cx)
+            .collect();
+        assert_eq!(people, vec![100.0, 125.0]);
     }
 
     #[test]

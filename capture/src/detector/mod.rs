@@ -12,7 +12,7 @@
 //!   ([`DetectorSink`]), which never blocks the panorama;
 //! - [`scenes`], [`dataset`] and [`eval`]: varied synthetic scenes, training tiles with
 //!   labels, and quality against ground truth; [`image_eval`]: quality on labelled real
-//!   images.
+//!   images, with [`grass`] as their field mask.
 
 pub mod cuda_engine;
 pub mod dataset;
@@ -21,6 +21,7 @@ pub mod engine;
 mod error;
 pub mod eval;
 pub mod focus;
+pub mod grass;
 pub mod handoff;
 pub mod image_eval;
 pub mod mask;
