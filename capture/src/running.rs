@@ -123,47 +123,17 @@ fn outputs(cfg: &SystemConfig) -> Result<(Vec<ProgramTarget>, Option<ProgramTarg
     Ok((v, view))
 }
 
-/// Starts ingest, playout and the engine thread.
-pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEngine> {
-    let c = &cfg.capture;
-    let p = &cfg.playout;
-    let cal = setup::calibration(c)?;
-    let stitcher = setup::stitcher(c, &cal)?;
-    let detector = if cfg.detector.enabled {
-        let d = capture::detector::Detector::from_config(&cfg.detector, &cal)
-            .context("detector: cannot start (fix [detector] or set enabled = false)")?;
-        tracing::info!(message = "Detector ready.", engine = d.engine().name(), model = %d.engine().info().path.display(), tiles = d.tiling().tiles.len(), max_rate_hz = cfg.detector.max_rate_hz);
-        Some(d)
-    } else {
-        None
-    };
-    let rate = FrameRate::new(c.fps, 1);
-    let delay_ns = secs_to_ns(p.delay_s);
-    let frames = pool_frames_for(delay_ns, rate, p.pool_margin);
-    let gpu = setup::gpu(c)?;
-    let mut cuda = gpu
-        .as_ref()
-        .map(|g| setup::cuda_stage(g, &stitcher, frames))
-        .transpose()?;
-    if let Some(s) = cuda.as_mut() {
-        s.wait_for_pool = !c.realtime;
-    }
-    let pool_bytes = cuda.as_ref().map_or(0, |s| s.pool.total_bytes());
-    // With the CUDA backend the panoramas live in the device pool; the system-memory pool
-    // then only has to exist (one frame).
-    let pool = PanoramaPool::new(
-        cal.panorama.width,
-        cal.panorama.height,
-        if cuda.is_some() { 1 } else { frames },
-    )?;
-    let (targets, view) = outputs(cfg)?;
-    let synthetic = c.source == SourceKind::Synthetic;
-    let audio_on = match p.audio {
-        AudioSource::Synthetic => synthetic,
-        AudioSource::Live => true,
-        AudioSource::None => false,
-    };
-    let playout = Playout::start(PlayoutSetup {
+/// Playout with its outputs, audio, pose log, recording schedule and previews.
+fn start_playout(
+    cfg: &SystemConfig,
+    cal: &shared::geometry::Calibration,
+    gpu: Option<Arc<Gpu>>,
+    audio_on: bool,
+    targets: Vec<ProgramTarget>,
+    view: Option<ProgramTarget>,
+) -> Result<Playout> {
+    let (c, p) = (&cfg.capture, &cfg.playout);
+    Playout::start(PlayoutSetup {
         calibration: cal.clone(),
         fps: c.fps,
         config: p.clone(),
@@ -174,7 +144,7 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
         retry: playout::outputs::RetrySettings::from_config(p, c.realtime),
         audio: audio_on,
         pose_log: (!p.pose_log.is_empty()).then(|| PathBuf::from(&p.pose_log)),
-        gpu: gpu.clone(),
+        gpu,
         record: record_at_start(cfg),
         preview: (p.preview_interval_ms > 0 && !cfg.operator.http_bind.trim().is_empty()).then(
             || playout::preview::PreviewSettings {
@@ -184,64 +154,231 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
             },
         ),
     })
-    .context("playout on the GPU")?;
+    .context("playout on the GPU")
+}
+
+/// The live audio source, its running time 0 at `start`.
+fn start_live_audio(
+    pipeline: &str,
+    start: Instant,
+    tx: Sender<PlayoutInput>,
+) -> Result<playout::live_audio::LiveAudio> {
+    let origin = gst::SystemClock::obtain().time()
+        - gst::ClockTime::from_nseconds(start.elapsed().as_nanos() as u64);
+    playout::live_audio::LiveAudio::start(pipeline, origin, move |chunk| {
+        let _ = tx.send(PlayoutInput::Audio(chunk));
+    })
+    .context("starting the live audio source")
+}
+
+/// The synthetic source's audio (a click on every sync flash), paced in real time when
+/// capture is.
+fn synthetic_audio(
+    period_ns: u64,
+    realtime: bool,
+    start: Instant,
+    stop: Arc<AtomicBool>,
+    tx: Sender<PlayoutInput>,
+) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("synthetic-audio".into())
+        .spawn(move || {
+            let mut gen = playout::audio::SyntheticAudio::new(period_ns);
+            while !stop.load(Ordering::Relaxed) {
+                let chunk = gen.next_chunk(20);
+                if realtime {
+                    let due = start
+                        + Duration::from_nanos(chunk.pts().map(|p| p.nseconds()).unwrap_or(0));
+                    let now = Instant::now();
+                    if due > now {
+                        std::thread::sleep(due - now);
+                    }
+                }
+                if tx.send(PlayoutInput::Audio(chunk)).is_err() {
+                    break;
+                }
+            }
+        })
+        .expect("spawn audio thread")
+}
+
+/// The detector stage, on the GPU's tiles when there is one, with the motion cue on
+/// host-memory frames.
+fn detector_sink(
+    cfg: &SystemConfig,
+    cal: &shared::geometry::Calibration,
+    mut d: capture::detector::Detector,
+    gpu: Option<&Arc<Gpu>>,
+    publisher: &Arc<Publisher>,
+) -> Result<capture::detector::DetectorSink> {
+    if let Some(g) = gpu {
+        d.use_gpu(g.clone())
+            .context("detector tile preparation on the GPU")?;
+    }
+    tracing::info!(
+        message = "Detector ready.",
+        engine = d.engine().name(),
+        tiles = d.tiling().tiles.len(),
+        tiles_in = if d.tiles_stay_on_gpu() {
+            "gpu memory"
+        } else {
+            "host memory"
+        },
+        max_rate_hz = cfg.detector.max_rate_hz
+    );
+    // The detector takes the newest panorama when it is free and skips the rest.
+    // The motion cue reads host-memory frames only.
+    let cue = if d.tiles_stay_on_gpu() {
+        None
+    } else {
+        capture::detector::motion_cue(&cfg.detector, cal)
+    };
+    let mut sink = capture::detector::DetectorSink::start(
+        d,
+        Box::new(publisher.clone()),
+        cfg.detector.max_rate_hz,
+    )?;
+    if let Some(cue) = cue {
+        // The cue's frames wait behind the detector's at most half the playout delay,
+        // so that the director still has the other half to plan them.
+        let hold_ns =
+            ((cfg.playout.delay_s * 0.5 * 1e9) as u64).min(capture::detector::stage::MAX_HOLD_NS);
+        tracing::info!(
+            message = "Motion cue on.",
+            max_hold_ms = hold_ns / 1_000_000
+        );
+        sink = sink.with_motion_cue(cue, hold_ns);
+    }
+    Ok(sink)
+}
+
+/// Where the panoramas live for the delay: the device pool of the CUDA backend (the
+/// system-memory pool then only has to exist: one frame), else a system-memory pool. Also
+/// the device pool's size in bytes.
+fn frame_stores(
+    cfg: &SystemConfig,
+    cal: &shared::geometry::Calibration,
+    stitcher: &capture::stitch::CpuStitcher,
+    gpu: Option<&Arc<Gpu>>,
+) -> Result<(Option<capture::engine::CudaStage>, PanoramaPool, usize)> {
+    let (c, p) = (&cfg.capture, &cfg.playout);
+    let rate = FrameRate::new(c.fps, 1);
+    let frames = pool_frames_for(secs_to_ns(p.delay_s), rate, p.pool_margin);
+    let mut cuda = gpu
+        .map(|g| setup::cuda_stage(g, stitcher, frames))
+        .transpose()?;
+    if let Some(s) = cuda.as_mut() {
+        s.wait_for_pool = !c.realtime;
+    }
+    let pool_bytes = cuda.as_ref().map_or(0, |s| s.pool.total_bytes());
+    let pool = PanoramaPool::new(
+        cal.panorama.width,
+        cal.panorama.height,
+        if cuda.is_some() { 1 } else { frames },
+    )?;
+    Ok((cuda, pool, pool_bytes))
+}
+
+/// The detector of the configuration for this rig.
+fn detector(
+    cfg: &SystemConfig,
+    cal: &shared::geometry::Calibration,
+) -> Result<capture::detector::Detector> {
+    let d = capture::detector::Detector::from_config(&cfg.detector, cal)
+        .context("detector: cannot start (fix [detector] or set enabled = false)")?;
+    tracing::info!(message = "Detector ready.", engine = d.engine().name(), model = %d.engine().info().path.display(), tiles = d.tiling().tiles.len(), max_rate_hz = cfg.detector.max_rate_hz);
+    Ok(d)
+}
+
+/// The engine on its own thread, fed by the ingest's events.
+fn spawn_engine(
+    mut engine: Engine,
+    ingest: &mut Ingest,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<(EngineEnd, EngineStats)>> {
+    let events = std::mem::replace(&mut ingest.events, std::sync::mpsc::channel().1);
+    Ok(std::thread::Builder::new()
+        .name("engine".into())
+        .spawn(move || {
+            let end = engine.run(events, stop);
+            (end, engine.stats)
+        })?)
+}
+
+/// The venue audio: the live source, its running time 0 at `start` (the time line of the
+/// synthetic source, and within the cameras' start-up skew of live camera pipelines), or the
+/// synthetic source's clicks; neither when audio is off.
+fn start_audio(
+    cfg: &SystemConfig,
+    audio_on: bool,
+    start: Instant,
+    stop: Arc<AtomicBool>,
+    tx: Sender<PlayoutInput>,
+) -> Result<(
+    Option<JoinHandle<()>>,
+    Option<playout::live_audio::LiveAudio>,
+)> {
+    let p = &cfg.playout;
+    if p.audio == AudioSource::Live {
+        let live = start_live_audio(&p.audio_pipeline, start, tx)?;
+        return Ok((None, Some(live)));
+    }
+    Ok((
+        audio_on.then(|| {
+            synthetic_audio(
+                secs_to_ns(p.sync_flash_period_s),
+                cfg.capture.realtime,
+                start,
+                stop,
+                tx,
+            )
+        }),
+        None,
+    ))
+}
+
+/// Ingest on its own threads; the synthetic source flashes for the sync check.
+fn start_ingest(
+    cfg: &SystemConfig,
+    cal: &shared::geometry::Calibration,
+    gpu: Option<&Gpu>,
+    start: Instant,
+    stop: Arc<AtomicBool>,
+) -> Result<Ingest> {
+    let (c, p) = (&cfg.capture, &cfg.playout);
+    let flash_every = (c.source == SourceKind::Synthetic && p.sync_flash_period_s > 0.0)
+        .then(|| (p.sync_flash_period_s * c.fps as f64).round() as u64);
+    setup::start_ingest(c, cal, gpu, c.realtime, None, flash_every, start, stop)
+}
+
+/// Starts ingest, playout and the engine thread.
+pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEngine> {
+    let c = &cfg.capture;
+    let p = &cfg.playout;
+    let cal = setup::calibration(c)?;
+    let stitcher = setup::stitcher(c, &cal)?;
+    let detector = if cfg.detector.enabled {
+        Some(detector(cfg, &cal)?)
+    } else {
+        None
+    };
+    let rate = FrameRate::new(c.fps, 1);
+    let gpu = setup::gpu(c)?;
+    let (cuda, pool, pool_bytes) = frame_stores(cfg, &cal, &stitcher, gpu.as_ref())?;
+    let (targets, view) = outputs(cfg)?;
+    let synthetic = c.source == SourceKind::Synthetic;
+    let audio_on = match p.audio {
+        AudioSource::Synthetic => synthetic,
+        AudioSource::Live => true,
+        AudioSource::None => false,
+    };
+    let playout = start_playout(cfg, &cal, gpu.clone(), audio_on, targets, view)?;
     let playout_tx = playout.sender();
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let gpu_at_start = gpu.as_ref().map(|g| (g.clone(), pool_bytes, g.transfers()));
-    let flash_every = (synthetic && p.sync_flash_period_s > 0.0)
-        .then(|| (p.sync_flash_period_s * c.fps as f64).round() as u64);
-    let mut ingest = setup::start_ingest(
-        c,
-        &cal,
-        gpu.as_deref(),
-        c.realtime,
-        None,
-        flash_every,
-        start,
-        stop.clone(),
-    )?;
-    // The live audio source's running time 0 is `start`: the time line of the synthetic
-    // source, and (within the cameras' start-up skew) of live camera pipelines.
-    let live_audio = if p.audio == AudioSource::Live {
-        let origin = gst::SystemClock::obtain().time()
-            - gst::ClockTime::from_nseconds(start.elapsed().as_nanos() as u64);
-        let tx = playout_tx.clone();
-        Some(
-            playout::live_audio::LiveAudio::start(&p.audio_pipeline, origin, move |chunk| {
-                let _ = tx.send(PlayoutInput::Audio(chunk));
-            })
-            .context("starting the live audio source")?,
-        )
-    } else {
-        None
-    };
-    let audio = (audio_on && live_audio.is_none()).then(|| {
-        let tx = playout_tx.clone();
-        let stop = stop.clone();
-        let period = secs_to_ns(p.sync_flash_period_s);
-        let realtime = c.realtime;
-        std::thread::Builder::new()
-            .name("synthetic-audio".into())
-            .spawn(move || {
-                let mut gen = playout::audio::SyntheticAudio::new(period);
-                while !stop.load(Ordering::Relaxed) {
-                    let chunk = gen.next_chunk(20);
-                    if realtime {
-                        let due = start
-                            + Duration::from_nanos(chunk.pts().map(|p| p.nseconds()).unwrap_or(0));
-                        let now = Instant::now();
-                        if due > now {
-                            std::thread::sleep(due - now);
-                        }
-                    }
-                    if tx.send(PlayoutInput::Audio(chunk)).is_err() {
-                        break;
-                    }
-                }
-            })
-            .expect("spawn audio thread")
-    });
+    let mut ingest = start_ingest(cfg, &cal, gpu.as_deref(), start, stop.clone())?;
+    let (audio, live_audio) = start_audio(cfg, audio_on, start, stop.clone(), playout_tx.clone())?;
     let stats = Arc::new(Mutex::new(EngineStats::default()));
     let mut sinks: Vec<Box<dyn capture::engine::PanoramaSink>> = vec![
         Box::new(TickSink {
@@ -251,70 +388,30 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
             tx: playout_tx.clone(),
         }),
     ];
-    let mut detector_stats: Option<DetectorStatsFn> = None;
-    if let Some(mut d) = detector {
-        if let Some(g) = &gpu {
-            d.use_gpu(g.clone())
-                .context("detector tile preparation on the GPU")?;
-        }
-        tracing::info!(
-            message = "Detector ready.",
-            engine = d.engine().name(),
-            tiles = d.tiling().tiles.len(),
-            tiles_in = if d.tiles_stay_on_gpu() {
-                "gpu memory"
-            } else {
-                "host memory"
-            },
-            max_rate_hz = cfg.detector.max_rate_hz
-        );
-        // The detector takes the newest panorama when it is free and skips the rest.
-        // The motion cue reads host-memory frames only.
-        let cue = if d.tiles_stay_on_gpu() {
-            None
-        } else {
-            capture::detector::motion_cue(&cfg.detector, &cal)
-        };
-        let mut sink = capture::detector::DetectorSink::start(
-            d,
-            Box::new(publisher.clone()),
-            cfg.detector.max_rate_hz,
-        )?;
-        if let Some(cue) = cue {
-            // The cue's frames wait behind the detector's at most half the playout delay,
-            // so that the director still has the other half to plan them.
-            let hold_ns = ((cfg.playout.delay_s * 0.5 * 1e9) as u64)
-                .min(capture::detector::stage::MAX_HOLD_NS);
-            tracing::info!(
-                message = "Motion cue on.",
-                max_hold_ms = hold_ns / 1_000_000
-            );
-            sink = sink.with_motion_cue(cue, hold_ns);
-        }
-        detector_stats = Some(Arc::new(sink.stats_handle()));
-        sinks.push(Box::new(sink));
-    }
-    let mut engine = Engine {
-        stitcher,
-        pool,
-        gpu: cuda,
-        sinks,
-        frame_ns: rate.frame_duration_ns(),
-        max_frames: None,
-        offline: !c.realtime,
-        ingest_dropped: ingest.dropped.clone(),
-        stats: Default::default(),
-        live_stats: stats.clone(),
-    };
-    let events = std::mem::replace(&mut ingest.events, std::sync::mpsc::channel().1);
+    let detector = detector
+        .map(|d| detector_sink(cfg, &cal, d, gpu.as_ref(), &publisher))
+        .transpose()?;
+    let detector_stats: Option<DetectorStatsFn> = detector
+        .as_ref()
+        .map(|sink| Arc::new(sink.stats_handle()) as DetectorStatsFn);
+    sinks.extend(detector.map(|d| Box::new(d) as Box<dyn capture::engine::PanoramaSink>));
+    let thread = spawn_engine(
+        Engine {
+            stitcher,
+            pool,
+            gpu: cuda,
+            sinks,
+            frame_ns: rate.frame_duration_ns(),
+            max_frames: None,
+            offline: !c.realtime,
+            ingest_dropped: ingest.dropped.clone(),
+            stats: Default::default(),
+            live_stats: stats.clone(),
+        },
+        &mut ingest,
+        stop.clone(),
+    )?;
     let cameras = ingest.watches();
-    let engine_stop = stop.clone();
-    let thread = std::thread::Builder::new()
-        .name("engine".into())
-        .spawn(move || {
-            let end = engine.run(events, engine_stop);
-            (end, engine.stats)
-        })?;
     tracing::info!(
         message = "Capture engine started.",
         panorama = format!("{}x{}", cal.panorama.width, cal.panorama.height),

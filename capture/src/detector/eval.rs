@@ -22,9 +22,10 @@
 
 use super::dataset::{ball_on_spot, truth_boxes, LabelBox};
 use super::mask::FieldMask;
-use super::scenes::{LutCache, Scene, SceneVariety};
+use super::scenes::{LutCache, Scene, SceneFrame, SceneVariety};
 use super::{field_mask, Detector, DetectorError, InferenceEngine};
 use shared::config::DetectorConfig;
+use shared::geometry::Calibration;
 use shared::messages::Detection;
 use shared::stats::percentile;
 use std::time::Instant;
@@ -68,7 +69,7 @@ pub struct BallPoint {
     pub missed: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EvalReport {
     pub engine: String,
     pub model: String,
@@ -140,6 +141,11 @@ const GROUPS: [&str; 3] = ["ground_clear", "near_person", "in_air"];
 /// overlaps a person, its group, and the merged ball detections.
 struct FrameBalls {
     positive: bool,
+    /// A visible ball in the mask resting on a painted spot (not counted).
+    on_spot: bool,
+    /// A visible ball in play outside the mask (not counted).
+    outside_mask: bool,
+    diameter_px: f64,
     near_person: bool,
     group: usize,
     dets: Vec<BallDet>,
@@ -224,16 +230,89 @@ pub fn evaluate(
     engine: Box<dyn InferenceEngine>,
     progress: &mut dyn FnMut(usize),
 ) -> Result<EvalReport, DetectorError> {
-    let class_of = |name: &str| cfg.classes.iter().position(|c| c == name).map(|i| i as u16);
-    let ball = class_of("ball").ok_or_else(|| {
-        DetectorError::Config("detector.classes has no \"ball\" class to evaluate".into())
-    })?;
-    let player = class_of("player");
-    let referee = class_of("referee");
-    let ball_threshold = cfg.threshold(ball as usize);
+    let classes = Classes::of(cfg)?;
+    let ball_threshold = cfg.threshold(classes.ball as usize);
     let sweep_thresholds: Vec<f32> = (1..=19).map(|i| i as f32 / 20.0).collect();
-    let floor = sweep_thresholds[0].min(ball_threshold);
-    // Decode with a low ball threshold so every sweep point can be scored.
+    let low = low_ball_threshold(cfg, classes.ball, sweep_thresholds[0].min(ball_threshold));
+    let engine_name = engine.name().to_string();
+    let model = engine.info().path.display().to_string();
+    let mut luts = LutCache::default();
+    let mut det: Option<(Detector, FieldMask)> = None;
+    let mut engine = Some(engine);
+    let mut tally = Tally::default();
+    let mut scene_no = 0u64;
+    while tally.frames < spec.frames {
+        let mut scene = Scene::new(
+            spec.seed.wrapping_mul(1_000_003).wrapping_add(scene_no),
+            &spec.variety,
+            &mut luts,
+        );
+        scene_no += 1;
+        if let Some(e) = engine.take() {
+            let d = Detector::with_engine(&low, &scene.cal, e)?;
+            det = Some((d, field_mask(cfg, &scene.cal)));
+        }
+        let Some((d, mask)) = det.as_mut() else {
+            break;
+        };
+        for _ in 0..spec.frames_per_scene.min(spec.frames - tally.frames) {
+            let f = scene.next_frame();
+            let t = Instant::now();
+            let out = d.detect(&scene.pano.as_ref(), f.truth.pts_ns, tally.frames as u64)?;
+            tally.ms += t.elapsed().as_secs_f64() * 1e3;
+            tally.add(cfg, &classes, &out.detections, &f, &scene.cal, mask);
+            progress(tally.frames);
+        }
+    }
+    let (d, _) = det.as_ref().ok_or_else(|| {
+        DetectorError::Config("detector-eval: no frame to evaluate (frames = 0)".into())
+    })?;
+    Ok(tally.report(EvalReport {
+        engine: engine_name,
+        model,
+        panorama: [d.tiling().width, d.tiling().height],
+        tile_size: cfg.tile_size,
+        tiles: d.tiling().tiles.len(),
+        ball_threshold,
+        loc_err_mean_px: f64::NAN,
+        sweep: sweep_thresholds
+            .iter()
+            .map(|&threshold| BallPoint {
+                threshold,
+                recall: f64::NAN,
+                precision: f64::NAN,
+                tp: 0,
+                fp: 0,
+                missed: 0,
+            })
+            .collect(),
+        ..Default::default()
+    }))
+}
+
+/// The configured classes the evaluation scores.
+struct Classes {
+    ball: u16,
+    player: Option<u16>,
+    referee: Option<u16>,
+}
+
+impl Classes {
+    fn of(cfg: &DetectorConfig) -> Result<Classes, DetectorError> {
+        let class_of = |name: &str| cfg.classes.iter().position(|c| c == name).map(|i| i as u16);
+        Ok(Classes {
+            ball: class_of("ball").ok_or_else(|| {
+                DetectorError::Config("detector.classes has no \"ball\" class to evaluate".into())
+            })?,
+            player: class_of("player"),
+            referee: class_of("referee"),
+        })
+    }
+}
+
+/// The configuration with the ball decoded down to `floor`, so that every sweep point can be
+/// scored from one pass.
+fn low_ball_threshold(cfg: &DetectorConfig, ball: u16, floor: f32) -> DetectorConfig {
     let mut low = cfg.clone();
     low.thresholds = (0..cfg.classes.len())
         .map(|i| {
@@ -244,237 +323,233 @@ pub fn evaluate(
             }
         })
         .collect();
-    let engine_name = engine.name().to_string();
-    let model = engine.info().path.display().to_string();
-    let mut luts = LutCache::default();
-    let mut det: Option<Detector> = None;
-    let mut engine = Some(engine);
-    let mut frames = 0usize;
-    let mut scene_no = 0u64;
-    let mut per_frame: Vec<FrameBalls> = Vec::new();
-    let (mut players, mut players_found, mut refs, mut refs_found) = (0, 0, 0, 0);
-    let mut diam_sum = 0.0;
-    let mut on_spot = 0usize;
-    let mut outside_mask = 0usize;
-    let mut ms = 0.0;
-    let mut mask = None;
-    while frames < spec.frames {
-        let mut scene = Scene::new(
-            spec.seed.wrapping_mul(1_000_003).wrapping_add(scene_no),
-            &spec.variety,
-            &mut luts,
-        );
-        scene_no += 1;
-        if det.is_none() {
-            let e = engine.take().expect("engine");
-            det = Some(Detector::with_engine(&low, &scene.cal, e)?);
-            mask = Some(field_mask(cfg, &scene.cal));
-        }
-        let (d, mask) = (
-            det.as_mut().expect("detector"),
-            mask.as_ref().expect("mask"),
-        );
-        for _ in 0..spec.frames_per_scene {
-            if frames >= spec.frames {
-                break;
-            }
-            let f = scene.next_frame();
-            let t = Instant::now();
-            let out = d.detect(&scene.pano.as_ref(), f.truth.pts_ns, frames as u64)?;
-            ms += t.elapsed().as_secs_f64() * 1e3;
-            frames += 1;
-            let (labels, _) = truth_boxes(&f.truth, &scene.cal, f.blur);
-            let b = &f.truth.ball;
-            let findable = b.visible && mask.contains(b.px, b.py);
-            let spot = ball_on_spot(&f.truth, &scene.cal);
-            on_spot += usize::from(findable && spot);
-            outside_mask += usize::from(b.visible && b.in_play && !findable);
-            let positive = findable && !spot;
-            if positive {
-                diam_sum += b.diameter_px;
-            }
-            let radius = b.diameter_px.max(3.0) + f.blur.0.hypot(f.blur.1) / 2.0;
-            let balls: Vec<Detection> = out
-                .detections
-                .iter()
-                .filter(|x| x.class_id == ball)
-                .cloned()
-                .collect();
-            let kinds = merge(balls)
-                .into_iter()
-                .map(|x| {
-                    let dist = (x.cx as f64 - b.px).hypot(x.cy as f64 - b.py);
-                    let kind = if dist <= radius && positive {
-                        Kind::Match(dist)
-                    } else if dist <= radius {
-                        Kind::Ignored
-                    } else {
-                        Kind::False(mask.contains(x.cx as f64, x.cy as f64))
-                    };
-                    BallDet {
-                        score: x.score,
-                        kind,
-                    }
-                })
-                .collect();
-            let near = positive && near_person(&labels, b.px, b.py, b.diameter_px.max(1.0) / 2.0);
-            per_frame.push(FrameBalls {
-                positive,
-                near_person: near,
-                group: if near {
-                    1
-                } else if b.z_m > 0.5 {
-                    2
-                } else {
-                    0
-                },
-                dets: kinds,
-            });
-            if let Some(p) = player {
-                let dets: Vec<Detection> = out
-                    .detections
-                    .iter()
-                    .filter(|x| x.class_id == p && x.score >= cfg.threshold(p as usize))
-                    .map(|x| Detection {
-                        class_id: 1,
-                        ..x.clone()
-                    })
-                    .collect();
-                let (n, k) = match_people(&dets, &labels, 1, mask);
-                players += n;
-                players_found += k;
-            }
-            if let Some(r) = referee {
-                let dets: Vec<Detection> = out
-                    .detections
-                    .iter()
-                    .filter(|x| x.class_id == r && x.score >= cfg.threshold(r as usize))
-                    .map(|x| Detection {
-                        class_id: 2,
-                        ..x.clone()
-                    })
-                    .collect();
-                let (n, k) = match_people(&dets, &labels, 2, mask);
-                refs += n;
-                refs_found += k;
-            }
-            progress(frames);
-        }
-    }
-    let point = |thr: f32| {
-        let (mut tp, mut fp, mut missed, mut dup) = (0, 0, 0, 0);
-        let (mut missed_near, mut fp_outside) = (0, 0);
-        let mut errs = Vec::new();
-        for f in &per_frame {
-            let above: Vec<&BallDet> = f.dets.iter().filter(|d| d.score >= thr).collect();
-            let matches: Vec<f64> = above
-                .iter()
-                .filter_map(|d| match d.kind {
-                    Kind::Match(e) => Some(e),
-                    _ => None,
-                })
-                .collect();
-            fp += above
-                .iter()
-                .filter(|d| matches!(d.kind, Kind::False(_)))
-                .count();
-            fp_outside += above
-                .iter()
-                .filter(|d| d.kind == Kind::False(false))
-                .count();
-            if f.positive {
-                if let Some(e) = matches.first() {
-                    tp += 1;
-                    errs.push(*e);
-                    dup += matches.len() - 1;
-                } else {
-                    missed += 1;
-                    missed_near += usize::from(f.near_person);
-                }
-            }
-        }
-        errs.sort_by(|a, b| a.total_cmp(b));
-        (tp, fp, missed, dup, errs, missed_near, fp_outside)
-    };
-    let ratio = |a: usize, b: usize| {
-        if b == 0 {
-            f64::NAN
-        } else {
-            a as f64 / b as f64
-        }
-    };
-    let sweep = sweep_thresholds
+    low
+}
+
+/// What one frame's ball detections are, against the truth: merged across tiles, each a
+/// match (with its error), ignored (near a ball not to be counted) or a false positive.
+fn frame_balls(
+    dets: &[Detection],
+    ball: u16,
+    f: &SceneFrame,
+    labels: &[LabelBox],
+    cal: &Calibration,
+    mask: &FieldMask,
+) -> FrameBalls {
+    let b = &f.truth.ball;
+    let findable = b.visible && mask.contains(b.px, b.py);
+    let spot = findable && ball_on_spot(&f.truth, cal);
+    let positive = findable && !spot;
+    let radius = b.diameter_px.max(3.0) + f.blur.0.hypot(f.blur.1) / 2.0;
+    let balls: Vec<Detection> = dets
         .iter()
-        .map(|&t| {
-            let (tp, fp, missed, ..) = point(t);
-            BallPoint {
-                threshold: t,
-                recall: ratio(tp, tp + missed),
-                precision: ratio(tp, tp + fp),
-                tp,
-                fp,
-                missed,
+        .filter(|x| x.class_id == ball)
+        .cloned()
+        .collect();
+    let kinds = merge(balls)
+        .into_iter()
+        .map(|x| {
+            let dist = (x.cx as f64 - b.px).hypot(x.cy as f64 - b.py);
+            let kind = if dist <= radius && positive {
+                Kind::Match(dist)
+            } else if dist <= radius {
+                Kind::Ignored
+            } else {
+                Kind::False(mask.contains(x.cx as f64, x.cy as f64))
+            };
+            BallDet {
+                score: x.score,
+                kind,
             }
         })
         .collect();
-    let (tp, fp, missed, dup, errs, missed_near, fp_outside) = point(ball_threshold);
-    let ball_groups = GROUPS
+    let near = positive && near_person(labels, b.px, b.py, b.diameter_px.max(1.0) / 2.0);
+    FrameBalls {
+        positive,
+        on_spot: spot,
+        outside_mask: b.visible && b.in_play && !findable,
+        diameter_px: b.diameter_px,
+        near_person: near,
+        group: if near {
+            1
+        } else if b.z_m > 0.5 {
+            2
+        } else {
+            0
+        },
+        dets: kinds,
+    }
+}
+
+/// People of model class `class` at its threshold, matched as label class `label`:
+/// (labelled in the mask, found).
+fn people_found(
+    cfg: &DetectorConfig,
+    dets: &[Detection],
+    labels: &[LabelBox],
+    class: u16,
+    label: u16,
+    mask: &FieldMask,
+) -> (usize, usize) {
+    let dets: Vec<Detection> = dets
+        .iter()
+        .filter(|x| x.class_id == class && x.score >= cfg.threshold(class as usize))
+        .map(|x| Detection {
+            class_id: label,
+            ..x.clone()
+        })
+        .collect();
+    match_people(&dets, labels, label, mask)
+}
+
+/// The ball's outcome at one threshold over every frame.
+#[derive(Debug, Default)]
+struct PointScore {
+    tp: usize,
+    fp: usize,
+    missed: usize,
+    duplicates: usize,
+    /// Localisation errors of the found balls, sorted.
+    errs: Vec<f64>,
+    missed_near_person: usize,
+    fp_outside_mask: usize,
+}
+
+fn score_at(frames: &[FrameBalls], thr: f32) -> PointScore {
+    let mut s = PointScore::default();
+    for f in frames {
+        let above: Vec<&BallDet> = f.dets.iter().filter(|d| d.score >= thr).collect();
+        let matches: Vec<f64> = above
+            .iter()
+            .filter_map(|d| match d.kind {
+                Kind::Match(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        s.fp += above
+            .iter()
+            .filter(|d| matches!(d.kind, Kind::False(_)))
+            .count();
+        s.fp_outside_mask += above
+            .iter()
+            .filter(|d| d.kind == Kind::False(false))
+            .count();
+        if f.positive {
+            if let Some(e) = matches.first() {
+                s.tp += 1;
+                s.errs.push(*e);
+                s.duplicates += matches.len() - 1;
+            } else {
+                s.missed += 1;
+                s.missed_near_person += usize::from(f.near_person);
+            }
+        }
+    }
+    s.errs.sort_by(|a, b| a.total_cmp(b));
+    s
+}
+
+/// Recall at `thr` by situation ([`GROUPS`]).
+fn group_recalls(frames: &[FrameBalls], thr: f32) -> Vec<GroupRecall> {
+    GROUPS
         .iter()
         .enumerate()
         .map(|(g, name)| {
-            let frames: Vec<&FrameBalls> = per_frame
+            let mine: Vec<&FrameBalls> = frames
                 .iter()
                 .filter(|f| f.positive && f.group == g)
                 .collect();
-            let found = frames
+            let found = mine
                 .iter()
                 .filter(|f| {
                     f.dets
                         .iter()
-                        .any(|d| d.score >= ball_threshold && matches!(d.kind, Kind::Match(_)))
+                        .any(|d| d.score >= thr && matches!(d.kind, Kind::Match(_)))
                 })
                 .count();
             GroupRecall {
                 group: name,
-                balls: frames.len(),
+                balls: mine.len(),
                 found,
-                recall: ratio(found, frames.len()),
+                recall: ratio(found, mine.len()),
             }
         })
-        .collect();
-    let d = det.as_ref().expect("at least one frame");
-    Ok(EvalReport {
-        engine: engine_name,
-        model,
-        panorama: [d.tiling().width, d.tiling().height],
-        tile_size: cfg.tile_size,
-        tiles: d.tiling().tiles.len(),
-        frames,
-        ball_threshold,
-        balls_visible: tp + missed,
-        balls_on_spot: on_spot,
-        ball_recall: ratio(tp, tp + missed),
-        ball_precision: ratio(tp, tp + fp),
-        ball_tp: tp,
-        ball_fp: fp,
-        ball_duplicates: dup,
-        ball_missed_near_person: missed_near,
-        ball_groups,
-        balls_outside_mask: outside_mask,
-        ball_fp_outside_mask: fp_outside,
-        ball_diameter_mean_px: diam_sum / (tp + missed).max(1) as f64,
-        loc_err_mean_px: if errs.is_empty() {
-            f64::NAN
-        } else {
-            errs.iter().sum::<f64>() / errs.len() as f64
-        },
-        loc_err_median_px: percentile(&errs, 0.5),
-        loc_err_p95_px: percentile(&errs, 0.95),
-        players,
-        player_recall: ratio(players_found, players),
-        referees: refs,
-        referee_recall: ratio(refs_found, refs),
-        mean_frame_ms: ms / frames.max(1) as f64,
-        sweep,
-    })
+        .collect()
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        f64::NAN
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// The running evaluation: every frame's balls, people counts and time.
+#[derive(Default)]
+struct Tally {
+    frames: usize,
+    per_frame: Vec<FrameBalls>,
+    /// (labelled, found) players and referees.
+    players: (usize, usize),
+    referees: (usize, usize),
+    ms: f64,
+}
+
+impl Tally {
+    fn add(
+        &mut self,
+        cfg: &DetectorConfig,
+        classes: &Classes,
+        dets: &[Detection],
+        f: &SceneFrame,
+        cal: &Calibration,
+        mask: &FieldMask,
+    ) {
+        self.frames += 1;
+        let (labels, _) = truth_boxes(&f.truth, cal, f.blur);
+        self.per_frame
+            .push(frame_balls(dets, classes.ball, f, &labels, cal, mask));
+        if let Some(p) = classes.player {
+            let (n, k) = people_found(cfg, dets, &labels, p, 1, mask);
+            self.players = (self.players.0 + n, self.players.1 + k);
+        }
+        if let Some(r) = classes.referee {
+            let (n, k) = people_found(cfg, dets, &labels, r, 2, mask);
+            self.referees = (self.referees.0 + n, self.referees.1 + k);
+        }
+    }
+
+    /// Fills the scores into `r` (which names the run and holds the sweep's thresholds).
+    fn report(self, mut r: EvalReport) -> EvalReport {
+        for p in &mut r.sweep {
+            let s = score_at(&self.per_frame, p.threshold);
+            (p.tp, p.fp, p.missed) = (s.tp, s.fp, s.missed);
+            p.recall = ratio(s.tp, s.tp + s.missed);
+            p.precision = ratio(s.tp, s.tp + s.fp);
+        }
+        let s = score_at(&self.per_frame, r.ball_threshold);
+        let positive = || self.per_frame.iter().filter(|f| f.positive);
+        r.frames = self.frames;
+        r.balls_visible = s.tp + s.missed;
+        r.balls_on_spot = self.per_frame.iter().filter(|f| f.on_spot).count();
+        r.balls_outside_mask = self.per_frame.iter().filter(|f| f.outside_mask).count();
+        r.ball_recall = ratio(s.tp, s.tp + s.missed);
+        r.ball_precision = ratio(s.tp, s.tp + s.fp);
+        (r.ball_tp, r.ball_fp, r.ball_duplicates) = (s.tp, s.fp, s.duplicates);
+        r.ball_missed_near_person = s.missed_near_person;
+        r.ball_fp_outside_mask = s.fp_outside_mask;
+        r.ball_groups = group_recalls(&self.per_frame, r.ball_threshold);
+        r.ball_diameter_mean_px =
+            positive().map(|f| f.diameter_px).sum::<f64>() / r.balls_visible.max(1) as f64;
+        if !s.errs.is_empty() {
+            r.loc_err_mean_px = s.errs.iter().sum::<f64>() / s.errs.len() as f64;
+        }
+        r.loc_err_median_px = percentile(&s.errs, 0.5);
+        r.loc_err_p95_px = percentile(&s.errs, 0.95);
+        (r.players, r.player_recall) = (self.players.0, ratio(self.players.1, self.players.0));
+        (r.referees, r.referee_recall) = (self.referees.0, ratio(self.referees.1, self.referees.0));
+        r.mean_frame_ms = self.ms / self.frames.max(1) as f64;
+        r
+    }
 }
