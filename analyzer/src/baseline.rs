@@ -93,6 +93,8 @@ impl Baseline {
     }
 
     /// One frame through the old rules.
+    // Long by design: the old prototype's per-frame rules as it had them, faults included, so the
+    // baseline stays comparable with it.
     pub fn process(&mut self, frame: &RawDetections) -> Tracks {
         let ball_class = frame.classes.iter().position(|c| c == "ball");
         let player_class = frame.classes.iter().position(|c| c == "player");

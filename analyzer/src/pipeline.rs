@@ -105,28 +105,9 @@ impl Analyzer {
     pub fn process(&mut self, frame: &RawDetections) -> Outcome {
         self.counters.frames_in += 1;
         let pts = frame.pts_ns;
-        let dt_s = match self.last_pts {
-            None => 0.04,
-            Some(last) if pts == last => {
-                self.counters.duplicate_frames += 1;
-                return Outcome::Dropped(Dropped::Duplicate);
-            }
-            Some(last) if pts < last => {
-                if last - pts > self.restart_backwards_ns {
-                    self.counters.capture_restarts += 1;
-                    tracing::info!(
-                        message = "Capture restarted (pts went back); tracker reset.",
-                        last_pts_ns = last,
-                        pts_ns = pts
-                    );
-                    self.reset();
-                    0.04
-                } else {
-                    self.counters.out_of_order_frames += 1;
-                    return Outcome::Dropped(Dropped::OutOfOrder);
-                }
-            }
-            Some(last) => (pts - last) as f64 * 1e-9,
+        let dt_s = match self.time_step(pts) {
+            Ok(dt_s) => dt_s,
+            Err(d) => return Outcome::Dropped(d),
         };
         self.last_pts = Some(pts);
         let mut cands = self.gates.apply(frame, &self.model, &mut self.counters);
@@ -182,6 +163,34 @@ impl Analyzer {
         self.counters.history_evicted += self.history.push(tracks.clone());
         self.counters.frames_analysed += 1;
         Outcome::Analysed(tracks)
+    }
+
+    /// Seconds since the last frame, or why this frame is dropped (a duplicate, a frame a
+    /// little out of order); a large step back is a capture restart and resets everything.
+    fn time_step(&mut self, pts: u64) -> Result<f64, Dropped> {
+        match self.last_pts {
+            None => Ok(0.04),
+            Some(last) if pts == last => {
+                self.counters.duplicate_frames += 1;
+                Err(Dropped::Duplicate)
+            }
+            Some(last) if pts < last => {
+                if last - pts > self.restart_backwards_ns {
+                    self.counters.capture_restarts += 1;
+                    tracing::info!(
+                        message = "Capture restarted (pts went back); tracker reset.",
+                        last_pts_ns = last,
+                        pts_ns = pts
+                    );
+                    self.reset();
+                    Ok(0.04)
+                } else {
+                    self.counters.out_of_order_frames += 1;
+                    Err(Dropped::OutOfOrder)
+                }
+            }
+            Some(last) => Ok((pts - last) as f64 * 1e-9),
+        }
     }
 }
 

@@ -366,9 +366,8 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
     let gpu = setup::gpu(c)?;
     let (cuda, pool, pool_bytes) = frame_stores(cfg, &cal, &stitcher, gpu.as_ref())?;
     let (targets, view) = outputs(cfg)?;
-    let synthetic = c.source == SourceKind::Synthetic;
     let audio_on = match p.audio {
-        AudioSource::Synthetic => synthetic,
+        AudioSource::Synthetic => c.source == SourceKind::Synthetic,
         AudioSource::Live => true,
         AudioSource::None => false,
     };

@@ -21,6 +21,7 @@ use touchline_director::report::{
 use touchline_director::rig::Rig;
 use touchline_director::synth::Faults;
 
+// Long by design: a benchmark's arguments, runs and printed table, read top to bottom.
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let minutes: f64 = args

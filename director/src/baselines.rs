@@ -67,6 +67,8 @@ pub fn naive_follower(tracks: &[Tracks], rig: &Rig, frames: &[u64]) -> Vec<Pose>
 }
 
 /// The old prototype's rules, per frame.
+// Long by design: the old prototype's per-frame rules as it had them, so the baseline stays
+// comparable with it.
 pub fn old_prototype(tracks: &[Tracks], rig: &Rig, frames: &[u64]) -> Vec<Pose> {
     const LERP: f64 = 0.15;
     const FOV_MIN: f64 = 55.0;

@@ -136,11 +136,6 @@ pub fn frame_targets(
         )
         .map(|(p, o)| (p as f64 / NS_PER_SEC as f64, *o))
         .collect();
-    let (fov_lo, fov_hi) = rig.limits.fov_range();
-    let wide = rig.wide_pose();
-    let fov_for =
-        |width_m: f64, dist: f64| 2.0 * (width_m / 2.0 / dist.max(1.0)).atan().to_degrees();
-
     let n = (k_last - k_first + 1) as usize;
     let mut out = Vec::with_capacity(n);
     let mut oi = 0usize; // first observation with t >= frame time
@@ -150,88 +145,134 @@ pub fn frame_targets(
         while oi < obs.len() && obs[oi].t < t - 1e-9 {
             oi += 1;
         }
-        let prev = oi.checked_sub(1).map(|i| obs[i]);
-        let next = obs.get(oi).copied();
-        let ball: Option<(Obs, bool)> = match (prev, next) {
-            (_, Some(nx)) if (nx.t - t).abs() < 1e-6 => Some((nx, nx.predicted)),
-            (Some(p), Some(nx)) if nx.t - p.t <= cfg.gap_fill_s => {
-                let f = (t - p.t) / (nx.t - p.t);
-                let lerp = |a: f64, b: f64| a + (b - a) * f;
-                Some((
-                    Obs {
-                        t,
-                        lon: lerp(p.lon, nx.lon),
-                        lat: lerp(p.lat, nx.lat),
-                        dist: lerp(p.dist, nx.dist),
-                        predicted: p.predicted || nx.predicted,
-                    },
-                    // Sparse analysis (every other frame) is not a gap.
-                    nx.t - p.t > 3.0 * step_s || p.predicted || nx.predicted,
-                ))
-            }
-            (Some(p), _) if t - p.t <= cfg.ball_hold_s => Some((p, true)),
-            (_, Some(nx)) if nx.t - t <= cfg.ball_hold_s => Some((nx, true)),
-            _ => None,
-        };
-        let target = if let Some((b, uncertain)) = ball {
-            let mut fov = fov_for(cfg.framing_width_m, b.dist);
-            if uncertain {
-                fov *= 1.0 + cfg.zoom_uncertainty_gain;
-            }
-            FrameTarget {
-                mode: Mode::Ball,
-                lon: b.lon,
-                lat: b.lat,
-                ahead_lon: b.lon,
-                ahead_lat: b.lat,
-                fov,
-                fov_cap: fov_hi,
-                uncertain,
-            }
-        } else {
-            // Players' summary nearest in time.
-            while pi < players.len() && players[pi].0 < t - 1e-9 {
-                pi += 1;
-            }
-            let cands = [pi.checked_sub(1), Some(pi)];
-            let best = cands
-                .iter()
-                .flatten()
-                .filter_map(|&i| players.get(i))
-                .filter(|(pt, _)| (pt - t).abs() <= cfg.players_hold_s)
-                .min_by(|a, b| (a.0 - t).abs().total_cmp(&(b.0 - t).abs()));
-            match best {
-                Some((_, p)) => {
-                    let width = cfg.framing_width_m.max(3.0 * p.spread_x_m);
-                    FrameTarget {
-                        mode: Mode::Players,
-                        lon: p.lon,
-                        lat: p.lat,
-                        ahead_lon: p.lon,
-                        ahead_lat: p.lat,
-                        fov: fov_for(width, p.dist_m) * (1.0 + cfg.zoom_uncertainty_gain),
-                        fov_cap: fov_hi,
-                        uncertain: true,
-                    }
+        let target = match ball_at(&obs, oi, t, step_s, cfg) {
+            Some((b, uncertain)) => ball_target(b, uncertain, rig, cfg),
+            None => {
+                // Players' summary nearest in time.
+                while pi < players.len() && players[pi].0 < t - 1e-9 {
+                    pi += 1;
                 }
-                None => FrameTarget {
-                    mode: Mode::Wide,
-                    lon: wide.yaw,
-                    lat: wide.pitch,
-                    ahead_lon: wide.yaw,
-                    ahead_lat: wide.pitch,
-                    fov: fov_hi,
-                    fov_cap: fov_hi,
-                    uncertain: true,
-                },
+                people_target(&players, pi, t, rig, cfg)
             }
         };
         out.push(target);
     }
+    let speeds = ball_speeds(&out, step_s);
+    widen_and_lead(&mut out, &speeds, step_s, rig, cfg);
+    out
+}
 
-    // Widen for fast play: the ball's angular speed over +-SPEED_HALF_S.
+/// Horizontal field of view that shows `width_m` at `dist` metres.
+fn fov_for(width_m: f64, dist: f64) -> f64 {
+    2.0 * (width_m / 2.0 / dist.max(1.0)).atan().to_degrees()
+}
+
+/// The ball at time `t` from the observations around it (`obs[oi]` is the first at or after
+/// `t`): seen then, interpolated across a gap of at most `gap_fill_s`, or held up to
+/// `ball_hold_s` from the nearest; with whether it is uncertain.
+fn ball_at(
+    obs: &[Obs],
+    oi: usize,
+    t: f64,
+    step_s: f64,
+    cfg: &DirectorConfig,
+) -> Option<(Obs, bool)> {
+    let prev = oi.checked_sub(1).map(|i| obs[i]);
+    let next = obs.get(oi).copied();
+    match (prev, next) {
+        (_, Some(nx)) if (nx.t - t).abs() < 1e-6 => Some((nx, nx.predicted)),
+        (Some(p), Some(nx)) if nx.t - p.t <= cfg.gap_fill_s => {
+            let f = (t - p.t) / (nx.t - p.t);
+            let lerp = |a: f64, b: f64| a + (b - a) * f;
+            Some((
+                Obs {
+                    t,
+                    lon: lerp(p.lon, nx.lon),
+                    lat: lerp(p.lat, nx.lat),
+                    dist: lerp(p.dist, nx.dist),
+                    predicted: p.predicted || nx.predicted,
+                },
+                // Sparse analysis (every other frame) is not a gap.
+                nx.t - p.t > 3.0 * step_s || p.predicted || nx.predicted,
+            ))
+        }
+        (Some(p), _) if t - p.t <= cfg.ball_hold_s => Some((p, true)),
+        (_, Some(nx)) if nx.t - t <= cfg.ball_hold_s => Some((nx, true)),
+        _ => None,
+    }
+}
+
+/// Framing the ball: `framing_width_m` across at its distance, wider when uncertain.
+fn ball_target(b: Obs, uncertain: bool, rig: &Rig, cfg: &DirectorConfig) -> FrameTarget {
+    let mut fov = fov_for(cfg.framing_width_m, b.dist);
+    if uncertain {
+        fov *= 1.0 + cfg.zoom_uncertainty_gain;
+    }
+    FrameTarget {
+        mode: Mode::Ball,
+        lon: b.lon,
+        lat: b.lat,
+        ahead_lon: b.lon,
+        ahead_lat: b.lat,
+        fov,
+        fov_cap: rig.limits.fov_range().1,
+        uncertain,
+    }
+}
+
+/// Without a ball: the players' summary nearest in time (`players[pi]` is the first at or
+/// after `t`) within `players_hold_s`, else the wide shot.
+fn people_target(
+    players: &[(f64, crate::window::PlayersObs)],
+    pi: usize,
+    t: f64,
+    rig: &Rig,
+    cfg: &DirectorConfig,
+) -> FrameTarget {
+    let fov_hi = rig.limits.fov_range().1;
+    let cands = [pi.checked_sub(1), Some(pi)];
+    let best = cands
+        .iter()
+        .flatten()
+        .filter_map(|&i| players.get(i))
+        .filter(|(pt, _)| (pt - t).abs() <= cfg.players_hold_s)
+        .min_by(|a, b| (a.0 - t).abs().total_cmp(&(b.0 - t).abs()));
+    match best {
+        Some((_, p)) => {
+            let width = cfg.framing_width_m.max(3.0 * p.spread_x_m);
+            FrameTarget {
+                mode: Mode::Players,
+                lon: p.lon,
+                lat: p.lat,
+                ahead_lon: p.lon,
+                ahead_lat: p.lat,
+                fov: fov_for(width, p.dist_m) * (1.0 + cfg.zoom_uncertainty_gain),
+                fov_cap: fov_hi,
+                uncertain: true,
+            }
+        }
+        None => {
+            let wide = rig.wide_pose();
+            FrameTarget {
+                mode: Mode::Wide,
+                lon: wide.yaw,
+                lat: wide.pitch,
+                ahead_lon: wide.yaw,
+                ahead_lat: wide.pitch,
+                fov: fov_hi,
+                fov_cap: fov_hi,
+                uncertain: true,
+            }
+        }
+    }
+}
+
+/// The ball's angular speed (deg/s) at each frame over +-`SPEED_HALF_S`; 0 where either end
+/// is not the ball.
+fn ball_speeds(out: &[FrameTarget], step_s: f64) -> Vec<f64> {
+    let n = out.len();
     let hs = ((SPEED_HALF_S / step_s).round() as usize).max(1);
-    let speeds: Vec<f64> = (0..n)
+    (0..n)
         .map(|i| {
             let (a, b) = (i.saturating_sub(hs), (i + hs).min(n - 1));
             let (pa, pb) = (&out[a], &out[b]);
@@ -242,7 +283,21 @@ pub fn frame_targets(
             let d = ((pb.lon - pa.lon) * c).hypot(pb.lat - pa.lat);
             d / ((b - a) as f64 * step_s)
         })
-        .collect();
+        .collect()
+}
+
+/// Widens ball frames for fast play, caps the zoom where the pose limits keep the ball out of
+/// the safe zone, and points each ball frame's `ahead` at the mean of the coming ball
+/// positions (`lead_time_s`).
+fn widen_and_lead(
+    out: &mut [FrameTarget],
+    speeds: &[f64],
+    step_s: f64,
+    rig: &Rig,
+    cfg: &DirectorConfig,
+) {
+    let n = out.len();
+    let (fov_lo, fov_hi) = rig.limits.fov_range();
     // Direction of play: mean of the coming ball positions (prefix sums over ball frames).
     let ahead = ((cfg.lead_time_s / step_s).round() as usize).max(1);
     let mut sum = vec![(0.0f64, 0.0f64, 0usize); n + 1];
@@ -287,5 +342,4 @@ pub fn frame_targets(
             t.ahead_lat = (a1 - a0) / c;
         }
     }
-    out
 }

@@ -224,86 +224,15 @@ fn inspect(cfg: &SystemConfig, file: &Path) -> Result<OutputCheck, String> {
 
 pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
     let mut e = Evaluation::default();
-    let path = out.join("playout.json");
-    match std::fs::read_to_string(&path).map(|t| serde_json::from_str::<CaptureReport>(&t)) {
-        Ok(Ok(r)) => {
-            e.frames_in = Some(r.playout.frames_in);
-            e.frames_out = Some(r.playout.frames_out);
-            let ingest_dropped = r.engine.ingest_dropped.into_iter().max().unwrap_or(0);
-            e.frames_dropped =
-                Some(r.playout.ring_overflowed + r.engine.pool_exhausted + ingest_dropped);
-            e.fallback_frames = Some(r.playout.fallback_frames);
-            for (name, result) in &r.playout.outputs {
-                if let Err(err) = result {
-                    e.problems.push(format!("output {name} failed: {err}"));
-                }
-            }
-            e.outputs = r.playout.output_health;
-            for o in &e.outputs {
-                if o.restarts > 0 {
-                    e.problems.push(format!(
-                        "output {} was rebuilt {} times (last error: {})",
-                        o.name,
-                        o.restarts,
-                        o.last_error.as_deref().unwrap_or("none")
-                    ));
-                }
-            }
-        }
-        Ok(Err(err)) => e.problems.push(format!(
-            "capture's report {} is unreadable: {err}",
-            path.display()
-        )),
-        Err(_) => e
-            .problems
-            .push("capture wrote no playout report (playout.json)".into()),
-    }
-    match inspect(cfg, &out.join("broadcast.mp4")) {
-        Ok(c) => {
-            e.broadcast_frames = Some(c.video_frames);
-            e.broadcast_monotonic = Some(c.monotonic);
-            e.broadcast_longest_frozen_frames = Some(c.longest_frozen);
-            e.av_offset_worst_ms = c.worst_av_offset_ms();
-            e.av_offsets_ms = c.av_offsets_ms;
-        }
-        Err(err) => e.problems.push(format!("broadcast.mp4: {err}")),
-    }
-    let panorama = Path::new(&cfg.playout.panorama_view);
-    if panorama.extension().is_some() {
-        match inspect(cfg, panorama) {
-            Ok(c) => {
-                e.panorama_frames = Some(c.video_frames);
-                if e.broadcast_frames.is_some_and(|b| b != c.video_frames) {
-                    e.problems.push(format!(
-                        "{} has {} frames, broadcast.mp4 {}",
-                        panorama.display(),
-                        c.video_frames,
-                        e.broadcast_frames.unwrap_or(0)
-                    ));
-                }
-            }
-            Err(err) => e.problems.push(format!("{}: {err}", panorama.display())),
-        }
-    }
+    capture_report(&out.join("playout.json"), &mut e);
+    output_files(cfg, out, &mut e);
     let poses: Vec<PoseRecord> = read_lines(&out.join("poses.jsonl"), &mut e);
     pose_continuity(cfg, &poses, &mut e);
-    let c = &cfg.capture;
-    let cal = if c.calibration.is_empty() {
-        Ok(Calibration::synthetic(
-            c.panorama_width,
-            c.camera_width,
-            c.camera_height,
-        ))
-    } else {
-        Calibration::load(Path::new(&c.calibration)).map_err(|e| e.to_string())
-    };
-    let Ok(cal) = cal else {
+    let Ok(cal) = calibration(cfg) else {
         e.problems
             .push("calibration unreadable; ball in frame not measured".into());
         return e;
     };
-    let p = &cfg.playout;
-    let view = ViewModel::new(p.output_width, p.output_height, p.roll_deg);
     let tracks = read_tracks(out, &mut e);
     if cfg.capture.source != shared::config::SourceKind::Synthetic {
         // Real cameras have no ground truth: the files, the counters above and the share of
@@ -317,6 +246,108 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
     if let Some(tracks) = &tracks {
         track_accuracy(tracks, &truth, &mut e);
     }
+    ball_framing(cfg, &cal, &poses, &truth, &mut e);
+    e
+}
+
+/// Capture's report: frames through playout, drops, fallback frames, output failures and
+/// rebuilds.
+fn capture_report(path: &Path, e: &mut Evaluation) {
+    let r = match std::fs::read_to_string(path).map(|t| serde_json::from_str::<CaptureReport>(&t)) {
+        Ok(Ok(r)) => r,
+        Ok(Err(err)) => {
+            e.problems.push(format!(
+                "capture's report {} is unreadable: {err}",
+                path.display()
+            ));
+            return;
+        }
+        Err(_) => {
+            e.problems
+                .push("capture wrote no playout report (playout.json)".into());
+            return;
+        }
+    };
+    e.frames_in = Some(r.playout.frames_in);
+    e.frames_out = Some(r.playout.frames_out);
+    let ingest_dropped = r.engine.ingest_dropped.into_iter().max().unwrap_or(0);
+    e.frames_dropped = Some(r.playout.ring_overflowed + r.engine.pool_exhausted + ingest_dropped);
+    e.fallback_frames = Some(r.playout.fallback_frames);
+    for (name, result) in &r.playout.outputs {
+        if let Err(err) = result {
+            e.problems.push(format!("output {name} failed: {err}"));
+        }
+    }
+    e.outputs = r.playout.output_health;
+    for o in &e.outputs {
+        if o.restarts > 0 {
+            e.problems.push(format!(
+                "output {} was rebuilt {} times (last error: {})",
+                o.name,
+                o.restarts,
+                o.last_error.as_deref().unwrap_or("none")
+            ));
+        }
+    }
+}
+
+/// The programme file and the panorama view file (when it is a file), decoded and checked.
+fn output_files(cfg: &SystemConfig, out: &Path, e: &mut Evaluation) {
+    match inspect(cfg, &out.join("broadcast.mp4")) {
+        Ok(c) => {
+            e.broadcast_frames = Some(c.video_frames);
+            e.broadcast_monotonic = Some(c.monotonic);
+            e.broadcast_longest_frozen_frames = Some(c.longest_frozen);
+            e.av_offset_worst_ms = c.worst_av_offset_ms();
+            e.av_offsets_ms = c.av_offsets_ms;
+        }
+        Err(err) => e.problems.push(format!("broadcast.mp4: {err}")),
+    }
+    let panorama = Path::new(&cfg.playout.panorama_view);
+    if panorama.extension().is_none() {
+        return;
+    }
+    match inspect(cfg, panorama) {
+        Ok(c) => {
+            e.panorama_frames = Some(c.video_frames);
+            if e.broadcast_frames.is_some_and(|b| b != c.video_frames) {
+                e.problems.push(format!(
+                    "{} has {} frames, broadcast.mp4 {}",
+                    panorama.display(),
+                    c.video_frames,
+                    e.broadcast_frames.unwrap_or(0)
+                ));
+            }
+        }
+        Err(err) => e.problems.push(format!("{}: {err}", panorama.display())),
+    }
+}
+
+/// The run's calibration: the configured file, or the synthetic rig's.
+fn calibration(cfg: &SystemConfig) -> Result<Calibration, String> {
+    let c = &cfg.capture;
+    if c.calibration.is_empty() {
+        Ok(Calibration::synthetic(
+            c.panorama_width,
+            c.camera_width,
+            c.camera_height,
+        ))
+    } else {
+        Calibration::load(Path::new(&c.calibration)).map_err(|e| e.to_string())
+    }
+}
+
+/// The true ball seen through each output pose: the share of in-play frames with the ball in
+/// the picture and in the director's safe zone.
+fn ball_framing(
+    cfg: &SystemConfig,
+    cal: &Calibration,
+    poses: &[PoseRecord],
+    truth: &HashMap<u64, GroundTruth>,
+    e: &mut Evaluation,
+) {
+    let p = &cfg.playout;
+    let view = ViewModel::new(p.output_width, p.output_height, p.roll_deg);
     let (mut seen, mut safe, mut in_play) = (0u64, 0u64, 0u64);
     let (ow, oh) = (p.output_width as f64, p.output_height as f64);
     let (sw, sh) = (
@@ -329,7 +360,7 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
         pitch,
         fov,
         ..
-    } in &poses
+    } in poses
     {
         let Some(t) = truth.get(&pts) else { continue };
         if !t.ball.in_play {
@@ -357,7 +388,6 @@ pub fn evaluate(cfg: &SystemConfig, out: &Path) -> Evaluation {
         e.problems
             .push("no ground truth matched the output poses; ball in frame not measured".into());
     }
-    e
 }
 
 #[cfg(test)]

@@ -64,6 +64,8 @@ fn series_name(process: &str, name: &str) -> String {
     format!("touchline_{}_{}", clean(process), clean(name))
 }
 
+// Long by design: one block per exported metric, in the order of the exposition; a table, not an
+// algorithm.
 pub fn render(s: &SystemStatus) -> String {
     let mut t = Text::default();
     let launch = [("process", "launch")];

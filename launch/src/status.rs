@@ -122,6 +122,7 @@ fn pts(ns: u64) -> String {
 
 impl SystemStatus {
     /// A table for people.
+    // Long by design: one block per line of the table, in the order it is printed.
     pub fn render(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(

@@ -423,21 +423,31 @@ pub fn evaluate_images(
         tally.add(&truth, &dets);
         r.images += 1;
         if let Some(out) = dump.as_mut() {
-            let line = ImageDetections {
-                image: img_path.display().to_string(),
-                size: [w, h],
-                field: field.map(|m| m.polygon).unwrap_or_default(),
-                detections: dets,
-            };
-            let text = serde_json::to_string(&line).unwrap_or_default();
-            use std::io::Write;
-            writeln!(out, "{text}")
-                .map_err(|e| DetectorError::Config(format!("detections: {e}")))?;
+            let field = field.map(|m| m.polygon).unwrap_or_default();
+            write_detections(out, img_path, [w, h], field, dets)?;
         }
     }
     r.tiles_per_image = runner.tiles as f64 / r.images.max(1) as f64;
     r.mean_image_ms = runner.ms / r.images.max(1) as f64;
     Ok(tally.finish(r, cfg))
+}
+
+/// One line of `detections_out`.
+fn write_detections(
+    out: &mut impl std::io::Write,
+    image: &Path,
+    size: [u32; 2],
+    field: Vec<(f64, f64)>,
+    detections: Vec<Detection>,
+) -> Result<(), DetectorError> {
+    let line = ImageDetections {
+        image: image.display().to_string(),
+        size,
+        field,
+        detections,
+    };
+    let text = serde_json::to_string(&line).unwrap_or_default();
+    writeln!(out, "{text}").map_err(|e| DetectorError::Config(format!("detections_out: {e}")))
 }
 
 /// Loads one image and its labels at the evaluated size.

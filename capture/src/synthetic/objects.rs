@@ -117,6 +117,8 @@ impl Shape {
     }
 
     /// Intersects a ray (pitch frame, `d` need not be unit).
+    // Long by design: one arm per shape of the synthetic pitch, each a closed-form ray
+    // intersection.
     pub fn hit(&self, o: &Vector3<f64>, d: &Vector3<f64>) -> Option<Hit> {
         match *self {
             Shape::Sphere {

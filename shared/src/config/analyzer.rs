@@ -130,6 +130,8 @@ impl Default for AnalyzerConfig {
 }
 
 impl AnalyzerConfig {
+    // Long by design: one check per key of the section, in the order of the struct, each naming its
+    // key; split, the keys would be looked for in several places.
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_range("analyzer.panorama_width", self.panorama_width, 64, 16_384)?;
         if self.ball_class.trim().is_empty() {

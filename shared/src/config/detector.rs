@@ -111,6 +111,8 @@ impl Default for DetectorConfig {
 }
 
 impl DetectorConfig {
+    // Long by design: one check per key of the section, in the order of the struct, each naming its
+    // key; split, the keys would be looked for in several places.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !DETECTOR_ENGINES.contains(&self.engine.as_str()) {
             return Err(ConfigError::invalid(

@@ -138,6 +138,8 @@ impl Default for DirectorConfig {
 }
 
 impl DirectorConfig {
+    // Long by design: one check per key of the section, in the order of the struct, each naming its
+    // key; split, the keys would be looked for in several places.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let k = |name: &str| format!("director.{name}");
         check_range(&k("plan_step_ms"), self.plan_step_ms, 10, 200)?;

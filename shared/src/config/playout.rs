@@ -137,6 +137,8 @@ impl Default for PlayoutConfig {
 }
 
 impl PlayoutConfig {
+    // Long by design: one check per key of the section, in the order of the struct, each naming its
+    // key; split, the keys would be looked for in several places.
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_range("playout.delay_s", self.delay_s, 0.2, 60.0)?;
         check_range("playout.pool_margin", self.pool_margin, 10, 1000)?;

@@ -272,6 +272,8 @@ impl Calibration {
     /// Checks every value and the geometry as a whole: finite numbers, square panorama
     /// pixels, two cameras that overlap, the pitch inside the panorama and seen by a camera,
     /// and a panorama that is mostly seen. Errors name the key and what to change.
+    // Long by design: one check per field of the file, each naming its field, in the order of the
+    // file.
     pub fn validate(&self) -> Result<(), CalibrationError> {
         let r = &self.rig;
         for (k, v) in [
