@@ -1,5 +1,5 @@
 //! Ball trajectory files: CSV rows `t_s,x_m,y_m,z_m` (metres on the pitch, origin at a
-//! corner, x along the touchline), an optional header line, `#` comments.
+//! corner, x along the touchline), an optional header line, `#` comments; read with `csv`.
 
 use super::{BallPos, BALL_RADIUS_M};
 use crate::geometry::PitchSpec;
@@ -55,16 +55,35 @@ impl Trajectory {
     ) -> Result<Trajectory, TrajectoryError> {
         let mut samples: Vec<(f64, f64, f64, f64)> = Vec::new();
         let mut skipped = 0;
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .comment(Some(b'#'))
+            .from_reader(text.as_bytes());
+        for record in reader.records() {
+            let (line, f): (usize, Vec<&str>) = match &record {
+                Ok(r) => (
+                    r.position().map_or(0, |p| p.line() as usize),
+                    r.iter().collect(),
+                ),
+                Err(e) => (e.position().map_or(0, |p| p.line() as usize), vec![""; 0]),
+            };
+            let i = line.saturating_sub(1);
+            if f.first().is_some_and(|s| s.starts_with('#')) {
+                continue; // an indented comment
             }
-            if i == 0 && line.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+            if i == 0
+                && f.first()
+                    .and_then(|s| s.chars().next())
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+            {
                 continue; // header
             }
             let row = (|| {
-                let f: Vec<&str> = line.split(',').map(str::trim).collect();
+                if let Err(e) = &record {
+                    return Err(e.to_string());
+                }
                 if f.len() != 4 {
                     return Err(format!("{} fields", f.len()));
                 }
