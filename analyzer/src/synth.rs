@@ -183,22 +183,16 @@ fn next_burst(rng: &mut StdRng, after: f64, b: MissBursts) -> (f64, f64) {
     (start, start + rng.gen_range(0.2..b.max_s.max(0.21)))
 }
 
-impl Iterator for SynthStream {
-    type Item = SynthFrame;
-
-    fn next(&mut self) -> Option<SynthFrame> {
-        if self.k >= self.frames {
-            return None;
-        }
-        let t = self.k as f64 / self.spec.rate_hz;
-        let pts_ns = (t * 1e9).round() as u64;
-        self.k += 1;
-        self.sim.advance_to(t);
-        let frame = self.sim.frame();
-        let gt = GroundTruth::of(&frame, &self.cal, pts_ns);
-        let f = self.spec.faults.clone();
-        let mut dets = Vec::new();
-        // The match ball.
+impl SynthStream {
+    /// The match ball's detection (and a tile duplicate now and then) unless it is hidden or
+    /// missed (a single miss, or a burst of them); whether it was detected.
+    fn match_ball(
+        &mut self,
+        t: f64,
+        gt: &GroundTruth,
+        f: &Faults,
+        dets: &mut Vec<Detection>,
+    ) -> bool {
         let mut in_burst = false;
         if let (Some(b), Some(spec)) = (self.burst, f.miss_bursts) {
             if t >= b.1 {
@@ -223,6 +217,11 @@ impl Iterator for SynthStream {
                 detected = true;
             }
         }
+        detected
+    }
+
+    /// Players and referees.
+    fn people(&mut self, gt: &GroundTruth, dets: &mut Vec<Detection>) {
         // People: players and referees, boxes from head to foot.
         for p in &gt.people {
             let h = p.foot_py - p.head_py;
@@ -243,6 +242,10 @@ impl Iterator for SynthStream {
                 tile: 0,
             });
         }
+    }
+
+    /// Fixed false positives, a spare ball lying still, random ones anywhere on the pitch.
+    fn false_positives(&mut self, t: f64, f: &Faults, dets: &mut Vec<Detection>) {
         // Fixed false positives.
         for &(x, y) in &f.static_fps {
             if self.rng.gen_bool(f.static_fp_rate.clamp(0.0, 1.0)) {
@@ -263,6 +266,27 @@ impl Iterator for SynthStream {
             let (x, y) = (self.rng.gen_range(0.0..l), self.rng.gen_range(0.0..w));
             dets.extend(self.ball_box(x, y, BALL_RADIUS_M, 0.0, (0.3, 0.75)));
         }
+    }
+}
+
+impl Iterator for SynthStream {
+    type Item = SynthFrame;
+
+    fn next(&mut self) -> Option<SynthFrame> {
+        if self.k >= self.frames {
+            return None;
+        }
+        let t = self.k as f64 / self.spec.rate_hz;
+        let pts_ns = (t * 1e9).round() as u64;
+        self.k += 1;
+        self.sim.advance_to(t);
+        let frame = self.sim.frame();
+        let gt = GroundTruth::of(&frame, &self.cal, pts_ns);
+        let f = self.spec.faults.clone();
+        let mut dets = Vec::new();
+        let detected = self.match_ball(t, &gt, &f, &mut dets);
+        self.people(&gt, &mut dets);
+        self.false_positives(t, &f, &mut dets);
         Some(SynthFrame {
             dets: RawDetections {
                 pts_ns,

@@ -103,7 +103,20 @@ pub fn compute(frames: &[EvalFrame], dt: f64, pano: &PanoramaSpec, o: &MetricsOp
     if n == 0 {
         return m;
     }
-    // Framing.
+    framing(frames, pano, o, &mut m);
+    m.mean_fov_deg = frames.iter().map(|f| f.pose.fov).sum::<f64>() / n as f64;
+    let zoom_starts = motion(frames, dt, o, &mut m);
+    let minutes = (m.duration_s / 60.0).max(1e-9);
+    m.zoom_changes_per_min = zoom_starts as f64 / minutes;
+    m.hunting_per_min = m.hunting_count as f64 / minutes;
+    m.lag_s = lag(frames, dt, o.max_lag_s);
+    m
+}
+
+/// Framing: the share of in-play frames with the ball in the picture and in the safe zone
+/// (frames where it cannot be framed or the safe zone cannot be reached counted apart), and
+/// its mean offset from the centre.
+fn framing(frames: &[EvalFrame], pano: &PanoramaSpec, o: &MetricsOptions, m: &mut Metrics) {
     let (mut judged, mut in_frame, mut in_safe, mut offset) = (0usize, 0usize, 0usize, 0.0);
     for f in frames {
         let Some((lon, lat)) = f.ball else { continue };
@@ -143,9 +156,11 @@ pub fn compute(frames: &[EvalFrame], dt: f64, pano: &PanoramaSpec, o: &MetricsOp
     if in_frame > 0 {
         m.mean_ball_offset = offset / in_frame as f64;
     }
-    m.mean_fov_deg = frames.iter().map(|f| f.pose.fov).sum::<f64>() / n as f64;
+}
 
-    // Motion: finite differences of (pan, tilt).
+/// Motion: speed, acceleration and jerk of (pan, tilt) from finite differences, pan
+/// reversals above the hunting speed; returns how many zoom changes started.
+fn motion(frames: &[EvalFrame], dt: f64, o: &MetricsOptions, m: &mut Metrics) -> u64 {
     let vel: Vec<(f64, f64)> = frames
         .windows(2)
         .map(|w| {
@@ -188,11 +203,7 @@ pub fn compute(frames: &[EvalFrame], dt: f64, pano: &PanoramaSpec, o: &MetricsOp
         }
         zooming = z;
     }
-    let minutes = (m.duration_s / 60.0).max(1e-9);
-    m.zoom_changes_per_min = zoom_starts as f64 / minutes;
-    m.hunting_per_min = m.hunting_count as f64 / minutes;
-    m.lag_s = lag(frames, dt, o.max_lag_s);
-    m
+    zoom_starts
 }
 
 /// The shift of the ball's longitude that best matches the pan (least mean absolute

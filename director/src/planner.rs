@@ -285,6 +285,20 @@ impl Planner {
             live_pts,
         );
         let mut targets = targets;
+        self.apply_operator(&mut targets, k_first, k_c);
+        let off = (k_c - k_first) as usize; // index of frame k_c in `targets`
+        let start = self.start_frame(k_c, &targets[off]);
+        let hist = self.frozen_history(k_c);
+        let new = self.plan_axes(&start, &hist, &targets[off..]);
+        self.splice(k_c, start, new);
+        self.prune_tracks(k_first);
+        self.counters.replans += 1;
+        Some(self.path_from(k_c))
+    }
+
+    /// The operator's override from its frame on: a held pose is taken from the plan at
+    /// `k_c` the first time.
+    fn apply_operator(&mut self, targets: &mut [FrameTarget], k_first: u64, k_c: u64) {
         if let Some(o) = self.operator.as_mut() {
             if o.pose.is_none() && o.mode == shared::messages::CameraMode::Hold {
                 let held = self
@@ -309,8 +323,12 @@ impl Planner {
                 }
             }
         }
-        let off = (k_c - k_first) as usize; // index of frame k_c in `targets`
-        let start = match self.frame(k_c) {
+    }
+
+    /// The first frame to plan from: the plan's frame `k_c`, else the plan's last pose at
+    /// rest (after a gap), else the clamped target at rest (a cold start).
+    fn start_frame(&mut self, k_c: u64, t: &FrameTarget) -> PlanFrame {
+        match self.frame(k_c) {
             Some(f) => *f,
             None => match self.plan.back() {
                 Some(last) if last.k < k_c => {
@@ -319,7 +337,6 @@ impl Planner {
                 }
                 _ => {
                     self.counters.cold_starts += 1;
-                    let t = &targets[off];
                     let pose = self.rig.limits.clamp(Pose {
                         yaw: t.lon,
                         pitch: t.lat,
@@ -328,24 +345,29 @@ impl Planner {
                     PlanFrame::at_rest(k_c, pose, t.mode)
                 }
             },
-        };
-        // Frozen history before k_c (for the smoothing), contiguous and ending at k_c - 1.
-        let hist: Vec<PlanFrame> = {
-            let want = self.history_frames() as u64;
-            let from = k_c.saturating_sub(want);
-            let mut h: Vec<PlanFrame> = self
-                .plan
-                .iter()
-                .filter(|f| f.k >= from && f.k < k_c)
-                .copied()
-                .collect();
-            if h.last().is_some_and(|f| f.k + 1 != k_c) {
-                h.clear();
-            }
-            h
-        };
-        let new = self.plan_axes(&start, &hist, &targets[off..]);
-        // Keep the frozen frames, replace the rest.
+        }
+    }
+
+    /// Frozen history before `k_c` (for the smoothing), contiguous and ending at `k_c - 1`;
+    /// empty when it is not.
+    fn frozen_history(&self, k_c: u64) -> Vec<PlanFrame> {
+        let want = self.history_frames() as u64;
+        let from = k_c.saturating_sub(want);
+        let mut h: Vec<PlanFrame> = self
+            .plan
+            .iter()
+            .filter(|f| f.k >= from && f.k < k_c)
+            .copied()
+            .collect();
+        if h.last().is_some_and(|f| f.k + 1 != k_c) {
+            h.clear();
+        }
+        h
+    }
+
+    /// Keeps the frozen frames before `k_c`, replaces the rest with `start` and `new`, and
+    /// drops history older than the smoothing needs.
+    fn splice(&mut self, k_c: u64, start: PlanFrame, new: Vec<PlanFrame>) {
         while self.plan.back().is_some_and(|f| f.k >= k_c) {
             self.plan.pop_back();
         }
@@ -358,8 +380,11 @@ impl Planner {
         while self.plan.front().is_some_and(|f| f.k < keep_from) {
             self.plan.pop_front();
         }
-        // Tracks needed again: from the zoom hold before the next frozen frame, less the
-        // gap bridging reach.
+    }
+
+    /// Forgets tracks no later plan needs: older than the zoom hold before the next frozen
+    /// frame, less the gap bridging reach.
+    fn prune_tracks(&mut self, k_first: u64) {
         let reach = self
             .cfg
             .gap_fill_s
@@ -368,8 +393,6 @@ impl Planner {
         let keep_pts = (k_first * self.step_ns)
             .saturating_sub((reach * NS_PER_SEC as f64) as u64 + NS_PER_SEC);
         self.window.prune_before(keep_pts);
-        self.counters.replans += 1;
-        Some(self.path_from(k_c))
     }
 
     /// The keyframes from frame `k` to the plan's end, decimated below [`MAX_KEYFRAMES`].

@@ -310,50 +310,19 @@ pub fn charts(d: &ReportData) -> Vec<String> {
     let tilt = mk(|p| p.pitch, Some(|b| b.1));
     let zoom = mk(|p| p.fov, None);
     let detail = (t0 + 120.0).min(t1);
-    let mut s = Vec::new();
-    s.push(svg_chart(
-        "Pan (yaw) and ball longitude",
-        "deg",
-        &d.t,
-        &pan,
-        t0,
-        t1,
-    ));
-    s.push(svg_chart(
-        "Tilt (pitch) and ball latitude",
-        "deg",
-        &d.t,
-        &tilt,
-        t0,
-        t1,
-    ));
-    s.push(svg_chart(
-        "Zoom (horizontal field of view)",
-        "deg",
-        &d.t,
-        &zoom,
-        t0,
-        t1,
-    ));
+    let mut charts: Vec<(&str, &[Series], f64)> = vec![
+        ("Pan (yaw) and ball longitude", &pan, t1),
+        ("Tilt (pitch) and ball latitude", &tilt, t1),
+        ("Zoom (horizontal field of view)", &zoom, t1),
+    ];
     if detail < t1 {
-        s.push(svg_chart(
-            "Pan, first two minutes",
-            "deg",
-            &d.t,
-            &pan,
-            t0,
-            detail,
-        ));
-        s.push(svg_chart(
-            "Zoom, first two minutes",
-            "deg",
-            &d.t,
-            &zoom,
-            t0,
-            detail,
-        ));
+        charts.push(("Pan, first two minutes", &pan, detail));
+        charts.push(("Zoom, first two minutes", &zoom, detail));
     }
-    s
+    charts
+        .into_iter()
+        .map(|(title, series, end)| svg_chart(title, "deg", &d.t, series, t0, end))
+        .collect()
 }
 
 /// The page around the charts; minijinja escapes the title and the table.

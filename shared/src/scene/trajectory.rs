@@ -80,32 +80,10 @@ impl Trajectory {
             {
                 continue; // header
             }
-            let row = (|| {
-                if let Err(e) = &record {
-                    return Err(e.to_string());
-                }
-                if f.len() != 4 {
-                    return Err(format!("{} fields", f.len()));
-                }
-                let mut v = [0.0; 4];
-                for (k, s) in f.iter().enumerate() {
-                    v[k] = s
-                        .parse::<f64>()
-                        .map_err(|_| format!("{s:?} is not a number"))?;
-                    if !v[k].is_finite() {
-                        return Err(format!("{s:?} is not finite"));
-                    }
-                }
-                if let Some(last) = samples.last() {
-                    if v[0] <= last.0 {
-                        return Err(format!("t_s {} does not increase", v[0]));
-                    }
-                }
-                if v[3] < 0.0 {
-                    return Err(format!("z_m {} is below the ground", v[3]));
-                }
-                Ok((v[0], v[1], v[2], v[3]))
-            })();
+            let row = match &record {
+                Ok(_) => parse_row(&f, samples.last().map(|l| l.0)),
+                Err(e) => Err(e.to_string()),
+            };
             match row {
                 Ok(s) => samples.push(s),
                 Err(reason) if skip_bad_rows => {
@@ -168,6 +146,30 @@ impl Trajectory {
     }
 }
 
+/// One row's fields as `(t_s, x_m, y_m, z_m)`, or why not: four finite numbers, `t_s` after
+/// the last row's, `z_m` not below the ground.
+fn parse_row(f: &[&str], last_t: Option<f64>) -> Result<(f64, f64, f64, f64), String> {
+    if f.len() != 4 {
+        return Err(format!("{} fields", f.len()));
+    }
+    let mut v = [0.0; 4];
+    for (k, s) in f.iter().enumerate() {
+        v[k] = s
+            .parse::<f64>()
+            .map_err(|_| format!("{s:?} is not a number"))?;
+        if !v[k].is_finite() {
+            return Err(format!("{s:?} is not finite"));
+        }
+    }
+    if last_t.is_some_and(|t| v[0] <= t) {
+        return Err(format!("t_s {} does not increase", v[0]));
+    }
+    if v[3] < 0.0 {
+        return Err(format!("z_m {} is below the ground", v[3]));
+    }
+    Ok((v[0], v[1], v[2], v[3]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +202,20 @@ mod tests {
         assert_eq!(t.skipped_rows, 2);
         assert_eq!(t.duration(), 3.0);
         assert!(Trajectory::parse("", "e.csv", &PitchSpec::default(), true).is_err());
+    }
+
+    #[test]
+    fn indented_comments_quoted_fields_and_spaces_are_read_as_csv() {
+        let text = "  # exported by a tracker\n\"0\", 10 ,10,0\n\n1,20,10,0\r\n";
+        let t = Trajectory::parse(text, "q.csv", &PitchSpec::default(), false).unwrap();
+        assert_eq!((t.start(), t.duration(), t.skipped_rows), (0.0, 1.0, 0));
+        let e = Trajectory::parse("0,1,1,0\n1,1,1,-1\n", "z.csv", &PitchSpec::default(), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("z.csv line 2") && e.contains("below the ground"),
+            "{e}"
+        );
     }
 
     #[test]
