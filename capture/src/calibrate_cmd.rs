@@ -227,102 +227,43 @@ fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
-fn rig(a: RigArgs) -> Result<()> {
-    let pitch = PitchSpec {
-        length_m: a.pitch_length,
-        width_m: a.pitch_width,
-    };
-    let right_file = a
-        .right_landmarks
-        .clone()
-        .unwrap_or(a.left_landmarks.clone());
-    let mut marks = camera_landmarks(&a.left_landmarks, "left", a.y_origin, pitch.width_m)?;
-    marks.extend(camera_landmarks(
-        &right_file,
-        "right",
-        a.y_origin,
-        pitch.width_m,
-    )?);
-    let frames = match (&a.left_frame, &a.right_frame) {
-        (Some(l), Some(r)) => Some([preview::first_frame(l)?, preview::first_frame(r)?]),
-        (None, None) => None,
-        _ => bail!("give both --left-frame and --right-frame, or neither"),
-    };
-    let intr = [
-        intrinsics_of(
-            "left",
-            a.left_checkerboards.as_ref(),
-            a.left_intrinsics.as_ref(),
-            image_size(&a.left_landmarks, frames.as_ref().map(|f| &f[0])),
-        )?,
-        intrinsics_of(
-            "right",
-            a.right_checkerboards.as_ref(),
-            a.right_intrinsics.as_ref(),
-            image_size(&right_file, frames.as_ref().map(|f| &f[1])),
-        )?,
-    ];
-    let cameras = [
-        calibrate::camera_of("left", &intr[0]),
-        calibrate::camera_of("right", &intr[1]),
-    ];
-    let held = calibrate::held_out(&marks, a.holdout);
-    let seam_frames = match &frames {
-        Some(f) if !a.no_seam_lines => Some([&f[0], &f[1]]),
-        _ => None,
-    };
-    let (fit, seam_pairs) = calibrate::fit_rig(
-        &cameras,
-        &pitch,
-        &marks,
-        &held,
-        &rig_fit::FitOptions {
-            refine_intrinsics: a.refine_intrinsics,
-            camera_offsets: !a.one_centre,
-        },
-        seam_frames,
-    )?;
-    let cal = calibrate::calibration_from(&fit, &pitch, a.panorama_width);
-    cal.validate()
-        .context("the fitted calibration does not pass the checks every process makes")?;
-    write_file(&a.out, &cal.to_toml_string())?;
-    let mut report = calibrate::report(&cal, &fit, intr.to_vec(), &marks);
-    let dir = a
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| a.out.parent().map(Path::to_path_buf).unwrap_or_default());
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    if let Some(frames) = &frames {
-        // The preview at half the production width keeps the file a few MB.
-        let mut small = cal.clone();
-        small.panorama = cal.panorama.with_width((cal.panorama.width / 2) & !1);
-        let marked: Vec<(Landmark, rig_fit::Use)> = marks
-            .iter()
-            .cloned()
-            .zip(fit.uses.iter().copied())
-            .collect();
-        let (img, overlap) = preview::render(&small, [&frames[0], &frames[1]], &marked)?;
-        let p = dir.join("preview.jpg");
-        preview::write_jpeg(&img, &p)?;
-        eprintln!("calibrate: preview written to {}", p.display());
-        if let Some((d, r)) = overlap {
-            report.seam.overlap_luma_difference = Some(d);
-            report.seam.overlap_luma_ratio = Some(r);
-        }
-        report.seam.line_points_fitted = seam_pairs.len();
-        report.seam.lines = Some(calibrate::seam_lines::measure(
-            &cal,
-            [&frames[0], &frames[1]],
-        ));
+/// The preview image (at half the production width, a few MB) and the seam measured on the
+/// painted lines of the first frames, into `report`.
+fn preview_and_seam(
+    cal: &Calibration,
+    fit: &rig_fit::RigFit,
+    marks: &[Landmark],
+    frames: &[shared::image::Nv12Image; 2],
+    dir: &Path,
+    seam_points: usize,
+    report: &mut calibrate::FitReport,
+) -> Result<()> {
+    // The preview at half the production width keeps the file a few MB.
+    let mut small = cal.clone();
+    small.panorama = cal.panorama.with_width((cal.panorama.width / 2) & !1);
+    let marked: Vec<(Landmark, rig_fit::Use)> = marks
+        .iter()
+        .cloned()
+        .zip(fit.uses.iter().copied())
+        .collect();
+    let (img, overlap) = preview::render(&small, [&frames[0], &frames[1]], &marked)?;
+    let p = dir.join("preview.jpg");
+    preview::write_jpeg(&img, &p)?;
+    eprintln!("calibrate: preview written to {}", p.display());
+    if let Some((d, r)) = overlap {
+        report.seam.overlap_luma_difference = Some(d);
+        report.seam.overlap_luma_ratio = Some(r);
     }
-    let rp = dir.join("report.json");
-    std::fs::write(&rp, serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("writing {}", rp.display()))?;
-    eprintln!(
-        "calibrate: {} written; report {}",
-        a.out.display(),
-        rp.display()
-    );
+    report.seam.line_points_fitted = seam_points;
+    report.seam.lines = Some(calibrate::seam_lines::measure(
+        cal,
+        [&frames[0], &frames[1]],
+    ));
+    Ok(())
+}
+
+/// The fit's numbers on the terminal.
+fn print_summary(report: &calibrate::FitReport) {
     for (cam, s) in &report.fit {
         let h = &report.held_out[cam];
         eprintln!(
@@ -369,6 +310,114 @@ fn rig(a: RigArgs) -> Result<()> {
             ),
         }
     }
+}
+
+/// The fit's inputs: both cameras' landmarks, their first frames when given, and their
+/// intrinsics (from checkerboards or given).
+struct RigInputs {
+    marks: Vec<Landmark>,
+    frames: Option<[shared::image::Nv12Image; 2]>,
+    intr: [intrinsics::Intrinsics; 2],
+}
+
+fn rig_inputs(a: &RigArgs, pitch: &PitchSpec) -> Result<RigInputs> {
+    let right_file = a
+        .right_landmarks
+        .clone()
+        .unwrap_or(a.left_landmarks.clone());
+    let mut marks = camera_landmarks(&a.left_landmarks, "left", a.y_origin, pitch.width_m)?;
+    marks.extend(camera_landmarks(
+        &right_file,
+        "right",
+        a.y_origin,
+        pitch.width_m,
+    )?);
+    let frames = match (&a.left_frame, &a.right_frame) {
+        (Some(l), Some(r)) => Some([preview::first_frame(l)?, preview::first_frame(r)?]),
+        (None, None) => None,
+        _ => bail!("give both --left-frame and --right-frame, or neither"),
+    };
+    let intr = [
+        intrinsics_of(
+            "left",
+            a.left_checkerboards.as_ref(),
+            a.left_intrinsics.as_ref(),
+            image_size(&a.left_landmarks, frames.as_ref().map(|f| &f[0])),
+        )?,
+        intrinsics_of(
+            "right",
+            a.right_checkerboards.as_ref(),
+            a.right_intrinsics.as_ref(),
+            image_size(&right_file, frames.as_ref().map(|f| &f[1])),
+        )?,
+    ];
+    Ok(RigInputs {
+        marks,
+        frames,
+        intr,
+    })
+}
+
+fn rig(a: RigArgs) -> Result<()> {
+    let pitch = PitchSpec {
+        length_m: a.pitch_length,
+        width_m: a.pitch_width,
+    };
+    let RigInputs {
+        marks,
+        frames,
+        intr,
+    } = rig_inputs(&a, &pitch)?;
+    let cameras = [
+        calibrate::camera_of("left", &intr[0]),
+        calibrate::camera_of("right", &intr[1]),
+    ];
+    let held = calibrate::held_out(&marks, a.holdout);
+    let seam_frames = match &frames {
+        Some(f) if !a.no_seam_lines => Some([&f[0], &f[1]]),
+        _ => None,
+    };
+    let (fit, seam_pairs) = calibrate::fit_rig(
+        &cameras,
+        &pitch,
+        &marks,
+        &held,
+        &rig_fit::FitOptions {
+            refine_intrinsics: a.refine_intrinsics,
+            camera_offsets: !a.one_centre,
+        },
+        seam_frames,
+    )?;
+    let cal = calibrate::calibration_from(&fit, &pitch, a.panorama_width);
+    cal.validate()
+        .context("the fitted calibration does not pass the checks every process makes")?;
+    write_file(&a.out, &cal.to_toml_string())?;
+    let mut report = calibrate::report(&cal, &fit, intr.to_vec(), &marks);
+    let dir = a
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| a.out.parent().map(Path::to_path_buf).unwrap_or_default());
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let Some(frames) = &frames {
+        preview_and_seam(
+            &cal,
+            &fit,
+            &marks,
+            frames,
+            &dir,
+            seam_pairs.len(),
+            &mut report,
+        )?;
+    }
+    let rp = dir.join("report.json");
+    std::fs::write(&rp, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", rp.display()))?;
+    eprintln!(
+        "calibrate: {} written; report {}",
+        a.out.display(),
+        rp.display()
+    );
+    print_summary(&report);
     Ok(())
 }
 

@@ -385,6 +385,95 @@ fn bundle(
     Ok((fit.params.as_slice().to_vec(), errs))
 }
 
+/// The starting estimate: Zhang's closed form with an iterative distortion estimate, as
+/// `fx fy cx cy k1 k2 p1 p2 k3`.
+fn initial_guess(
+    views: &[BoardView],
+    solve_err: &dyn Fn(String) -> IntrinsicsError,
+) -> Result<[f64; 9], IntrinsicsError> {
+    let dataset = PlanarDataset::new(
+        views
+            .iter()
+            .map(|v| {
+                let obs = CorrespondenceView::new(
+                    v.grid.iter().map(|g| Pt3::new(g.0, g.1, 0.0)).collect(),
+                    v.pixels.iter().map(|p| Pt2::new(p.0, p.1)).collect(),
+                )
+                .map_err(|e| solve_err(e.to_string()))?;
+                Ok(View::without_meta(obs))
+            })
+            .collect::<Result<Vec<_>, IntrinsicsError>>()?,
+    )
+    .map_err(|e| solve_err(e.to_string()))?;
+    let init = vision_calibration_linear::iterative_intrinsics::estimate_intrinsics_iterative(
+        &dataset,
+        Default::default(),
+    )
+    .map_err(|e| solve_err(format!("no starting estimate: {e}")))?;
+    Ok([
+        init.k.fx,
+        init.k.fy,
+        init.k.cx,
+        init.k.cy,
+        init.dist.k1,
+        init.dist.k2,
+        init.dist.p1,
+        init.dist.p2,
+        init.dist.k3,
+    ])
+}
+
+/// Leaves out photos whose corners are far off the rest (rms above 3 times the median
+/// photo's, at least 1.5 px) and single corners far off (above 6 times the median corner's
+/// error, at least 2 px); a photo left with too few corners goes too. Returns the photos
+/// kept and whether anything was left out.
+fn drop_inconsistent(
+    views: Vec<BoardView>,
+    errs: &[Vec<f64>],
+    rejected: &mut Vec<(String, String)>,
+) -> (Vec<BoardView>, bool) {
+    let per_view: Vec<f64> = errs
+        .iter()
+        .map(|e| (e.iter().map(|v| v * v).sum::<f64>() / e.len() as f64).sqrt())
+        .collect();
+    let all: Vec<f64> = errs.iter().flatten().copied().collect();
+    let mut sorted = per_view.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median_view = sorted[sorted.len() / 2];
+    let mut corners: Vec<f64> = all.clone();
+    corners.sort_by(f64::total_cmp);
+    let median_corner = corners[corners.len() / 2];
+    let view_limit = (3.0 * median_view).max(1.5);
+    let corner_limit = (6.0 * median_corner).max(2.0);
+    let mut changed = false;
+    let mut kept = Vec::new();
+    for (v, (e, r)) in views.into_iter().zip(errs.iter().zip(&per_view)) {
+        if *r > view_limit && sorted.len() > 3 {
+            rejected.push((
+                v.name.clone(),
+                format!("corners inconsistent with the other photos (rms {r:.1} px)"),
+            ));
+            changed = true;
+            continue;
+        }
+        let keep: Vec<bool> = e.iter().map(|x| *x <= corner_limit).collect();
+        if keep.iter().any(|k| !k) {
+            changed = true;
+        }
+        let mut v = v;
+        let mut it = keep.iter();
+        v.grid.retain(|_| *it.next().unwrap_or(&true));
+        let mut it = keep.iter();
+        v.pixels.retain(|_| *it.next().unwrap_or(&true));
+        if v.grid.len() >= MIN_CORNERS {
+            kept.push(v);
+        } else {
+            rejected.push((v.name.clone(), "too few consistent corners".into()));
+        }
+    }
+    (kept, changed)
+}
+
 /// Intrinsics from the checkerboard photos in `folder`.
 pub fn from_checkerboards(folder: &Path) -> Result<Intrinsics, IntrinsicsError> {
     let Found {
@@ -409,37 +498,7 @@ pub fn from_checkerboards(folder: &Path) -> Result<Intrinsics, IntrinsicsError> 
         folder: folder.to_path_buf(),
         reason,
     };
-    // Start: Zhang's closed form with an iterative distortion estimate.
-    let dataset = PlanarDataset::new(
-        views
-            .iter()
-            .map(|v| {
-                let obs = CorrespondenceView::new(
-                    v.grid.iter().map(|g| Pt3::new(g.0, g.1, 0.0)).collect(),
-                    v.pixels.iter().map(|p| Pt2::new(p.0, p.1)).collect(),
-                )
-                .map_err(|e| solve_err(e.to_string()))?;
-                Ok(View::without_meta(obs))
-            })
-            .collect::<Result<Vec<_>, IntrinsicsError>>()?,
-    )
-    .map_err(|e| solve_err(e.to_string()))?;
-    let init = vision_calibration_linear::iterative_intrinsics::estimate_intrinsics_iterative(
-        &dataset,
-        Default::default(),
-    )
-    .map_err(|e| solve_err(format!("no starting estimate: {e}")))?;
-    let k0 = [
-        init.k.fx,
-        init.k.fy,
-        init.k.cx,
-        init.k.cy,
-        init.dist.k1,
-        init.dist.k2,
-        init.dist.p1,
-        init.dist.p2,
-        init.dist.k3,
-    ];
+    let k0 = initial_guess(&views, &solve_err)?;
     // Least squares over every corner; then photos (and single corners) far off the rest
     // are left out and the fit runs again, until nothing more is left out.
     let mut views = views;
@@ -449,48 +508,11 @@ pub fn from_checkerboards(folder: &Path) -> Result<Intrinsics, IntrinsicsError> 
     loop {
         let (p, errs) = bundle(&views, k, &solve_err)?;
         k.copy_from_slice(&p[..9]);
-        let per_view: Vec<f64> = errs
-            .iter()
-            .map(|e| (e.iter().map(|v| v * v).sum::<f64>() / e.len() as f64).sqrt())
-            .collect();
         let all: Vec<f64> = errs.iter().flatten().copied().collect();
         rms = (all.iter().map(|e| e * e).sum::<f64>() / all.len().max(1) as f64).sqrt();
         max = all.iter().copied().fold(0.0, f64::max);
-        let mut sorted = per_view.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median_view = sorted[sorted.len() / 2];
-        let mut corners: Vec<f64> = all.clone();
-        corners.sort_by(f64::total_cmp);
-        let median_corner = corners[corners.len() / 2];
-        let view_limit = (3.0 * median_view).max(1.5);
-        let corner_limit = (6.0 * median_corner).max(2.0);
-        let mut changed = false;
-        let mut kept = Vec::new();
-        for (v, (e, r)) in views.into_iter().zip(errs.iter().zip(&per_view)) {
-            if *r > view_limit && sorted.len() > 3 {
-                rejected.push((
-                    v.name.clone(),
-                    format!("corners inconsistent with the other photos (rms {r:.1} px)"),
-                ));
-                changed = true;
-                continue;
-            }
-            let keep: Vec<bool> = e.iter().map(|x| *x <= corner_limit).collect();
-            if keep.iter().any(|k| !k) {
-                changed = true;
-            }
-            let mut v = v;
-            let mut it = keep.iter();
-            v.grid.retain(|_| *it.next().unwrap_or(&true));
-            let mut it = keep.iter();
-            v.pixels.retain(|_| *it.next().unwrap_or(&true));
-            if v.grid.len() >= MIN_CORNERS {
-                kept.push(v);
-            } else {
-                rejected.push((v.name.clone(), "too few consistent corners".into()));
-            }
-        }
-        views = kept;
+        let changed;
+        (views, changed) = drop_inconsistent(views, &errs, &mut rejected);
         if views.len() < 3 {
             return Err(IntrinsicsError::TooFewBoards {
                 folder: folder.to_path_buf(),

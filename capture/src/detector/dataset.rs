@@ -267,6 +267,96 @@ fn pick_tiles(
         .collect()
 }
 
+/// The YOLO label lines of a tile, and the lines of boxes its loss should ignore (cut by
+/// the tile's edge, or hidden); whether it holds the ball. Counts balls and people into `sum`.
+fn tile_labels(
+    labels: &[LabelBox],
+    ignore: &[LabelBox],
+    t: &Tile,
+    lb: &Letterbox,
+    sum: &mut ExportSummary,
+) -> (Vec<String>, Vec<String>, bool) {
+    let mut lines = Vec::new();
+    let mut ign = Vec::new();
+    let mut has_ball = false;
+    for b in labels {
+        match tile_label(b, t, lb, false) {
+            InTile::Label(line) => {
+                has_ball |= b.class == 0;
+                sum.balls += usize::from(b.class == 0);
+                sum.people += usize::from(b.class != 0);
+                lines.push(line);
+            }
+            InTile::Ignore(line) => ign.push(line),
+            InTile::Out => {}
+        }
+    }
+    for b in ignore {
+        if let InTile::Ignore(line) = tile_label(b, t, lb, true) {
+            ign.push(line);
+        }
+    }
+    (lines, ign, has_ball)
+}
+
+/// Writes a tile's image (JPEG), labels and, when any, the boxes to ignore.
+fn write_tile(
+    spec: &ExportSpec,
+    name: &str,
+    rgb: &[u8],
+    lines: &[String],
+    ign: &[String],
+    sum: &mut ExportSummary,
+) -> Result<(), DatasetError> {
+    let side = spec.input_size as u16;
+    let img_path = spec.out.join("images").join(format!("{name}.jpg"));
+    let jpeg_err = |e: jpeg_encoder::EncodingError| DatasetError::Jpeg {
+        path: img_path.clone(),
+        reason: e.to_string(),
+    };
+    jpeg_encoder::Encoder::new_file(&img_path, spec.quality)
+        .map_err(jpeg_err)?
+        .encode(rgb, side, side, jpeg_encoder::ColorType::Rgb)
+        .map_err(jpeg_err)?;
+    sum.bytes += std::fs::metadata(&img_path).map(|m| m.len()).unwrap_or(0);
+    let lbl_path = spec.out.join("labels").join(format!("{name}.txt"));
+    let text = if lines.is_empty() {
+        String::new()
+    } else {
+        lines.join("\n") + "\n"
+    };
+    std::fs::write(&lbl_path, text).map_err(io_err(&lbl_path))?;
+    if !ign.is_empty() {
+        sum.ignored += ign.len();
+        let p = spec.out.join("ignore").join(format!("{name}.txt"));
+        std::fs::write(&p, ign.join("\n") + "\n").map_err(io_err(&p))?;
+    }
+    Ok(())
+}
+
+/// `dataset.json`: classes, input size, seed, the summary and the spec it was made with.
+fn dataset_info(spec: &ExportSpec, sum: &ExportSummary) -> serde_json::Value {
+    serde_json::json!({
+        "classes": DATASET_CLASSES,
+        "input_size": spec.input_size,
+        "seed": spec.seed,
+        "summary": sum,
+        "spec": {
+            "frames_per_scene": spec.frames_per_scene,
+            "tiles_per_frame": spec.tiles_per_frame,
+            "ball_tile_chance": spec.ball_tile_chance,
+            "scale": [spec.scale.0, spec.scale.1],
+            "quality": spec.quality,
+            "widths": spec.variety.widths,
+            "gain": [spec.variety.gain.0, spec.variety.gain.1],
+            "noise": [spec.variety.noise.0, spec.variety.noise.1],
+            "blur_chance": spec.variety.blur_chance,
+            "shutter": [spec.variety.shutter.0, spec.variety.shutter.1],
+        },
+        "label_format": "YOLO: class cx cy w h, normalised to the tile; ignore/ holds boxes the loss should ignore",
+    })
+}
+
 /// Writes the dataset; `progress` is called after every frame.
 pub fn export(
     spec: &ExportSpec,
@@ -306,52 +396,8 @@ pub fn export(
                 let lb = Letterbox::new(t.w, t.h, side, side);
                 preparer.tile_rgb(&scene.pano.as_ref(), &t, &lb, &mut rgb);
                 let name = format!("{:06}", sum.tiles);
-                let mut lines = Vec::new();
-                let mut ign = Vec::new();
-                let mut has_ball = false;
-                for b in &labels {
-                    match tile_label(b, &t, &lb, false) {
-                        InTile::Label(line) => {
-                            has_ball |= b.class == 0;
-                            sum.balls += usize::from(b.class == 0);
-                            sum.people += usize::from(b.class != 0);
-                            lines.push(line);
-                        }
-                        InTile::Ignore(line) => ign.push(line),
-                        InTile::Out => {}
-                    }
-                }
-                for b in &ignore {
-                    if let InTile::Ignore(line) = tile_label(b, &t, &lb, true) {
-                        ign.push(line);
-                    }
-                }
-                let img_path = spec.out.join("images").join(format!("{name}.jpg"));
-                let enc =
-                    jpeg_encoder::Encoder::new_file(&img_path, spec.quality).map_err(|e| {
-                        DatasetError::Jpeg {
-                            path: img_path.clone(),
-                            reason: e.to_string(),
-                        }
-                    })?;
-                enc.encode(&rgb, side as u16, side as u16, jpeg_encoder::ColorType::Rgb)
-                    .map_err(|e| DatasetError::Jpeg {
-                        path: img_path.clone(),
-                        reason: e.to_string(),
-                    })?;
-                sum.bytes += std::fs::metadata(&img_path).map(|m| m.len()).unwrap_or(0);
-                let lbl_path = spec.out.join("labels").join(format!("{name}.txt"));
-                let text = if lines.is_empty() {
-                    String::new()
-                } else {
-                    lines.join("\n") + "\n"
-                };
-                std::fs::write(&lbl_path, text).map_err(io_err(&lbl_path))?;
-                if !ign.is_empty() {
-                    sum.ignored += ign.len();
-                    let p = spec.out.join("ignore").join(format!("{name}.txt"));
-                    std::fs::write(&p, ign.join("\n") + "\n").map_err(io_err(&p))?;
-                }
+                let (lines, ign, has_ball) = tile_labels(&labels, &ignore, &t, &lb, &mut sum);
+                write_tile(spec, &name, &rgb, &lines, &ign, &mut sum)?;
                 let blurred = has_ball && (f.blur.0 != 0.0 || f.blur.1 != 0.0);
                 sum.blurred += usize::from(blurred);
                 let b = &f.truth.ball;
@@ -374,25 +420,7 @@ pub fn export(
         scene_no += 1;
     }
     meta.flush().map_err(io_err(&meta_path))?;
-    let info = serde_json::json!({
-        "classes": DATASET_CLASSES,
-        "input_size": side,
-        "seed": spec.seed,
-        "summary": sum,
-        "spec": {
-            "frames_per_scene": spec.frames_per_scene,
-            "tiles_per_frame": spec.tiles_per_frame,
-            "ball_tile_chance": spec.ball_tile_chance,
-            "scale": [spec.scale.0, spec.scale.1],
-            "quality": spec.quality,
-            "widths": spec.variety.widths,
-            "gain": [spec.variety.gain.0, spec.variety.gain.1],
-            "noise": [spec.variety.noise.0, spec.variety.noise.1],
-            "blur_chance": spec.variety.blur_chance,
-            "shutter": [spec.variety.shutter.0, spec.variety.shutter.1],
-        },
-        "label_format": "YOLO: class cx cy w h, normalised to the tile; ignore/ holds boxes the loss should ignore",
-    });
+    let info = dataset_info(spec, &sum);
     let p = spec.out.join("dataset.json");
     std::fs::write(&p, serde_json::to_string_pretty(&info).unwrap_or_default())
         .map_err(io_err(&p))?;
