@@ -129,10 +129,9 @@ fn start_playout(
     cal: &shared::geometry::Calibration,
     gpu: Option<Arc<Gpu>>,
     audio_on: bool,
-    targets: Vec<ProgramTarget>,
-    view: Option<ProgramTarget>,
 ) -> Result<Playout> {
     let (c, p) = (&cfg.capture, &cfg.playout);
+    let (targets, view) = outputs(cfg)?;
     Playout::start(PlayoutSetup {
         calibration: cal.clone(),
         fps: c.fps,
@@ -351,6 +350,16 @@ fn start_ingest(
     setup::start_ingest(c, cal, gpu, c.realtime, None, flash_every, start, stop)
 }
 
+/// Whether the programme has sound: the live source, or the synthetic source's clicks with
+/// the synthetic cameras.
+fn audio_on(cfg: &SystemConfig) -> bool {
+    match cfg.playout.audio {
+        AudioSource::Synthetic => cfg.capture.source == SourceKind::Synthetic,
+        AudioSource::Live => true,
+        AudioSource::None => false,
+    }
+}
+
 /// Starts ingest, playout and the engine thread.
 pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEngine> {
     let c = &cfg.capture;
@@ -365,13 +374,8 @@ pub fn start(cfg: &SystemConfig, publisher: Arc<Publisher>) -> Result<RunningEng
     let rate = FrameRate::new(c.fps, 1);
     let gpu = setup::gpu(c)?;
     let (cuda, pool, pool_bytes) = frame_stores(cfg, &cal, &stitcher, gpu.as_ref())?;
-    let (targets, view) = outputs(cfg)?;
-    let audio_on = match p.audio {
-        AudioSource::Synthetic => c.source == SourceKind::Synthetic,
-        AudioSource::Live => true,
-        AudioSource::None => false,
-    };
-    let playout = start_playout(cfg, &cal, gpu.clone(), audio_on, targets, view)?;
+    let audio_on = audio_on(cfg);
+    let playout = start_playout(cfg, &cal, gpu.clone(), audio_on)?;
     let playout_tx = playout.sender();
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();

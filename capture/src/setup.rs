@@ -227,6 +227,25 @@ fn source_key(cfg: &CaptureConfig, i: usize) -> String {
     }
 }
 
+/// The synthetic source's feeder thread, pushing the rendered pair into both cameras'
+/// appsrc elements.
+fn spawn_feeder(
+    world: SyntheticWorld,
+    cameras: &[KeptCamera],
+    settings: feeder::FeederSettings,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<u64>> {
+    let appsrcs = [0, 1].map(|i| {
+        cameras[i]
+            .appsrc
+            .clone()
+            .expect("synthetic cameras have an appsrc")
+    });
+    Ok(std::thread::Builder::new()
+        .name("synthetic".into())
+        .spawn(move || feeder::run(world, appsrcs, settings, stop))?)
+}
+
 /// Starts both camera pipelines (and the feeder for the synthetic source). `gpu`: the
 /// `cuda` backend's GPU, whose context decoders share when frames stay in GPU memory.
 ///
@@ -244,14 +263,12 @@ pub fn start_ingest(
     stop: Arc<AtomicBool>,
 ) -> Result<Ingest> {
     // The synthetic world first: a bad trajectory file fails before any pipeline starts.
-    let world = if cfg.source == SourceKind::Synthetic {
-        let duration = max_frames
-            .map(|f| f as f64 / cfg.fps as f64)
-            .unwrap_or(3.0 * 3600.0);
-        Some(synthetic_world(cfg, cal, duration)?)
-    } else {
-        None
-    };
+    let world = (cfg.source == SourceKind::Synthetic)
+        .then(|| {
+            let duration = max_frames.map_or(3.0 * 3600.0, |f| f as f64 / cfg.fps as f64);
+            synthetic_world(cfg, cal, duration)
+        })
+        .transpose()?;
     let (tx, rx) = std::sync::mpsc::sync_channel(ingest_queue_frames(cfg.fps));
     // A live camera cannot wait for the engine: its frames are dropped (and counted) instead.
     let block = !realtime && !cfg.source.is_live();
@@ -293,28 +310,19 @@ pub fn start_ingest(
             })?,
         );
     }
-    let feeder = if let Some(world) = world {
-        debug_assert!(sources.iter().all(|s| *s == CameraSource::Synthetic));
-        let appsrcs = [0, 1].map(|i| {
-            cameras[i]
-                .appsrc
-                .clone()
-                .expect("synthetic cameras have an appsrc")
-        });
-        let settings = feeder::FeederSettings {
-            realtime,
-            max_frames,
-            truth_log: (!cfg.truth_log.is_empty()).then(|| PathBuf::from(&cfg.truth_log)),
-            flash_every,
-            start,
-        };
-        Some(
-            std::thread::Builder::new()
-                .name("synthetic".into())
-                .spawn(move || feeder::run(world, appsrcs, settings, stop))?,
-        )
-    } else {
-        None
+    let feeder = match world {
+        Some(world) => {
+            debug_assert!(sources.iter().all(|s| *s == CameraSource::Synthetic));
+            let settings = feeder::FeederSettings {
+                realtime,
+                max_frames,
+                truth_log: (!cfg.truth_log.is_empty()).then(|| PathBuf::from(&cfg.truth_log)),
+                flash_every,
+                start,
+            };
+            Some(spawn_feeder(world, &cameras, settings, stop)?)
+        }
+        None => None,
     };
     Ok(Ingest {
         events: rx,

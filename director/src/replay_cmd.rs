@@ -147,6 +147,22 @@ fn load(args: &ReplayArgs, rig: &Rig) -> Result<ReplayInput> {
     Ok(input)
 }
 
+/// The replay's progress bar on a terminal (hidden with `--no-progress`), in thousandths.
+fn progress_bar(hidden: bool) -> ProgressBar {
+    let bar = if hidden {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(1000)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {percent}% {elapsed}/{eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("replaying");
+    bar
+}
+
 /// Runs `director replay`.
 pub fn run(common: &CommonArgs, args: &ReplayArgs, shutdown: Shutdown) -> Result<()> {
     if args.publish {
@@ -162,17 +178,7 @@ pub fn run(common: &CommonArgs, args: &ReplayArgs, shutdown: Shutdown) -> Result
     let started = Instant::now();
     let input = load(args, &rig)?;
 
-    let bar = if args.no_progress {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(1000)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {percent}% {elapsed}/{eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_message("replaying");
+    let bar = progress_bar(args.no_progress);
     let run = run_planner(&input, &cfg.director, &rig, |done, total| {
         bar.set_position(done * 1000 / total.max(1));
     });
