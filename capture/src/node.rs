@@ -187,55 +187,84 @@ impl StreamHandler<Request> for CaptureNode {
     fn finished(&mut self, _ctx: &mut Self::Context) {}
 }
 
+/// Capture's sockets: its publisher, the camera path subscriber and the snapshot replier it
+/// binds, and the subscribers to the analyzer's tracks and launch's operator commands.
+struct Sockets {
+    publisher: Publisher,
+    paths: Subscriber,
+    rep: Replier,
+    tracks: Subscriber,
+    operator: Subscriber,
+}
+
+impl Sockets {
+    async fn bind(cfg: &SystemConfig) -> Result<Sockets> {
+        let eps = cfg.endpoints();
+        let publisher = Publisher::bind(
+            "capture-pub",
+            &eps.capture_pub,
+            PublisherOptions {
+                queue_capacity: cfg.transport.publisher_queue,
+                heartbeat: Some(HeartbeatSource {
+                    process: "capture".into(),
+                    interval: cfg.transport.heartbeat_interval(),
+                }),
+            },
+        )
+        .await
+        .context("binding capture's publisher (transport.capture_pub)")?;
+        let paths = Subscriber::bind(
+            "capture-paths",
+            &eps.capture_paths,
+            SubscriberOptions {
+                topics: vec!["path".into(), "hb".into()],
+                channel_capacity: cfg.transport.subscriber_queue,
+            },
+        )
+        .await
+        .context("binding capture's camera path subscriber (transport.capture_paths)")?;
+        let rep = Replier::bind(
+            "capture-rep",
+            &eps.capture_rep,
+            Duration::from_millis(cfg.transport.request_timeout_ms),
+        )
+        .await
+        .context("binding capture's snapshot replier (transport.capture_rep)")?;
+        let tracks = Subscriber::connect(
+            "capture-tracks",
+            std::slice::from_ref(&eps.analyzer_pub),
+            SubscriberOptions {
+                topics: vec!["tracks".into()],
+                channel_capacity: cfg.transport.subscriber_queue,
+            },
+        );
+        let operator = Subscriber::connect(
+            "capture-operator",
+            std::slice::from_ref(&eps.launch_op),
+            SubscriberOptions {
+                topics: vec!["op".into()],
+                channel_capacity: cfg.transport.subscriber_queue,
+            },
+        );
+        Ok(Sockets {
+            publisher,
+            paths,
+            rep,
+            tracks,
+            operator,
+        })
+    }
+}
+
 /// Binds the sockets, starts the engine and playout, runs until shutdown.
 pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
-    let eps = cfg.endpoints();
-    let publisher = Publisher::bind(
-        "capture-pub",
-        &eps.capture_pub,
-        PublisherOptions {
-            queue_capacity: cfg.transport.publisher_queue,
-            heartbeat: Some(HeartbeatSource {
-                process: "capture".into(),
-                interval: cfg.transport.heartbeat_interval(),
-            }),
-        },
-    )
-    .await
-    .context("binding capture's publisher (transport.capture_pub)")?;
-    let paths = Subscriber::bind(
-        "capture-paths",
-        &eps.capture_paths,
-        SubscriberOptions {
-            topics: vec!["path".into(), "hb".into()],
-            channel_capacity: cfg.transport.subscriber_queue,
-        },
-    )
-    .await
-    .context("binding capture's camera path subscriber (transport.capture_paths)")?;
-    let rep = Replier::bind(
-        "capture-rep",
-        &eps.capture_rep,
-        Duration::from_millis(cfg.transport.request_timeout_ms),
-    )
-    .await
-    .context("binding capture's snapshot replier (transport.capture_rep)")?;
-    let tracks = Subscriber::connect(
-        "capture-tracks",
-        std::slice::from_ref(&eps.analyzer_pub),
-        SubscriberOptions {
-            topics: vec!["tracks".into()],
-            channel_capacity: cfg.transport.subscriber_queue,
-        },
-    );
-    let operator = Subscriber::connect(
-        "capture-operator",
-        std::slice::from_ref(&eps.launch_op),
-        SubscriberOptions {
-            topics: vec!["op".into()],
-            channel_capacity: cfg.transport.subscriber_queue,
-        },
-    );
+    let Sockets {
+        publisher,
+        paths,
+        rep,
+        tracks,
+        operator,
+    } = Sockets::bind(&cfg).await?;
     let publisher = Arc::new(publisher);
     // Tables, the detector model and the pipelines load on a blocking thread, so that the
     // event loop keeps sending heartbeats while they do (a supervisor would call it hung).

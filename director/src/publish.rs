@@ -15,7 +15,7 @@ use shared::messages::{encode, EncodeError, Message, SnapshotKind, SnapshotReply
 use shared::shutdown::Shutdown;
 use shared::time::NS_PER_SEC;
 use shared::transport::{
-    HeartbeatSource, Publisher, PublisherOptions, Replier, Subscriber, SubscriberOptions,
+    HeartbeatSource, Publisher, PublisherOptions, Replier, Request, Subscriber, SubscriberOptions,
 };
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -91,6 +91,59 @@ async fn capture_pts(cfg: &SystemConfig, wait: Duration) -> Option<u64> {
     }
 }
 
+/// How far the recorded frame times move onto capture's timeline (`--rebase`): from the
+/// first track to capture's newest frame time, or 0 when capture gives none.
+async fn timeline_offset(cfg: &SystemConfig, opts: &PublishOptions, first: u64) -> i128 {
+    if !opts.rebase {
+        return 0;
+    }
+    match capture_pts(cfg, opts.rebase_wait).await {
+        Some(p) => {
+            tracing::info!(
+                message = "Frame times moved onto capture's timeline.",
+                capture_pts = p,
+                first_track_pts = first
+            );
+            p as i128 - first as i128
+        }
+        None => {
+            tracing::warn!(
+                message = "No frame time from capture; publishing the recorded frame times."
+            );
+            0
+        }
+    }
+}
+
+/// Answers a snapshot request from the tracks published so far; any other request is
+/// dropped, which makes the replier answer with an error.
+fn serve(req: Request, history: &VecDeque<Tracks>, summary: &mut PublishSummary) {
+    let since = match &req.message {
+        Message::SnapshotRequest(r) if r.kind == SnapshotKind::Tracks => Some(r.since_pts_ns),
+        _ => None,
+    };
+    match since {
+        Some(since) => {
+            summary.snapshots_served += 1;
+            let reply = snapshot_reply(history, since);
+            req.reply(Message::SnapshotReply(reply));
+        }
+        None => drop(req),
+    }
+}
+
+/// Keeps the published tracks of the last `SNAPSHOT_KEEP_S` seconds for snapshots.
+fn remember(history: &mut VecDeque<Tracks>, t: Tracks) {
+    history.push_back(t);
+    let newest = history.back().map_or(0, |t| t.pts_ns);
+    while history
+        .front()
+        .is_some_and(|f| f.pts_ns + SNAPSHOT_KEEP_S * NS_PER_SEC < newest)
+    {
+        history.pop_front();
+    }
+}
+
 /// Publishes the input's tracks paced by their frame times until done or shutdown.
 pub async fn publish(
     cfg: SystemConfig,
@@ -115,31 +168,12 @@ pub async fn publish(
     let mut replier = Replier::bind(
         "replay-snapshots",
         &eps.analyzer_rep,
-        Duration::from_secs(1),
+        Duration::from_millis(cfg.transport.request_timeout_ms),
     )
     .await
     .context("binding the analyzer's REP (is the analyzer still running?)")?;
     let first = input.tracks.first().map_or(0, |t| t.pts_ns);
-    let offset: i128 = if opts.rebase {
-        match capture_pts(&cfg, opts.rebase_wait).await {
-            Some(p) => {
-                tracing::info!(
-                    message = "Frame times moved onto capture's timeline.",
-                    capture_pts = p,
-                    first_track_pts = first
-                );
-                p as i128 - first as i128
-            }
-            None => {
-                tracing::warn!(
-                    message = "No frame time from capture; publishing the recorded frame times."
-                );
-                0
-            }
-        }
-    } else {
-        0
-    };
+    let offset = timeline_offset(&cfg, &opts, first).await;
     let speed = opts.speed.clamp(0.01, 1000.0);
     let start = Instant::now();
     let mut history: VecDeque<Tracks> = VecDeque::new();
@@ -154,19 +188,7 @@ pub async fn publish(
                 _ = tokio::time::sleep_until(due) => break,
                 req = replier.recv() => {
                     let Some(req) = req else { break };
-                    let since = match &req.message {
-                        Message::SnapshotRequest(r) if r.kind == SnapshotKind::Tracks => Some(r.since_pts_ns),
-                        _ => None,
-                    };
-                    match since {
-                        Some(since) => {
-                            summary.snapshots_served += 1;
-                            let reply = snapshot_reply(&history, since);
-                            req.reply(Message::SnapshotReply(reply));
-                        }
-                        // Dropping the request makes the replier answer with an error.
-                        None => drop(req),
-                    }
+                    serve(req, &history, &mut summary);
                 }
                 _ = shutdown.wait() => {
                     summary.stopped_early = true;
@@ -178,14 +200,7 @@ pub async fn publish(
         t.pts_ns = (t.pts_ns as i128 + offset).max(0) as u64;
         let _ = publisher.publish(&Message::Tracks(t.clone()));
         summary.published += 1;
-        history.push_back(t);
-        let newest = history.back().map_or(0, |t| t.pts_ns);
-        while history
-            .front()
-            .is_some_and(|f| f.pts_ns + SNAPSHOT_KEEP_S * NS_PER_SEC < newest)
-        {
-            history.pop_front();
-        }
+        remember(&mut history, t);
         if last_log.elapsed() >= Duration::from_secs(10) {
             last_log = Instant::now();
             let c = publisher.counters().snapshot();

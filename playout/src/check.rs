@@ -10,24 +10,7 @@ pub use shared::artefacts::OutputCheck;
 /// Decodes `path` and measures it.
 pub fn inspect(path: &Path) -> Result<OutputCheck, String> {
     gst::init().map_err(|e| e.to_string())?;
-    let desc = format!(
-        "filesrc location=\"{}\" ! decodebin name=d \
-         d. ! queue ! videoconvert ! video/x-raw,format=GRAY8 ! appsink name=v sync=false async=false \
-         d. ! queue ! audioconvert ! audioresample ! audio/x-raw,format=S16LE,channels=1,rate=48000 ! appsink name=a sync=false async=false",
-        path.display()
-    );
-    let p = gst::parse::launch(&desc)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| "not a pipeline".to_string())?;
-    let v = p
-        .by_name("v")
-        .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
-        .ok_or("no video sink")?;
-    let a = p
-        .by_name("a")
-        .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
-        .ok_or("no audio sink")?;
+    let (p, v, a) = decode_pipeline(path)?;
     p.set_state(gst::State::Playing)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut check = OutputCheck {
@@ -35,10 +18,7 @@ pub fn inspect(path: &Path) -> Result<OutputCheck, String> {
         ..Default::default()
     };
     let (mut v_done, mut a_done) = (false, false);
-    let mut last_pts: Option<u64> = None;
-    let mut last_sum: Option<u64> = None;
-    let mut frozen = 0u64;
-    let mut prev_bright = false;
+    let mut video = VideoTally::default();
     let mut samples: Vec<i16> = Vec::new();
     let mut audio_start: Option<u64> = None;
     let bus = p.bus().unwrap();
@@ -67,26 +47,7 @@ pub fn inspect(path: &Path) -> Result<OutputCheck, String> {
                 Some(s) => {
                     let b = s.buffer().unwrap();
                     let pts = b.pts().map(|t| t.nseconds()).unwrap_or(0);
-                    if last_pts.is_some_and(|l| pts <= l) {
-                        check.monotonic = false;
-                    }
-                    last_pts = Some(pts);
-                    let m = b.map_readable().unwrap();
-                    let sum: u64 = m.iter().step_by(7).map(|&x| x as u64).sum();
-                    let mean = sum as f64 / (m.len() / 7).max(1) as f64;
-                    if last_sum == Some(sum) {
-                        frozen += 1;
-                        check.longest_frozen = check.longest_frozen.max(frozen + 1);
-                    } else {
-                        frozen = 0;
-                    }
-                    last_sum = Some(sum);
-                    let bright = mean > 200.0;
-                    if bright && !prev_bright {
-                        check.flashes_s.push(pts as f64 / 1e9);
-                    }
-                    prev_bright = bright;
-                    check.video_frames += 1;
+                    video.add(&mut check, pts, &b.map_readable().unwrap());
                 }
                 None => v_done = v.is_eos(),
             }
@@ -109,27 +70,127 @@ pub fn inspect(path: &Path) -> Result<OutputCheck, String> {
     }
     let _ = p.set_state(gst::State::Null);
     check.audio_seconds = samples.len() as f64 / 48_000.0;
-    // Beep onsets: 5 ms windows whose RMS jumps above a threshold after a quiet stretch.
-    let win = 240;
-    let t0 = audio_start.unwrap_or(0) as f64 / 1e9;
-    let mut quiet = 0usize;
-    for (i, w) in samples.chunks(win).enumerate() {
-        let rms = (w.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
-        if rms > 8000.0 {
-            if quiet >= 20 {
-                // Refine to the first loud sample in the window.
-                let k = w.iter().position(|&s| s.unsigned_abs() > 6000).unwrap_or(0);
-                check.beeps_s.push(t0 + (i * win + k) as f64 / 48_000.0);
-            }
-            quiet = 0;
-        } else {
-            quiet += 1;
-        }
-    }
+    check.beeps_s = beep_onsets(&samples, audio_start.unwrap_or(0) as f64 / 1e9);
     for f in &check.flashes_s {
         if let Some(b) = check.beeps_s.iter().find(|b| (**b - f).abs() < 0.5) {
             check.av_offsets_ms.push((b - f) * 1000.0);
         }
     }
     Ok(check)
+}
+
+/// A decoding pipeline for `path` with a grey video sink `v` and a mono 48 kHz audio sink `a`.
+fn decode_pipeline(
+    path: &Path,
+) -> Result<(gst::Pipeline, gst_app::AppSink, gst_app::AppSink), String> {
+    let desc = format!(
+        "filesrc location=\"{}\" ! decodebin name=d \
+         d. ! queue ! videoconvert ! video/x-raw,format=GRAY8 ! appsink name=v sync=false async=false \
+         d. ! queue ! audioconvert ! audioresample ! audio/x-raw,format=S16LE,channels=1,rate=48000 ! appsink name=a sync=false async=false",
+        path.display()
+    );
+    let p = gst::parse::launch(&desc)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| "not a pipeline".to_string())?;
+    let sink = |name: &str| {
+        p.by_name(name)
+            .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+    };
+    let v = sink("v").ok_or("no video sink")?;
+    let a = sink("a").ok_or("no audio sink")?;
+    Ok((p, v, a))
+}
+
+/// The video frames so far: timestamps in order, frozen runs (the same picture again), and
+/// sync flashes (the mean brightness crossing 200).
+#[derive(Default)]
+struct VideoTally {
+    last_pts: Option<u64>,
+    last_sum: Option<u64>,
+    frozen: u64,
+    prev_bright: bool,
+}
+
+impl VideoTally {
+    fn add(&mut self, check: &mut OutputCheck, pts: u64, grey: &[u8]) {
+        if self.last_pts.is_some_and(|l| pts <= l) {
+            check.monotonic = false;
+        }
+        self.last_pts = Some(pts);
+        let sum: u64 = grey.iter().step_by(7).map(|&x| x as u64).sum();
+        let mean = sum as f64 / (grey.len() / 7).max(1) as f64;
+        if self.last_sum == Some(sum) {
+            self.frozen += 1;
+            check.longest_frozen = check.longest_frozen.max(self.frozen + 1);
+        } else {
+            self.frozen = 0;
+        }
+        self.last_sum = Some(sum);
+        let bright = mean > 200.0;
+        if bright && !self.prev_bright {
+            check.flashes_s.push(pts as f64 / 1e9);
+        }
+        self.prev_bright = bright;
+        check.video_frames += 1;
+    }
+}
+
+/// Beep onsets (seconds, from `t0`): 5 ms windows whose RMS jumps above a threshold after a
+/// quiet stretch, refined to the first loud sample in the window.
+fn beep_onsets(samples: &[i16], t0: f64) -> Vec<f64> {
+    let win = 240;
+    let mut out = Vec::new();
+    let mut quiet = 0usize;
+    for (i, w) in samples.chunks(win).enumerate() {
+        let rms = (w.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
+        if rms > 8000.0 {
+            if quiet >= 20 {
+                let k = w.iter().position(|&s| s.unsigned_abs() > 6000).unwrap_or(0);
+                out.push(t0 + (i * win + k) as f64 / 48_000.0);
+            }
+            quiet = 0;
+        } else {
+            quiet += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_beep_after_silence_is_found_at_its_first_loud_sample() {
+        let mut s = vec![0i16; 48_000];
+        for (i, x) in s[24_010..24_010 + 2400].iter_mut().enumerate() {
+            *x = if i % 2 == 0 { 12_000 } else { -12_000 };
+        }
+        let b = beep_onsets(&s, 1.0);
+        assert_eq!(b.len(), 1);
+        assert!((b[0] - (1.0 + 24_010.0 / 48_000.0)).abs() < 1e-9, "{b:?}");
+        assert!(beep_onsets(&vec![0i16; 4800], 0.0).is_empty());
+    }
+
+    #[test]
+    fn frames_out_of_order_frozen_and_flashing_are_counted() {
+        let mut c = OutputCheck {
+            monotonic: true,
+            ..Default::default()
+        };
+        let mut t = VideoTally::default();
+        let dark = vec![20u8; 700];
+        let bright = vec![240u8; 700];
+        t.add(&mut c, 0, &dark);
+        t.add(&mut c, 40_000_000, &dark);
+        t.add(&mut c, 80_000_000, &dark);
+        t.add(&mut c, 120_000_000, &bright);
+        assert!(c.monotonic);
+        t.add(&mut c, 100_000_000, &dark);
+        assert!(!c.monotonic);
+        assert_eq!(c.video_frames, 5);
+        assert_eq!(c.longest_frozen, 3);
+        assert_eq!(c.flashes_s, vec![0.12]);
+    }
 }

@@ -124,6 +124,123 @@ const RING_SLACK: usize = 6;
 /// How often the playout thread looks at its outputs when no input comes.
 const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// The virtual camera of the configuration and its wide shot (the fallback pose), limited.
+fn virtual_camera(setup: &PlayoutSetup) -> (VirtualCamera, Pose) {
+    let c = &setup.config;
+    let vcam = VirtualCamera::new(
+        setup.calibration.panorama.clone(),
+        c.output_width as usize,
+        c.output_height as usize,
+        ViewLimits {
+            min_fov: c.fov_min_deg,
+            max_fov: c.fov_max_deg,
+            roll_deg: c.roll_deg,
+        },
+    );
+    let wide = vcam.limit(&Pose {
+        yaw: c.wide_yaw_deg,
+        pitch: c.wide_pitch_deg,
+        fov: c.wide_fov_deg,
+    });
+    (vcam, wide)
+}
+
+/// The programme outputs, each started or (when it is gated by recording and recording is
+/// off) created off; which are gated. A bad output is reported and retried; the others and the
+/// recording go on.
+fn program_outputs(
+    setup: &PlayoutSetup,
+    settings: &ProgramSettings,
+    now: std::time::Instant,
+) -> (Vec<OutputSlot>, Vec<bool>) {
+    let gated: Vec<bool> = setup
+        .outputs
+        .iter()
+        .map(|t| !matches!(t, ProgramTarget::Display))
+        .collect();
+    let outputs = setup
+        .outputs
+        .iter()
+        .zip(&gated)
+        .map(|(t, &g)| {
+            if g && !setup.record {
+                OutputSlot::off(t.clone(), settings.clone(), setup.retry, now)
+            } else {
+                OutputSlot::start(t.clone(), settings.clone(), setup.retry, now)
+            }
+        })
+        .collect();
+    (outputs, gated)
+}
+
+/// The panorama view output (even size, the panorama's aspect), when configured.
+fn panorama_view(
+    setup: &PlayoutSetup,
+    settings: &ProgramSettings,
+    now: std::time::Instant,
+) -> Option<(OutputSlot, usize, usize)> {
+    let c = &setup.config;
+    let p = &setup.calibration.panorama;
+    let vw = (c.panorama_view_width as usize) & !1;
+    let vh = ((vw as f64 * p.height as f64 / p.width as f64).round() as usize) & !1;
+    setup.panorama_view.as_ref().map(|t| {
+        let s = ProgramSettings {
+            width: vw as u32,
+            height: vh as u32,
+            bitrate_kbps: (c.bitrate_kbps / 2).max(500),
+            audio: false,
+            text: true,
+            ..settings.clone()
+        };
+        (OutputSlot::start(t.clone(), s, setup.retry, now), vw, vh)
+    })
+}
+
+/// The programme's encoding settings.
+fn program_settings(setup: &PlayoutSetup) -> ProgramSettings {
+    let c = &setup.config;
+    ProgramSettings {
+        width: c.output_width,
+        height: c.output_height,
+        fps: setup.fps,
+        bitrate_kbps: c.bitrate_kbps,
+        audio: setup.audio,
+        blocking: setup.blocking,
+        text: false,
+    }
+}
+
+/// The status before the first frame: nothing in, fallback active.
+fn initial_status(capacity: usize) -> PlayoutStatus {
+    PlayoutStatus {
+        live_pts: 0,
+        playout_pts: 0,
+        ring_depth: 0,
+        ring_capacity: capacity as u32,
+        fallback_active: true,
+        frames_in: 0,
+        frames_out: 0,
+        frames_dropped: 0,
+        frames_late: 0,
+        pose: None,
+        path_id: 0,
+        outputs: Vec::new(),
+        cameras: Vec::new(),
+        recording: Default::default(),
+    }
+}
+
+/// The pose log's file; without it playout goes on and says so.
+fn open_pose_log(path: &std::path::Path) -> Option<std::io::BufWriter<std::fs::File>> {
+    match std::fs::File::create(path) {
+        Ok(f) => Some(std::io::BufWriter::new(f)),
+        Err(e) => {
+            tracing::warn!(message = "Cannot write the pose log; continuing without it.", path = %path.display(), error = %e);
+            None
+        }
+    }
+}
+
 impl Playout {
     /// Starts the playout thread. Fails only when the GPU renderer of the CUDA backend
     /// cannot be made.
@@ -139,86 +256,13 @@ impl Playout {
             RingModeConfig::ZeroCopy => RingMode::ZeroCopy,
             RingModeConfig::HostCopy => RingMode::HostCopy,
         };
-        let vcam = VirtualCamera::new(
-            setup.calibration.panorama.clone(),
-            c.output_width as usize,
-            c.output_height as usize,
-            ViewLimits {
-                min_fov: c.fov_min_deg,
-                max_fov: c.fov_max_deg,
-                roll_deg: c.roll_deg,
-            },
-        );
-        let wide = vcam.limit(&Pose {
-            yaw: c.wide_yaw_deg,
-            pitch: c.wide_pitch_deg,
-            fov: c.wide_fov_deg,
-        });
-        let settings = ProgramSettings {
-            width: c.output_width,
-            height: c.output_height,
-            fps: setup.fps,
-            bitrate_kbps: c.bitrate_kbps,
-            audio: setup.audio,
-            blocking: setup.blocking,
-            text: false,
-        };
+        let (vcam, wide) = virtual_camera(&setup);
+        let settings = program_settings(&setup);
         let now = std::time::Instant::now();
-        // A bad output is reported and retried; the others and the recording go on.
-        let gated: Vec<bool> = setup
-            .outputs
-            .iter()
-            .map(|t| !matches!(t, ProgramTarget::Display))
-            .collect();
-        let outputs = setup
-            .outputs
-            .iter()
-            .zip(&gated)
-            .map(|(t, &g)| {
-                if g && !setup.record {
-                    OutputSlot::off(t.clone(), settings.clone(), setup.retry, now)
-                } else {
-                    OutputSlot::start(t.clone(), settings.clone(), setup.retry, now)
-                }
-            })
-            .collect();
-        let p = &setup.calibration.panorama;
-        let vw = (c.panorama_view_width as usize) & !1;
-        let vh = ((vw as f64 * p.height as f64 / p.width as f64).round() as usize) & !1;
-        let view = setup.panorama_view.as_ref().map(|t| {
-            let s = ProgramSettings {
-                width: vw as u32,
-                height: vh as u32,
-                bitrate_kbps: (c.bitrate_kbps / 2).max(500),
-                audio: false,
-                text: true,
-                ..settings.clone()
-            };
-            (OutputSlot::start(t.clone(), s, setup.retry, now), vw, vh)
-        });
-        let status = Arc::new(Mutex::new(PlayoutStatus {
-            live_pts: 0,
-            playout_pts: 0,
-            ring_depth: 0,
-            ring_capacity: capacity as u32,
-            fallback_active: true,
-            frames_in: 0,
-            frames_out: 0,
-            frames_dropped: 0,
-            frames_late: 0,
-            pose: None,
-            path_id: 0,
-            outputs: Vec::new(),
-            cameras: Vec::new(),
-            recording: Default::default(),
-        }));
-        let pose_log = setup.pose_log.as_ref().and_then(|p| match std::fs::File::create(p) {
-            Ok(f) => Some(std::io::BufWriter::new(f)),
-            Err(e) => {
-                tracing::warn!(message = "Cannot write the pose log; continuing without it.", path = %p.display(), error = %e);
-                None
-            }
-        });
+        let (outputs, gated) = program_outputs(&setup, &settings, now);
+        let view = panorama_view(&setup, &settings, now);
+        let status = Arc::new(Mutex::new(initial_status(capacity)));
+        let pose_log = setup.pose_log.as_deref().and_then(open_pose_log);
         let gpu = match &setup.gpu {
             Some(g) => Some(GpuRenderer::new(
                 g.clone(),
@@ -462,16 +506,7 @@ impl State {
 
     fn show(&mut self, f: RingFrame<FrameRef>) {
         self.apply_switches(f.pts_ns);
-        let target = self.store.pose_at(f.pts_ns).map(|p| self.vcam.limit(&p));
-        let pose = self.vcam.limit(&self.follower.next(f.pts_ns, target));
-        if let Some(prev) = self.last_pose {
-            self.report.max_pose_step_deg =
-                self.report.max_pose_step_deg.max(pose.max_delta(&prev));
-        }
-        if self.follower.fallback_active() {
-            self.report.fallback_frames += 1;
-        }
-        self.last_pose = Some(pose);
+        let pose = self.next_pose(f.pts_ns);
         let preview_due = self.preview.is_some() && f.pts_ns >= self.next_preview_pts;
         if self.outputs.iter().all(|o| o.is_off())
             && self.view.is_none()
@@ -526,23 +561,8 @@ impl State {
         if preview_due {
             self.write_previews(&f, &pose, &out, view_buf.as_ref());
         }
-        if let (Some((view, _, _)), Some(vb)) = (self.view.as_mut(), view_buf) {
-            view.set_text(&format!(
-                "delay {:.1} s | ring {}/{} | {} | pose {:.1} {:.1} fov {:.1} | frame {}",
-                (self.live_pts.saturating_sub(f.pts_ns)) as f64 / 1e9,
-                self.ring.depth(),
-                self.ring.capacity(),
-                if self.follower.fallback_active() {
-                    "FALLBACK"
-                } else {
-                    "path"
-                },
-                pose.yaw,
-                pose.pitch,
-                pose.fov,
-                f.seq
-            ));
-            view.push_video(vb, push_started);
+        if let Some(vb) = view_buf {
+            self.push_view(&f, &pose, vb, push_started);
         }
         let audio = self.audio.release(f.pts_ns + self.frame_ns);
         for o in self.outputs.iter_mut() {
@@ -552,18 +572,69 @@ impl State {
             }
         }
         self.report.outputs_us += push_started.elapsed().as_micros() as u64;
+        self.log_pose(f.pts_ns, &pose);
+        self.store.prune_before(f.pts_ns);
+        self.mark_shown(f.pts_ns);
+    }
+
+    /// The pose for the frame at `pts_ns`: the planned path's, limited, through the follower
+    /// (which falls back when the path runs out); records the largest step and fallbacks.
+    fn next_pose(&mut self, pts_ns: u64) -> Pose {
+        let target = self.store.pose_at(pts_ns).map(|p| self.vcam.limit(&p));
+        let pose = self.vcam.limit(&self.follower.next(pts_ns, target));
+        if let Some(prev) = self.last_pose {
+            self.report.max_pose_step_deg =
+                self.report.max_pose_step_deg.max(pose.max_delta(&prev));
+        }
+        if self.follower.fallback_active() {
+            self.report.fallback_frames += 1;
+        }
+        self.last_pose = Some(pose);
+        pose
+    }
+
+    /// The panorama view's frame, with its status line.
+    fn push_view(
+        &mut self,
+        f: &RingFrame<FrameRef>,
+        pose: &Pose,
+        vb: gst::Buffer,
+        push_started: std::time::Instant,
+    ) {
+        let text = format!(
+            "delay {:.1} s | ring {}/{} | {} | pose {:.1} {:.1} fov {:.1} | frame {}",
+            (self.live_pts.saturating_sub(f.pts_ns)) as f64 / 1e9,
+            self.ring.depth(),
+            self.ring.capacity(),
+            if self.follower.fallback_active() {
+                "FALLBACK"
+            } else {
+                "path"
+            },
+            pose.yaw,
+            pose.pitch,
+            pose.fov,
+            f.seq
+        );
+        if let Some((view, _, _)) = self.view.as_mut() {
+            view.set_text(&text);
+            view.push_video(vb, push_started);
+        }
+    }
+
+    /// One line of the pose log, when there is one.
+    fn log_pose(&mut self, pts_ns: u64, pose: &Pose) {
+        let fallback = self.follower.fallback_active();
         if let Some(log) = self.pose_log.as_mut() {
             let record = shared::artefacts::PoseRecord {
-                pts_ns: f.pts_ns,
+                pts_ns,
                 yaw: pose.yaw,
                 pitch: pose.pitch,
                 fov: pose.fov,
-                fallback: self.follower.fallback_active(),
+                fallback,
             };
             let _ = shared::artefacts::write_line(log, &record);
         }
-        self.store.prune_before(f.pts_ns);
-        self.mark_shown(f.pts_ns);
     }
 
     /// The panorama view's overlays for a view `width` pixels wide.

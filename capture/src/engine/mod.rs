@@ -123,41 +123,7 @@ impl Engine {
             let mut next = Some(events.recv_timeout(Duration::from_nanos(self.frame_ns / 4)));
             self.stats.wait_input_us += waiting.elapsed().as_micros() as u64;
             while let Some(event) = next.take() {
-                match event {
-                    Ok(IngestEvent::Frame {
-                        cam,
-                        pts_ns,
-                        buffer,
-                        info,
-                    }) => {
-                        self.stats.camera_frames[cam] += 1;
-                        if down[cam] {
-                            down[cam] = false;
-                            pairer.camera_resumed(cam);
-                        }
-                        pairer.push(cam, pts_ns, now(), (buffer, info));
-                    }
-                    Ok(IngestEvent::Eos { cam }) => {
-                        ended[cam] = true;
-                        pairer.camera_ended(cam);
-                    }
-                    Ok(IngestEvent::Error { cam, message }) => {
-                        self.stats.camera_errors += 1;
-                        tracing::error!(message = "Camera failed; the panorama continues with the other camera.", camera = cam, error = %message);
-                        ended[cam] = true;
-                        pairer.camera_ended(cam);
-                    }
-                    Ok(IngestEvent::Down { cam, eos, .. }) => {
-                        if !eos {
-                            self.stats.camera_errors += 1;
-                        }
-                        self.stats.camera_down[cam] += 1;
-                        down[cam] = true;
-                        pairer.camera_ended(cam);
-                    }
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => ended = [true, true],
-                }
+                self.on_event(event, &mut pairer, &mut ended, &mut down, now());
                 next = events.try_recv().ok().map(Ok);
             }
             let all_ended = ended[0] && ended[1];
@@ -180,23 +146,7 @@ impl Engine {
                     self.stats.panorama_span_ms = first.elapsed().as_millis() as u64;
                 }
             }
-            self.stats.partner_missing = pairer.stats().partner_missing;
-            self.stats.refreshed = pairer.stats().refreshed;
-            self.stats.too_close = pairer.stats().too_close;
-            self.stats.filled = pairer.stats().filled;
-            let gain = match &self.gpu {
-                Some(stage) => stage.stitcher.gain_stats(),
-                None => self.stitcher.gain_stats(),
-            };
-            self.stats.gain_clamped = gain.clamped;
-            self.stats.gain_unmeasurable = gain.unmeasurable;
-            self.stats.ingest_dropped = self
-                .ingest_dropped
-                .each_ref()
-                .map(|d| d.load(Ordering::Relaxed));
-            if let Ok(mut s) = self.live_stats.lock() {
-                *s = self.stats;
-            }
+            self.update_stats(pairer.stats());
             if self.max_frames.is_some_and(|m| seq >= m) {
                 break EngineEnd::FrameLimit;
             }
@@ -208,6 +158,75 @@ impl Engine {
             s.finish();
         }
         end
+    }
+
+    /// One ingest event: a frame to pair, a camera that ended, failed or went down (its
+    /// partner then stops waiting for it) or came back.
+    fn on_event(
+        &mut self,
+        event: Result<IngestEvent, RecvTimeoutError>,
+        pairer: &mut Pairer<(gst::Buffer, gst_video::VideoInfo)>,
+        ended: &mut [bool; 2],
+        down: &mut [bool; 2],
+        now_ns: u64,
+    ) {
+        match event {
+            Ok(IngestEvent::Frame {
+                cam,
+                pts_ns,
+                buffer,
+                info,
+            }) => {
+                self.stats.camera_frames[cam] += 1;
+                if down[cam] {
+                    down[cam] = false;
+                    pairer.camera_resumed(cam);
+                }
+                pairer.push(cam, pts_ns, now_ns, (buffer, info));
+            }
+            Ok(IngestEvent::Eos { cam }) => {
+                ended[cam] = true;
+                pairer.camera_ended(cam);
+            }
+            Ok(IngestEvent::Error { cam, message }) => {
+                self.stats.camera_errors += 1;
+                tracing::error!(message = "Camera failed; the panorama continues with the other camera.", camera = cam, error = %message);
+                ended[cam] = true;
+                pairer.camera_ended(cam);
+            }
+            Ok(IngestEvent::Down { cam, eos, .. }) => {
+                if !eos {
+                    self.stats.camera_errors += 1;
+                }
+                self.stats.camera_down[cam] += 1;
+                down[cam] = true;
+                pairer.camera_ended(cam);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => *ended = [true, true],
+        }
+    }
+
+    /// Copies the pairer's and the stitcher's counters into the stats, and the stats into
+    /// the live copy status reports read.
+    fn update_stats(&mut self, pairing: crate::ingest::pairing::PairStats) {
+        self.stats.partner_missing = pairing.partner_missing;
+        self.stats.refreshed = pairing.refreshed;
+        self.stats.too_close = pairing.too_close;
+        self.stats.filled = pairing.filled;
+        let gain = match &self.gpu {
+            Some(stage) => stage.stitcher.gain_stats(),
+            None => self.stitcher.gain_stats(),
+        };
+        self.stats.gain_clamped = gain.clamped;
+        self.stats.gain_unmeasurable = gain.unmeasurable;
+        self.stats.ingest_dropped = self
+            .ingest_dropped
+            .each_ref()
+            .map(|d| d.load(Ordering::Relaxed));
+        if let Ok(mut s) = self.live_stats.lock() {
+            *s = self.stats;
+        }
     }
 
     /// Stitches one pair; returns true when a panorama went out.
