@@ -64,18 +64,7 @@ mod tests {
         PlayoutStatus {
             live_pts: live,
             playout_pts: playout,
-            ring_depth: 0,
-            ring_capacity: 0,
-            fallback_active: false,
-            frames_in: 0,
-            frames_out: 0,
-            frames_dropped: 0,
-            frames_late: 0,
-            pose: None,
-            path_id: 0,
-            outputs: Vec::new(),
-            cameras: Vec::new(),
-            recording: Default::default(),
+            ..Default::default()
         }
     }
 

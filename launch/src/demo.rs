@@ -154,6 +154,62 @@ pub fn run(common: &CommonArgs, shutdown: Shutdown, seconds: u64, out: &Path) ->
     result
 }
 
+impl Recorder {
+    /// Subscribes to capture's and the analyzer's publishers, writing to `path`.
+    fn start(cfg: &SystemConfig, path: &Path) -> Result<Recorder> {
+        let eps = cfg.endpoints();
+        let writer =
+            RecordingWriter::create(path, "launch demo", "capture and analyzer publishers")?;
+        Ok(Recorder {
+            sub: Subscriber::connect(
+                "demo-recorder",
+                &[eps.capture_pub.clone(), eps.analyzer_pub.clone()],
+                SubscriberOptions::default(),
+            ),
+            writer,
+            by_topic: BTreeMap::new(),
+            heartbeats: BTreeMap::new(),
+            errors: 0,
+            error_log: RateLimitedLog::new(Duration::from_secs(10)),
+        })
+    }
+}
+
+/// Writes `report.json` and tells where everything is.
+fn finish(cfg: &SystemConfig, report: &Report, rec_path: &Path, out: &Path) -> Result<()> {
+    let report_path = out.join("report.json");
+    std::fs::write(&report_path, serde_json::to_string_pretty(report)?)
+        .with_context(|| format!("writing {}", report_path.display()))?;
+    eprintln!(
+        "Touchline demo finished ({} restarts).\n  broadcast:  {}\n  panorama:   {}\n  recording:  {}\n  report:     {}",
+        report.restarts,
+        cfg.playout.record,
+        cfg.playout.panorama_view,
+        rec_path.display(),
+        report_path.display()
+    );
+    for what in &report.evaluation.not_measured {
+        eprintln!("  not measured: {what}");
+    }
+    Ok(())
+}
+
+/// Fails naming what went wrong in the run (the evaluation's problems).
+fn check_problems(problems: &[String]) -> Result<()> {
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "the demo ran, but {} went wrong (report.json `problems`):\n  {}",
+            if problems.len() == 1 {
+                "one thing".to_string()
+            } else {
+                format!("{} things", problems.len())
+            },
+            problems.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
 async fn run_async(
     cfg: &SystemConfig,
     config_path: &Path,
@@ -161,26 +217,12 @@ async fn run_async(
     seconds: u64,
     out: &Path,
 ) -> Result<()> {
-    let eps = cfg.endpoints();
     crate::run::check_heartbeat_timing(cfg)?;
     crate::unit::check_stop_timeout(cfg)?;
     // Every check happens before anything starts: a missing program starts nothing.
     children::resolve_all(&cfg.launch.processes)?;
     let rec_path = out.join("messages.tlrec");
-    let writer =
-        RecordingWriter::create(&rec_path, "launch demo", "capture and analyzer publishers")?;
-    let mut recorder = Recorder {
-        sub: Subscriber::connect(
-            "demo-recorder",
-            &[eps.capture_pub.clone(), eps.analyzer_pub.clone()],
-            SubscriberOptions::default(),
-        ),
-        writer,
-        by_topic: BTreeMap::new(),
-        heartbeats: BTreeMap::new(),
-        errors: 0,
-        error_log: RateLimitedLog::new(Duration::from_secs(10)),
-    };
+    let mut recorder = Recorder::start(cfg, &rec_path)?;
     eprintln!(
         "Touchline demo: running {} for {seconds} s under supervision; results go to {}",
         cfg.launch
@@ -240,32 +282,7 @@ async fn run_async(
         panorama: cfg.playout.panorama_view.clone(),
         evaluation: crate::evaluate::evaluate(cfg, out),
     };
-    let report_path = out.join("report.json");
-    std::fs::write(&report_path, serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("writing {}", report_path.display()))?;
-    let problems = &report.evaluation.problems;
-    eprintln!(
-        "Touchline demo finished ({} restarts).\n  broadcast:  {}\n  panorama:   {}\n  recording:  {}\n  report:     {}",
-        report.restarts,
-        cfg.playout.record,
-        cfg.playout.panorama_view,
-        rec_path.display(),
-        report_path.display()
-    );
-    for what in &report.evaluation.not_measured {
-        eprintln!("  not measured: {what}");
-    }
+    finish(cfg, &report, &rec_path, out)?;
     supervised.result?;
-    if !problems.is_empty() {
-        anyhow::bail!(
-            "the demo ran, but {} went wrong (report.json `problems`):\n  {}",
-            if problems.len() == 1 {
-                "one thing".to_string()
-            } else {
-                format!("{} things", problems.len())
-            },
-            problems.join("\n  ")
-        );
-    }
-    Ok(())
+    check_problems(&report.evaluation.problems)
 }

@@ -149,6 +149,29 @@ pub(crate) struct DemoSide<'a> {
     pub recorder: &'a mut crate::demo::Recorder,
 }
 
+impl<'a> Children<'a> {
+    /// No process started yet.
+    fn new(
+        cfg: &'a SystemConfig,
+        config_path: &'a Path,
+        heartbeat_endpoint: &Endpoint,
+        n: usize,
+        started: Instant,
+    ) -> Children<'a> {
+        Children {
+            cfg,
+            config_path,
+            heartbeat_endpoint: heartbeat_endpoint.to_string(),
+            live: (0..n).map(|_| None).collect(),
+            dead: (0..n).map(|_| None).collect(),
+            last_end: vec![None; n],
+            killed_at_stop: vec![false; n],
+            incidents: Vec::new(),
+            started,
+        }
+    }
+}
+
 impl Children<'_> {
     /// Carries out one supervisor command.
     fn execute(&mut self, sup: &mut Supervisor, cmd: Command) {
@@ -293,6 +316,163 @@ impl Children<'_> {
     }
 }
 
+/// launch's control socket and heartbeat subscriber, bound before any child starts: a second
+/// launch on this runtime directory fails here, and the children's heartbeat publishers find
+/// their peer at once.
+async fn bind_launch_sockets(
+    control_ep: &Endpoint,
+    hb_ep: &Endpoint,
+) -> Result<(ControlServer, Subscriber)> {
+    let control = ControlServer::bind(control_ep)
+        .await
+        .context("another `launch run` may be using this runtime directory")?;
+    let heartbeats = Subscriber::bind(
+        "launch-hb",
+        hb_ep,
+        SubscriberOptions {
+            topics: vec!["hb".into()],
+            ..SubscriberOptions::default()
+        },
+    )
+    .await
+    .context("binding the heartbeat socket")?;
+    Ok((control, heartbeats))
+}
+
+/// Subscribers to capture's status and detections and to the analyzer's tracks, for the
+/// status and the operator page.
+fn observers(cfg: &SystemConfig) -> (Option<Subscriber>, Option<Subscriber>) {
+    let playout = Subscriber::connect(
+        "launch-playout",
+        &[cfg.endpoints().capture_pub],
+        SubscriberOptions {
+            topics: vec!["status".into(), "dets".into()],
+            channel_capacity: 64,
+        },
+    );
+    let tracks = Subscriber::connect(
+        "launch-tracks",
+        &[cfg.endpoints().analyzer_pub],
+        SubscriberOptions {
+            topics: vec!["tracks".into()],
+            channel_capacity: 64,
+        },
+    );
+    (Some(playout), Some(tracks))
+}
+
+/// systemd's notify protocol (Type=notify): ready at start, the watchdog pinged from the
+/// supervision loop (so that a launch whose loop hangs is restarted), stopping once. Nothing
+/// happens without systemd.
+struct Systemd {
+    watchdog: Option<Duration>,
+    last_ping: Instant,
+    told_stopping: bool,
+}
+
+impl Systemd {
+    fn ready() -> Systemd {
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+        let mut usec = 0;
+        let watchdog =
+            sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec) / 3);
+        Systemd {
+            watchdog,
+            last_ping: Instant::now(),
+            told_stopping: false,
+        }
+    }
+
+    fn ping(&mut self) {
+        if self
+            .watchdog
+            .is_some_and(|every| self.last_ping.elapsed() >= every)
+        {
+            self.last_ping = Instant::now();
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+        }
+    }
+
+    fn stopping(&mut self) {
+        if !self.told_stopping {
+            self.told_stopping = true;
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+        }
+    }
+}
+
+/// After the last process stopped: lets a `launch stop` reply leave the control socket,
+/// stops the operator's desk, removes the socket files left behind (a socket closing later
+/// finds its file gone) and records the processes' last messages still in flight.
+async fn wind_down(
+    control: ControlServer,
+    heartbeats: Subscriber,
+    mut ops: Operator,
+    endpoints: [&Endpoint; 2],
+    demo: &mut Option<DemoSide<'_>>,
+) {
+    // A peer that vanished mid-request is not waited for long.
+    if !control.replies_sent(Duration::from_secs(1)).await {
+        tracing::warn!(message = "A control reply was still unsent when launch stopped.");
+    }
+    ops.stop();
+    drop(control);
+    drop(heartbeats);
+    for ep in endpoints {
+        if let Endpoint::Ipc(p) = ep {
+            if p.exists() {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+    // Capture's final status may still be on its way.
+    if let Some(d) = demo.as_mut() {
+        let drain_until = tokio::time::Instant::now() + Duration::from_millis(300);
+        while let Ok(Some(r)) = tokio::time::timeout_at(drain_until, d.recorder.recv()).await {
+            d.recorder.record(r);
+        }
+    }
+}
+
+/// The supervisor of the configured processes (their watches, the restart budget).
+fn supervisor_for(cfg: &SystemConfig, names: &[String], started: Instant) -> Supervisor {
+    Supervisor::new(
+        names,
+        watch_config(cfg),
+        cfg.launch.max_restarts,
+        Duration::from_secs(cfg.launch.restart_window_s),
+        started,
+    )
+}
+
+/// A child's heartbeat: the supervisor's watch is fed, its metrics kept for the status.
+fn on_heartbeat(m: Message, kids: &Children, sup: &mut Supervisor, observed: &mut Observed) {
+    if let Message::Heartbeat(hb) = m {
+        if let Some(i) = kids.index_of(sup, hb.pid) {
+            sup.heartbeat(i, Instant::now(), hb.problem.as_deref());
+            observed.metrics(sup.watches()[i].name(), hb.metrics);
+        }
+    }
+}
+
+/// How supervision ended: every process stopped, or why it gave up; each process's outcome.
+fn outcome(result: Result<(), GiveUp>, kids: &Children, sup: &Supervisor) -> Supervised {
+    let result = match result {
+        Ok(()) => {
+            tracing::info!(message = "Every process stopped.");
+            Ok(())
+        }
+        Err(g) => Err(kids.give_up_error(sup, &g)),
+    };
+    Supervised {
+        result,
+        processes: kids.outcomes(sup),
+        incidents: kids.incidents.clone(),
+    }
+}
+
+// Long by design: the supervision loop, one select arm per input launch listens to, and the
+// state those arms share; the set-up before it and the wind-down after it are functions.
 pub(crate) async fn supervise(
     cfg: &SystemConfig,
     config_path: &Path,
@@ -307,46 +487,12 @@ pub(crate) async fn supervise(
     };
     let control_ep = Endpoint::ipc_in(rt_dir, CONTROL_SOCKET);
     let hb_ep = Endpoint::ipc_in(rt_dir, HEARTBEAT_SOCKET);
-    // Bound before any child starts: a second launch on this runtime directory fails here,
-    // and the children's heartbeat publishers find their peer at once.
-    let mut control = match ControlServer::bind(&control_ep)
-        .await
-        .context("another `launch run` may be using this runtime directory")
-    {
-        Ok(c) => c,
-        Err(e) => return failed(e),
-    };
-    let mut heartbeats = match Subscriber::bind(
-        "launch-hb",
-        &hb_ep,
-        SubscriberOptions {
-            topics: vec!["hb".into()],
-            ..SubscriberOptions::default()
-        },
-    )
-    .await
-    .context("binding the heartbeat socket")
-    {
-        Ok(h) => h,
+    let (mut control, mut heartbeats) = match bind_launch_sockets(&control_ep, &hb_ep).await {
+        Ok(x) => x,
         Err(e) => return failed(e),
     };
     // Dropped once stopping starts, so that capture going away is not logged as an error.
-    let mut playout = Some(Subscriber::connect(
-        "launch-playout",
-        &[cfg.endpoints().capture_pub],
-        SubscriberOptions {
-            topics: vec!["status".into(), "dets".into()],
-            channel_capacity: 64,
-        },
-    ));
-    let mut tracks = Some(Subscriber::connect(
-        "launch-tracks",
-        &[cfg.endpoints().analyzer_pub],
-        SubscriberOptions {
-            topics: vec!["tracks".into()],
-            channel_capacity: 64,
-        },
-    ));
+    let (mut playout, mut tracks) = observers(cfg);
     // The operator's desk: published to capture and the director on every change and once
     // a second, and kept in the runtime directory for processes that (re)start.
     let mut ops = match Operator::start(cfg, rt_dir, control.sender()).await {
@@ -361,24 +507,8 @@ pub(crate) async fn supervise(
         .map(|p| p.name.clone())
         .collect();
     let started = Instant::now();
-    let mut sup = Supervisor::new(
-        &names,
-        watch_config(cfg),
-        cfg.launch.max_restarts,
-        Duration::from_secs(cfg.launch.restart_window_s),
-        started,
-    );
-    let mut kids = Children {
-        cfg,
-        config_path,
-        heartbeat_endpoint: hb_ep.to_string(),
-        live: names.iter().map(|_| None).collect(),
-        dead: names.iter().map(|_| None).collect(),
-        last_end: names.iter().map(|_| None).collect(),
-        killed_at_stop: names.iter().map(|_| false).collect(),
-        incidents: Vec::new(),
-        started,
-    };
+    let mut sup = supervisor_for(cfg, &names, started);
+    let mut kids = Children::new(cfg, config_path, &hb_ep, names.len(), started);
     let deadline = demo.as_ref().map(|d| d.deadline);
     let mut latest_playout: Option<(PlayoutStatus, Instant)> = None;
     let mut observed = Observed::default();
@@ -387,14 +517,7 @@ pub(crate) async fn supervise(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut signalled = false;
     tracing::info!(message = "Supervising.", processes = %names.join(","), config = %config_path.display(), runtime_dir = %rt_dir.display());
-    // Under systemd (Type=notify): ready now, and the watchdog pinged from this loop, so that
-    // a launch whose loop hangs is restarted. Nothing happens without systemd.
-    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
-    let mut watchdog_usec = 0;
-    let watchdog = sd_notify::watchdog_enabled(false, &mut watchdog_usec)
-        .then(|| Duration::from_micros(watchdog_usec) / 3);
-    let mut last_ping = Instant::now();
-    let mut told_stopping = false;
+    let mut systemd = Systemd::ready();
 
     let result = loop {
         kids.reap(&mut sup);
@@ -407,15 +530,9 @@ pub(crate) async fn supervise(
         if sup.is_stopping() {
             playout = None;
             tracks = None;
-            if !told_stopping {
-                told_stopping = true;
-                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
-            }
+            systemd.stopping();
         }
-        if watchdog.is_some_and(|every| last_ping.elapsed() >= every) {
-            last_ping = Instant::now();
-            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
-        }
+        systemd.ping();
         tokio::select! {
             reason = shutdown.wait(), if !signalled => {
                 signalled = true;
@@ -431,21 +548,12 @@ pub(crate) async fn supervise(
                     d.recorder.record(r);
                 }
             }
-            Some(r) = heartbeats.recv() => {
-                if let Message::Heartbeat(hb) = r.message {
-                    if let Some(i) = kids.index_of(&sup, hb.pid) {
-                        sup.heartbeat(i, Instant::now(), hb.problem.as_deref());
-                        observed.metrics(sup.watches()[i].name(), hb.metrics);
-                    }
-                }
-            }
-            Some(r) = next_playout(&mut playout) => {
-                match r.message {
-                    Message::PlayoutStatus(p) => latest_playout = Some((p, Instant::now())),
-                    Message::RawDetections(d) => observed.detections(&d, Instant::now()),
-                    _ => {}
-                }
-            }
+            Some(r) = heartbeats.recv() => on_heartbeat(r.message, &kids, &mut sup, &mut observed),
+            Some(r) = next_playout(&mut playout) => match r.message {
+                Message::PlayoutStatus(p) => latest_playout = Some((p, Instant::now())),
+                Message::RawDetections(d) => observed.detections(&d, Instant::now()),
+                _ => {}
+            },
             Some(r) = next_playout(&mut tracks) => {
                 if let Message::Tracks(t) = r.message {
                     observed.tracks(t, Instant::now());
@@ -466,41 +574,8 @@ pub(crate) async fn supervise(
         }
     };
 
-    // A `launch stop` reply may still be on its way out of the control socket task: wait
-    // until it is sent (a peer that vanished mid-request is not waited for long).
-    if !control.replies_sent(Duration::from_secs(1)).await {
-        tracing::warn!(message = "A control reply was still unsent when launch stopped.");
-    }
-    ops.stop();
-    drop(control);
-    drop(heartbeats);
-    // The socket files left behind go here (a socket closing later finds its file gone).
-    for ep in [&control_ep, &hb_ep] {
-        if let Endpoint::Ipc(p) = ep {
-            if p.exists() {
-                let _ = std::fs::remove_file(p);
-            }
-        }
-    }
-    // The processes' last messages (capture's final status) may still be in flight.
-    if let Some(d) = demo.as_mut() {
-        let drain_until = tokio::time::Instant::now() + Duration::from_millis(300);
-        while let Ok(Some(r)) = tokio::time::timeout_at(drain_until, d.recorder.recv()).await {
-            d.recorder.record(r);
-        }
-    }
-    let result = match result {
-        Ok(()) => {
-            tracing::info!(message = "Every process stopped.");
-            Ok(())
-        }
-        Err(g) => Err(kids.give_up_error(&sup, &g)),
-    };
-    Supervised {
-        result,
-        processes: kids.outcomes(&sup),
-        incidents: kids.incidents.clone(),
-    }
+    wind_down(control, heartbeats, ops, [&control_ep, &hb_ep], &mut demo).await;
+    outcome(result, &kids, &sup)
 }
 
 /// Sleeps until `deadline`, or forever without one.

@@ -213,20 +213,9 @@ fn program_settings(setup: &PlayoutSetup) -> ProgramSettings {
 /// The status before the first frame: nothing in, fallback active.
 fn initial_status(capacity: usize) -> PlayoutStatus {
     PlayoutStatus {
-        live_pts: 0,
-        playout_pts: 0,
-        ring_depth: 0,
         ring_capacity: capacity as u32,
         fallback_active: true,
-        frames_in: 0,
-        frames_out: 0,
-        frames_dropped: 0,
-        frames_late: 0,
-        pose: None,
-        path_id: 0,
-        outputs: Vec::new(),
-        cameras: Vec::new(),
-        recording: Default::default(),
+        ..Default::default()
     }
 }
 

@@ -146,6 +146,191 @@ pub struct CameraPipeline {
     last_running: Arc<AtomicU64>,
 }
 
+/// What the camera's appsink does with each frame: stamps it with its running time (plus
+/// the camera's offset), tells the camera's watch, and hands it to the engine.
+struct FrameSink {
+    cam: usize,
+    clock: FrameClock,
+    watch: Option<Arc<Mutex<CameraWatch>>>,
+    newest: Arc<AtomicU64>,
+    hand_off: HandOff,
+}
+
+impl FrameSink {
+    fn on_sample(&mut self, s: &gst_app::AppSink) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+        let (Some(buffer), Some(caps)) = (sample.buffer_owned(), sample.caps()) else {
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let Ok(info) = gst_video::VideoInfo::from_caps(caps) else {
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        let Some(pts) = buffer.pts() else {
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let running = self.clock.running_ns(s, &sample, pts);
+        self.newest.store(running, Ordering::Relaxed);
+        if let Some(w) = &self.watch {
+            w.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .frame(std::time::Instant::now());
+        }
+        let event = IngestEvent::Frame {
+            cam: self.cam,
+            pts_ns: running + self.clock.offset_ns,
+            buffer,
+            info,
+        };
+        hand_over(&self.hand_off, event, self.cam)
+    }
+}
+
+/// What a format error of `source` should add: a source decoding into GPU memory must
+/// give NV12 there.
+fn gpu_hint(source: &CameraSource) -> &'static str {
+    if source.in_gpu_memory() {
+        "; the source must decode into NV12 in GPU memory (NVDEC): set capture.gpu_decode = false to decode into system memory"
+    } else {
+        ""
+    }
+}
+
+/// Hands a frame to the engine: waits for room (offline) or drops it when the engine is
+/// behind (live; counted, logged ever more rarely).
+fn hand_over(
+    hand_off: &HandOff,
+    event: IngestEvent,
+    cam: usize,
+) -> Result<gst::FlowSuccess, gst::FlowError> {
+    if hand_off.block {
+        hand_off
+            .events
+            .send(event)
+            .map_err(|_| gst::FlowError::Flushing)?;
+        return Ok(gst::FlowSuccess::Ok);
+    }
+    match hand_off.events.try_send(event) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => {
+            let n = hand_off.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    message = "Capture engine is behind; camera frame dropped at ingest.",
+                    camera = cam,
+                    dropped = n
+                );
+            }
+        }
+        Err(TrySendError::Disconnected(_)) => return Err(gst::FlowError::Flushing),
+    }
+    Ok(gst::FlowSuccess::Ok)
+}
+
+/// A frame's running time (what the time base counts): of its arrival (less the source's
+/// latency, smoothed) for sources stamped on arrival, else from the buffer's timestamp and
+/// segment. The time base's own clock is used where there is one: the sink's running time is
+/// unknown until the pipeline has distributed its clock, and the first frames must not fall
+/// back to the source's timestamps.
+struct FrameClock {
+    arrival_latency: Option<u64>,
+    time_line: Option<TimeBase>,
+    offset_ns: u64,
+    smoother: super::arrival::ArrivalSmoother,
+}
+
+impl FrameClock {
+    fn running_ns(
+        &mut self,
+        sink: &gst_app::AppSink,
+        sample: &gst::Sample,
+        pts: gst::ClockTime,
+    ) -> u64 {
+        let arrival = self.arrival_latency.and_then(|l| {
+            let now = match &self.time_line {
+                Some(t) => t.elapsed_ns().saturating_sub(self.offset_ns),
+                None => sink.current_running_time()?.nseconds(),
+            };
+            Some(self.smoother.stamp(now.saturating_sub(l)))
+        });
+        arrival.unwrap_or_else(|| {
+            sample
+                .segment()
+                .and_then(|seg| seg.downcast_ref::<gst::ClockTime>())
+                .and_then(|seg| seg.to_running_time(pts))
+                .unwrap_or(pts)
+                .nseconds()
+        })
+    }
+}
+
+/// Where a pipeline's end goes: the keeper of the camera (which restarts it), or the engine.
+fn end_sender(
+    keeper: Option<Sender<PipelineEnd>>,
+    events: SyncSender<IngestEvent>,
+    cam: usize,
+) -> impl Fn(PipelineEnd) + Clone + Send + 'static {
+    move |end: PipelineEnd| match &keeper {
+        Some(k) => {
+            let _ = k.send(end);
+        }
+        None => {
+            let _ = events.send(match end {
+                PipelineEnd::Eos => IngestEvent::Eos { cam },
+                PipelineEnd::Error(message) => IngestEvent::Error { cam, message },
+            });
+        }
+    }
+}
+
+/// The pipeline's bus on its own thread: an error is reported through `errors` (with
+/// `gpu_hint` when the format did not fit); the thread ends at an error, the end of the
+/// stream or when the returned flag is set.
+fn watch_bus(
+    cam: usize,
+    bus: gst::Bus,
+    gpu_hint: &'static str,
+    errors: impl Fn(PipelineEnd) + Send + 'static,
+) -> (
+    std::thread::JoinHandle<()>,
+    Arc<std::sync::atomic::AtomicBool>,
+) {
+    let bus_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_flag = bus_stop.clone();
+    let thread = std::thread::Builder::new()
+        .name(format!("cam{cam}-bus"))
+        .spawn(move || {
+            // Polls with a timeout: a bus set to flushing (pipeline stopped) delivers
+            // nothing more, so the stop flag is what ends this thread.
+            while !stop_flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
+                    continue;
+                };
+                match msg.view() {
+                    gst::MessageView::Error(e) => {
+                        let message = format!(
+                            "{} ({}){}",
+                            e.error(),
+                            e.debug().map(|d| d.to_string()).unwrap_or_default(),
+                            if e.error().matches(gst::StreamError::Format)
+                                || e.debug().is_some_and(|d| d.contains("not-negotiated"))
+                            {
+                                gpu_hint
+                            } else {
+                                ""
+                            }
+                        );
+                        errors(PipelineEnd::Error(message));
+                        break;
+                    }
+                    gst::MessageView::Eos(_) => break,
+                    _ => {}
+                }
+            }
+        })
+        .expect("spawn bus thread");
+    (thread, bus_stop)
+}
+
 impl CameraPipeline {
     /// Builds the pipeline, connects its sink to `events` and starts it, with what the two
     /// cameras share (see [`SharedByCameras`]).
@@ -211,139 +396,32 @@ impl CameraPipeline {
         if let Some(t) = shared.time_base {
             t.apply(&pipeline, extras.offset_ns);
         }
-        let gpu_hint = if source.in_gpu_memory() {
-            "; the source must decode into NV12 in GPU memory (NVDEC): set capture.gpu_decode = false to decode into system memory"
-        } else {
-            ""
-        };
+        let gpu_hint = gpu_hint(source);
         let events = hand_off.events.clone();
-        let frames = events.clone();
-        // Where the end goes: the keeper of the camera, or the engine.
-        let end_to = extras.ends.clone();
-        let send_end = move |end: PipelineEnd| match &end_to {
-            Some(k) => {
-                let _ = k.send(end);
-            }
-            None => {
-                let _ = events.send(match end {
-                    PipelineEnd::Eos => IngestEvent::Eos { cam },
-                    PipelineEnd::Error(message) => IngestEvent::Error { cam, message },
-                });
-            }
-        };
+        let send_end = end_sender(extras.ends.clone(), events, cam);
         let eos = send_end.clone();
         let errors = send_end;
-        let offset_ns = extras.offset_ns;
-        let arrival_latency = extras.stamp_on_arrival;
-        // The time base's own clock: the sink's running time is unknown until the pipeline
-        // has distributed its clock, and the first frames must not fall back to the
-        // source's timestamps.
-        let time_line = shared.time_base.cloned();
-        let mut smoother = super::arrival::ArrivalSmoother::new(1_000_000_000 / fps.max(1) as u64);
-        let watch = extras.watch.clone();
         let last_running = Arc::new(AtomicU64::new(0));
-        let newest = last_running.clone();
+        let mut frames = FrameSink {
+            cam,
+            clock: FrameClock {
+                arrival_latency: extras.stamp_on_arrival,
+                time_line: shared.time_base.cloned(),
+                offset_ns: extras.offset_ns,
+                smoother: super::arrival::ArrivalSmoother::new(1_000_000_000 / fps.max(1) as u64),
+            },
+            watch: extras.watch.clone(),
+            newest: last_running.clone(),
+            hand_off,
+        };
         sink.set_callbacks(
             gst_app::AppSinkCallbacks::builder()
-                .new_sample(move |s| {
-                    let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                    let (Some(buffer), Some(caps)) = (sample.buffer_owned(), sample.caps()) else {
-                        return Ok(gst::FlowSuccess::Ok);
-                    };
-                    let Ok(info) = gst_video::VideoInfo::from_caps(caps) else {
-                        return Err(gst::FlowError::NotNegotiated);
-                    };
-                    let Some(pts) = buffer.pts() else {
-                        return Ok(gst::FlowSuccess::Ok);
-                    };
-                    // Running time (what the time base counts): of the frame's arrival, or
-                    // from the buffer's timestamp and segment.
-                    let arrival = arrival_latency.and_then(|l| {
-                        let now = match &time_line {
-                            Some(t) => t.elapsed_ns().saturating_sub(offset_ns),
-                            None => s.current_running_time()?.nseconds(),
-                        };
-                        Some(smoother.stamp(now.saturating_sub(l)))
-                    });
-                    let running = arrival.unwrap_or_else(|| {
-                        sample
-                            .segment()
-                            .and_then(|seg| seg.downcast_ref::<gst::ClockTime>())
-                            .and_then(|seg| seg.to_running_time(pts))
-                            .unwrap_or(pts)
-                            .nseconds()
-                    });
-                    newest.store(running, Ordering::Relaxed);
-                    if let Some(w) = &watch {
-                        w.lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .frame(std::time::Instant::now());
-                    }
-                    let event = IngestEvent::Frame {
-                        cam,
-                        pts_ns: running + offset_ns,
-                        buffer,
-                        info,
-                    };
-                    if hand_off.block {
-                        frames.send(event).map_err(|_| gst::FlowError::Flushing)?;
-                        return Ok(gst::FlowSuccess::Ok);
-                    }
-                    match frames.try_send(event) {
-                        Ok(()) => {}
-                        Err(TrySendError::Full(_)) => {
-                            let n = hand_off.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                            if n.is_power_of_two() {
-                                tracing::warn!(
-                                    message =
-                                        "Capture engine is behind; camera frame dropped at ingest.",
-                                    camera = cam,
-                                    dropped = n
-                                );
-                            }
-                        }
-                        Err(TrySendError::Disconnected(_)) => return Err(gst::FlowError::Flushing),
-                    }
-                    Ok(gst::FlowSuccess::Ok)
-                })
+                .new_sample(move |s| frames.on_sample(s))
                 .eos(move |_| eos(PipelineEnd::Eos))
                 .build(),
         );
         let bus = pipeline.bus().expect("a pipeline has a bus");
-        let bus_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stop_flag = bus_stop.clone();
-        let bus_thread = std::thread::Builder::new()
-            .name(format!("cam{cam}-bus"))
-            .spawn(move || {
-                // Polls with a timeout: a bus set to flushing (pipeline stopped) delivers
-                // nothing more, so the stop flag is what ends this thread.
-                while !stop_flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
-                        continue;
-                    };
-                    match msg.view() {
-                        gst::MessageView::Error(e) => {
-                            let message = format!(
-                                "{} ({}){}",
-                                e.error(),
-                                e.debug().map(|d| d.to_string()).unwrap_or_default(),
-                                if e.error().matches(gst::StreamError::Format)
-                                    || e.debug().is_some_and(|d| d.contains("not-negotiated"))
-                                {
-                                    gpu_hint
-                                } else {
-                                    ""
-                                }
-                            );
-                            errors(PipelineEnd::Error(message));
-                            break;
-                        }
-                        gst::MessageView::Eos(_) => break,
-                        _ => {}
-                    }
-                }
-            })
-            .expect("spawn bus thread");
+        let (bus_thread, bus_stop) = watch_bus(cam, bus, gpu_hint, errors);
         pipeline
             .set_state(gst::State::Playing)
             .map_err(|e| CameraError::Start {

@@ -169,104 +169,134 @@ pub fn container_of(path: &Path) -> Option<&'static str> {
     }
 }
 
+/// The programme pipeline for `target`: NV12 frames (and S16 audio) from appsrc elements `v`
+/// and `a`, H.264 (and AAC) into the target's container and sink named `sink`; a text overlay
+/// `text` when asked. A file's folder must exist and be writable.
+pub fn pipeline_description(
+    target: &ProgramTarget,
+    s: &ProgramSettings,
+    encoder: &str,
+) -> Result<String, OutputError> {
+    let video_caps = format!(
+        "video/x-raw,format=NV12,width={},height={},framerate={}/1",
+        s.width, s.height, s.fps
+    );
+    let audio_caps = format!(
+        "audio/x-raw,format=S16LE,rate={AUDIO_RATE},channels={AUDIO_CHANNELS},layout=interleaved"
+    );
+    let encode = format!(
+        "x264enc speed-preset=ultrafast tune=zerolatency bitrate={} key-int-max={} ! h264parse",
+        s.bitrate_kbps,
+        s.fps * 2
+    );
+    let text = if s.text {
+        " ! textoverlay name=text valignment=top halignment=left font-desc=\"Sans 12\" shaded-background=true"
+    } else {
+        ""
+    };
+    let vsrc = format!("appsrc name=v format=time caps={video_caps}{text} ! queue max-size-buffers=8 max-size-time=0 max-size-bytes=0");
+    let asrc = format!("appsrc name=a format=time caps={audio_caps} ! queue max-size-buffers=0 max-size-time=0 max-size-bytes=0 ! audioconvert ! audioresample");
+    // The encoded audio into the muxer, when there is audio.
+    let muxed_audio = if s.audio {
+        format!(" {asrc} ! {encoder} ! aacparse ! queue ! mux.")
+    } else {
+        String::new()
+    };
+    Ok(match target {
+        ProgramTarget::File(path) => {
+            let mux = file_muxer(target.name(), path)?;
+            format!(
+                "{vsrc} ! {encode} ! queue ! mux.{muxed_audio} {mux} name=mux ! filesink name=sink location={}",
+                quote(&path.to_string_lossy())
+            )
+        }
+        ProgramTarget::Srt { url } => {
+            // Caller mode; 7 TS packets (1316 bytes) per datagram, SRT's usual payload.
+            let uri = if url.contains("mode=") {
+                url.clone()
+            } else if url.contains('?') {
+                format!("{url}&mode=caller")
+            } else {
+                format!("{url}?mode=caller")
+            };
+            format!(
+                "{vsrc} ! {encode} ! queue ! mux.{muxed_audio} mpegtsmux name=mux alignment=7 ! srtsink name=sink uri={} wait-for-connection=false sync=false",
+                quote(&uri)
+            )
+        }
+        ProgramTarget::Rtmp { url, key } => format!(
+            "{vsrc} ! {encode} ! queue ! mux.{muxed_audio} flvmux name=mux streamable=true ! rtmp2sink name=sink location={}",
+            quote(&format!("{}/{}", url.trim_end_matches('/'), key))
+        ),
+        ProgramTarget::Display => {
+            let audio = if s.audio {
+                format!(" {asrc} ! autoaudiosink sync=true")
+            } else {
+                String::new()
+            };
+            format!("{vsrc} ! videoconvert ! autovideosink name=sink sync=true{audio}")
+        }
+    })
+}
+
+/// The muxer for a file by its extension; the file's folder must exist and be writable.
+fn file_muxer(name: String, path: &Path) -> Result<&'static str, OutputError> {
+    let mux = container_of(path).ok_or_else(|| OutputError::Container {
+        name: name.clone(),
+        ext: path
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    })?;
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let ok = std::fs::metadata(&folder)
+        .map(|m| m.is_dir() && !m.permissions().readonly())
+        .unwrap_or(false);
+    if !ok {
+        return Err(OutputError::NotWritable { name, folder });
+    }
+    Ok(mux)
+}
+
+/// Counts the bytes reaching the element named `sink` (`None`: there is none).
+fn count_sink_bytes(pipeline: &gst::Pipeline) -> Option<Arc<AtomicU64>> {
+    let sink_bytes = Arc::new(AtomicU64::new(0));
+    let sink_pad = pipeline
+        .by_name("sink")
+        .and_then(|e| e.static_pad("sink"))?;
+    let counter = sink_bytes.clone();
+    sink_pad.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+        move |_, info| {
+            let n = match &info.data {
+                Some(gst::PadProbeData::Buffer(b)) => b.size(),
+                Some(gst::PadProbeData::BufferList(l)) => l.calculate_size(),
+                _ => 0,
+            };
+            counter.fetch_add(n as u64, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        },
+    );
+    Some(sink_bytes)
+}
+
 impl ProgramOutput {
     pub fn create(
         target: &ProgramTarget,
         s: &ProgramSettings,
     ) -> Result<ProgramOutput, OutputError> {
         let name = target.name();
-        let video_caps = format!(
-            "video/x-raw,format=NV12,width={},height={},framerate={}/1",
-            s.width, s.height, s.fps
-        );
-        let audio_caps = format!("audio/x-raw,format=S16LE,rate={AUDIO_RATE},channels={AUDIO_CHANNELS},layout=interleaved");
-        let encode = format!(
-            "x264enc speed-preset=ultrafast tune=zerolatency bitrate={} key-int-max={} ! h264parse",
-            s.bitrate_kbps,
-            s.fps * 2
-        );
-        let text = if s.text {
-            " ! textoverlay name=text valignment=top halignment=left font-desc=\"Sans 12\" shaded-background=true"
-        } else {
-            ""
-        };
-        let vsrc = format!("appsrc name=v format=time caps={video_caps}{text} ! queue max-size-buffers=8 max-size-time=0 max-size-bytes=0");
-        let asrc = format!("appsrc name=a format=time caps={audio_caps} ! queue max-size-buffers=0 max-size-time=0 max-size-bytes=0 ! audioconvert ! audioresample");
         let encoder = aac_encoder();
         let audio_advance_ns = if s.audio && !matches!(target, ProgramTarget::Display) {
             aac_priming_samples(&encoder) * 1_000_000_000 / AUDIO_RATE as u64
         } else {
             0
         };
-        let desc = match target {
-            ProgramTarget::File(path) => {
-                let mux = container_of(path).ok_or_else(|| OutputError::Container {
-                    name: name.clone(),
-                    ext: path
-                        .extension()
-                        .map(|e| e.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                })?;
-                let folder = path
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."))
-                    .to_path_buf();
-                let ok = std::fs::metadata(&folder)
-                    .map(|m| m.is_dir() && !m.permissions().readonly())
-                    .unwrap_or(false);
-                if !ok {
-                    return Err(OutputError::NotWritable { name, folder });
-                }
-                let audio = if s.audio {
-                    format!(" {asrc} ! {encoder} ! aacparse ! queue ! mux.")
-                } else {
-                    String::new()
-                };
-                format!(
-                    "{vsrc} ! {encode} ! queue ! mux.{audio} {mux} name=mux ! filesink name=sink location={}",
-                    quote(&path.to_string_lossy())
-                )
-            }
-            ProgramTarget::Srt { url } => {
-                let audio = if s.audio {
-                    format!(" {asrc} ! {encoder} ! aacparse ! queue ! mux.")
-                } else {
-                    String::new()
-                };
-                // Caller mode; 7 TS packets (1316 bytes) per datagram, SRT's usual payload.
-                let uri = if url.contains("mode=") {
-                    url.clone()
-                } else if url.contains('?') {
-                    format!("{url}&mode=caller")
-                } else {
-                    format!("{url}?mode=caller")
-                };
-                format!(
-                    "{vsrc} ! {encode} ! queue ! mux.{audio} mpegtsmux name=mux alignment=7 ! srtsink name=sink uri={} wait-for-connection=false sync=false",
-                    quote(&uri)
-                )
-            }
-            ProgramTarget::Rtmp { url, key } => {
-                let audio = if s.audio {
-                    format!(" {asrc} ! {encoder} ! aacparse ! queue ! mux.")
-                } else {
-                    String::new()
-                };
-                format!(
-                    "{vsrc} ! {encode} ! queue ! mux.{audio} flvmux name=mux streamable=true ! rtmp2sink name=sink location={}",
-                    quote(&format!("{}/{}", url.trim_end_matches('/'), key))
-                )
-            }
-            ProgramTarget::Display => {
-                let audio = if s.audio {
-                    format!(" {asrc} ! autoaudiosink sync=true")
-                } else {
-                    String::new()
-                };
-                format!("{vsrc} ! videoconvert ! autovideosink name=sink sync=true{audio}")
-            }
-        };
+        let desc = pipeline_description(target, s, &encoder)?;
         let build = |reason: String| OutputError::Build {
             name: name.clone(),
             reason,
@@ -288,24 +318,8 @@ impl ProgramOutput {
             src.set_block(s.blocking);
             src.set_max_bytes(max_queue_bytes);
         }
-        let sink_bytes = Arc::new(AtomicU64::new(0));
-        let sink_pad = pipeline
-            .by_name("sink")
-            .and_then(|e| e.static_pad("sink"))
+        let sink_bytes = count_sink_bytes(&pipeline)
             .ok_or_else(|| build("no sink element named `sink`".into()))?;
-        let counter = sink_bytes.clone();
-        sink_pad.add_probe(
-            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
-            move |_, info| {
-                let n = match &info.data {
-                    Some(gst::PadProbeData::Buffer(b)) => b.size(),
-                    Some(gst::PadProbeData::BufferList(l)) => l.calculate_size(),
-                    _ => 0,
-                };
-                counter.fetch_add(n as u64, Ordering::Relaxed);
-                gst::PadProbeReturn::Ok
-            },
-        );
         pipeline
             .set_state(gst::State::Playing)
             .map_err(|e| build(format!("cannot start: {e}")))?;
@@ -505,5 +519,70 @@ impl ProgramOutput {
 impl Drop for ProgramOutput {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(audio: bool) -> ProgramSettings {
+        ProgramSettings {
+            width: 1920,
+            height: 1080,
+            fps: 25,
+            bitrate_kbps: 6000,
+            audio,
+            blocking: false,
+            text: false,
+        }
+    }
+
+    #[test]
+    fn a_file_gets_its_container_and_the_audio_branch_only_with_audio() {
+        let dir = std::env::temp_dir();
+        let t = ProgramTarget::File(dir.join("match.mp4"));
+        let d = pipeline_description(&t, &settings(true), "fdkaacenc").unwrap();
+        assert!(
+            d.contains("mp4mux fragment-duration=500 name=mux ! filesink name=sink"),
+            "{d}"
+        );
+        assert!(
+            d.contains("appsrc name=a") && d.contains("fdkaacenc ! aacparse"),
+            "{d}"
+        );
+        assert!(d.contains("key-int-max=50"), "two-second keyframes: {d}");
+        let d = pipeline_description(&t, &settings(false), "fdkaacenc").unwrap();
+        assert!(!d.contains("appsrc name=a"), "{d}");
+        let bad = ProgramTarget::File(dir.join("match.avi"));
+        assert!(matches!(
+            pipeline_description(&bad, &settings(true), "x"),
+            Err(OutputError::Container { .. })
+        ));
+        let nowhere = ProgramTarget::File("/no/such/folder/match.mkv".into());
+        assert!(matches!(
+            pipeline_description(&nowhere, &settings(true), "x"),
+            Err(OutputError::NotWritable { .. })
+        ));
+    }
+
+    #[test]
+    fn srt_calls_unless_told_otherwise_and_rtmp_appends_the_key() {
+        let srt = |url: &str| {
+            let t = ProgramTarget::Srt { url: url.into() };
+            pipeline_description(&t, &settings(false), "x").unwrap()
+        };
+        assert!(srt("srt://h:9000").contains("uri=\"srt://h:9000?mode=caller\""));
+        assert!(srt("srt://h:9000?latency=200").contains("latency=200&mode=caller"));
+        assert!(srt("srt://h:9000?mode=listener").contains("uri=\"srt://h:9000?mode=listener\""));
+        let t = ProgramTarget::Rtmp {
+            url: "rtmp://live.example/app/".into(),
+            key: "k3y".into(),
+        };
+        let d = pipeline_description(&t, &settings(true), "x").unwrap();
+        assert!(
+            d.contains("location=\"rtmp://live.example/app/k3y\""),
+            "{d}"
+        );
     }
 }

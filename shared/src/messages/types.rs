@@ -127,7 +127,7 @@ pub struct CameraPath {
 }
 
 /// Capture's playout figures, published once per second.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PlayoutStatus {
     /// Newest stitched frame.
     pub live_pts: u64,
