@@ -183,7 +183,15 @@ pub fn svg_chart(
     t1: f64,
 ) -> String {
     let mut svg = String::new();
-    if let Err(e) = draw_chart(&mut svg, title, unit, t, series, t0, t1) {
+    let chart = Chart {
+        title,
+        unit,
+        t,
+        series,
+        t0,
+        t1,
+    };
+    if let Err(e) = draw_chart(&mut svg, &chart) {
         // A chart that cannot be drawn leaves a note in the report, never a failed replay.
         return format!("<p>chart {title:?} not drawn: {e}</p>");
     }
@@ -192,15 +200,18 @@ pub fn svg_chart(
 
 type ChartResult = Result<(), Box<dyn std::error::Error>>;
 
-fn draw_chart(
-    svg: &mut String,
-    title: &str,
-    unit: &str,
-    t: &[f64],
-    series: &[Series],
+/// What one chart shows: `series` over `t` (seconds) between `t0` and `t1`.
+struct Chart<'a> {
+    title: &'a str,
+    unit: &'a str,
+    t: &'a [f64],
+    series: &'a [Series<'a>],
     t0: f64,
     t1: f64,
-) -> ChartResult {
+}
+
+fn draw_chart(svg: &mut String, c: &Chart) -> ChartResult {
+    let (title, unit, t, series, t0, t1) = (c.title, c.unit, c.t, c.series, c.t0, c.t1);
     let idx: Vec<usize> = (0..t.len()).filter(|&i| t[i] >= t0 && t[i] <= t1).collect();
     let (lo, hi) = value_range(series, &idx);
     let t1 = t1.max(t0 + 1e-6);

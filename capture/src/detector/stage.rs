@@ -213,13 +213,13 @@ impl DetectorSink {
         move || s.stats.lock().map(|s| *s).unwrap_or_default()
     }
 
-    /// Asks the worker to stop after its frame in progress; waits up to `finish_timeout`.
-    /// Returns whether it stopped (false: still busy, or stopped before).
-    fn stop_worker(&mut self) -> bool {
+    /// Asks the worker to stop after its frame in progress; waits up to `finish_timeout`
+    /// (a worker still busy then is left to finish alone, and said so).
+    fn stop_worker(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
         self.shared.wake.notify_all();
         let Some(w) = self.worker.take() else {
-            return false;
+            return;
         };
         match self.done.recv_timeout(self.finish_timeout) {
             Err(RecvTimeoutError::Timeout) => {
@@ -227,11 +227,9 @@ impl DetectorSink {
                     message = "Detector still busy at shutdown; not waiting for it.",
                     waited_ms = self.finish_timeout.as_millis() as u64
                 );
-                false
             }
             _ => {
                 let _ = w.join();
-                true
             }
         }
     }
@@ -297,7 +295,7 @@ impl PanoramaSink for DetectorSink {
         }
         // The worker publishes what is still held when it exits (now, or after the frame it
         // is still on).
-        let _ = self.stop_worker();
+        self.stop_worker();
         let s = self.stats();
         tracing::info!(message = "Detector stopped.", stats = ?s);
     }
@@ -305,7 +303,7 @@ impl PanoramaSink for DetectorSink {
 
 impl Drop for DetectorSink {
     fn drop(&mut self) {
-        let _ = self.stop_worker();
+        self.stop_worker();
     }
 }
 
