@@ -12,8 +12,7 @@ use shared::peers::PeerTable;
 use shared::shutdown::Shutdown;
 use shared::time::{unix_now_ns, Clock, MonotonicClock};
 use shared::transport::{
-    HeartbeatSource, Publisher, PublisherOptions, Received, Replier, ReplierGuard, Request,
-    Subscriber, SubscriberGuard, SubscriberOptions,
+    Publisher, Received, ReplierGuard, Request, Socket, Sockets, SubscriberGuard,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -190,7 +189,8 @@ impl Handler<Finish> for AnalyzerNode {
 /// Connects to capture, binds the tracks publisher and the snapshot replier, runs until
 /// shutdown. `record` (the `--record` flag) overrides `analyzer.record_path`.
 pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown, record: Option<PathBuf>) -> Result<()> {
-    let eps = cfg.endpoints();
+    let sockets = Sockets::new("analyzer", &cfg);
+    let eps = sockets.endpoints().clone();
     let analyzer = Analyzer::from_config(&cfg.analyzer)
         .context("loading the calibration (analyzer.calibration)")?;
     let record = record.or_else(|| {
@@ -203,33 +203,22 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown, record: Option<PathB
         ),
         None => None,
     };
-    let publisher = Publisher::bind(
-        "analyzer-pub",
-        &eps.analyzer_pub,
-        PublisherOptions {
-            queue_capacity: cfg.transport.publisher_queue,
-            heartbeat: Some(HeartbeatSource {
-                process: "analyzer".into(),
-                interval: cfg.transport.heartbeat_interval(),
-            }),
-        },
-    )
-    .await
-    .context("binding the analyzer's publisher (transport.analyzer_pub)")?;
-    let replier = Replier::bind(
-        "analyzer-rep",
-        &eps.analyzer_rep,
-        Duration::from_millis(cfg.transport.request_timeout_ms),
-    )
-    .await
-    .context("binding the analyzer's snapshot replier (transport.analyzer_rep)")?;
-    let capture = Subscriber::connect(
+    let publisher = sockets
+        .bind_publisher(
+            Socket::new("analyzer-pub", "analyzer_pub"),
+            &eps.analyzer_pub,
+        )
+        .await?;
+    let replier = sockets
+        .bind_replier(
+            Socket::new("analyzer-rep", "analyzer_rep"),
+            &eps.analyzer_rep,
+        )
+        .await?;
+    let capture = sockets.connect_subscriber(
         "analyzer-capture",
         std::slice::from_ref(&eps.capture_pub),
-        SubscriberOptions {
-            topics: vec!["dets".into(), "hb".into()],
-            channel_capacity: cfg.transport.subscriber_queue,
-        },
+        &["dets", "hb"],
     );
     let (rx, guard) = capture.split();
     let (req_rx, rep_guard) = replier.split();

@@ -11,8 +11,8 @@ use shared::peers::PeerTable;
 use shared::shutdown::Shutdown;
 use shared::time::{Clock, MonotonicClock};
 use shared::transport::{
-    HeartbeatSource, Publisher, PublisherOptions, Received, Replier, ReplierGuard, Request,
-    Subscriber, SubscriberGuard, SubscriberOptions,
+    Publisher, Received, Replier, ReplierGuard, Request, Socket, Sockets, Subscriber,
+    SubscriberGuard,
 };
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -189,7 +189,7 @@ impl StreamHandler<Request> for CaptureNode {
 
 /// Capture's sockets: its publisher, the camera path subscriber and the snapshot replier it
 /// binds, and the subscribers to the analyzer's tracks and launch's operator commands.
-struct Sockets {
+struct CaptureSockets {
     publisher: Publisher,
     paths: Subscriber,
     rep: Replier,
@@ -197,56 +197,34 @@ struct Sockets {
     operator: Subscriber,
 }
 
-impl Sockets {
-    async fn bind(cfg: &SystemConfig) -> Result<Sockets> {
-        let eps = cfg.endpoints();
-        let publisher = Publisher::bind(
-            "capture-pub",
-            &eps.capture_pub,
-            PublisherOptions {
-                queue_capacity: cfg.transport.publisher_queue,
-                heartbeat: Some(HeartbeatSource {
-                    process: "capture".into(),
-                    interval: cfg.transport.heartbeat_interval(),
-                }),
-            },
-        )
-        .await
-        .context("binding capture's publisher (transport.capture_pub)")?;
-        let paths = Subscriber::bind(
-            "capture-paths",
-            &eps.capture_paths,
-            SubscriberOptions {
-                topics: vec!["path".into(), "hb".into()],
-                channel_capacity: cfg.transport.subscriber_queue,
-            },
-        )
-        .await
-        .context("binding capture's camera path subscriber (transport.capture_paths)")?;
-        let rep = Replier::bind(
-            "capture-rep",
-            &eps.capture_rep,
-            Duration::from_millis(cfg.transport.request_timeout_ms),
-        )
-        .await
-        .context("binding capture's snapshot replier (transport.capture_rep)")?;
-        let tracks = Subscriber::connect(
+impl CaptureSockets {
+    async fn bind(cfg: &SystemConfig) -> Result<CaptureSockets> {
+        let s = Sockets::new("capture", cfg);
+        let eps = s.endpoints().clone();
+        let publisher = s
+            .bind_publisher(Socket::new("capture-pub", "capture_pub"), &eps.capture_pub)
+            .await?;
+        let paths = s
+            .bind_subscriber(
+                Socket::new("capture-paths", "capture_paths"),
+                &eps.capture_paths,
+                &["path", "hb"],
+            )
+            .await?;
+        let rep = s
+            .bind_replier(Socket::new("capture-rep", "capture_rep"), &eps.capture_rep)
+            .await?;
+        let tracks = s.connect_subscriber(
             "capture-tracks",
             std::slice::from_ref(&eps.analyzer_pub),
-            SubscriberOptions {
-                topics: vec!["tracks".into()],
-                channel_capacity: cfg.transport.subscriber_queue,
-            },
+            &["tracks"],
         );
-        let operator = Subscriber::connect(
+        let operator = s.connect_subscriber(
             "capture-operator",
             std::slice::from_ref(&eps.launch_op),
-            SubscriberOptions {
-                topics: vec!["op".into()],
-                channel_capacity: cfg.transport.subscriber_queue,
-            },
+            &["op"],
         );
-        Ok(Sockets {
+        Ok(CaptureSockets {
             publisher,
             paths,
             rep,
@@ -258,13 +236,13 @@ impl Sockets {
 
 /// Binds the sockets, starts the engine and playout, runs until shutdown.
 pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
-    let Sockets {
+    let CaptureSockets {
         publisher,
         paths,
         rep,
         tracks,
         operator,
-    } = Sockets::bind(&cfg).await?;
+    } = CaptureSockets::bind(&cfg).await?;
     let publisher = Arc::new(publisher);
     // Tables, the detector model and the pipelines load on a blocking thread, so that the
     // event loop keeps sending heartbeats while they do (a supervisor would call it hung).

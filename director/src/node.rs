@@ -28,10 +28,7 @@ use shared::messages::{Message, PlayoutStatus, SnapshotKind, SnapshotRequest, Tr
 use shared::peers::PeerTable;
 use shared::shutdown::Shutdown;
 use shared::time::{Clock, MonotonicClock, NS_PER_MS, NS_PER_SEC};
-use shared::transport::{
-    HeartbeatSource, Publisher, PublisherOptions, Received, Requester, Subscriber, SubscriberGuard,
-    SubscriberOptions,
-};
+use shared::transport::{Publisher, Received, Sockets, SubscriberGuard};
 use std::time::Duration;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -99,10 +96,8 @@ impl DirectorNode {
     }
 
     fn request_playout(&self, ctx: &mut Context<Self>) {
-        let requester = Requester::new(
-            &self.cfg.endpoints().capture_rep,
-            self.cfg.transport.requester_options(),
-        );
+        let sockets = Sockets::new("director", &self.cfg);
+        let requester = sockets.requester(&sockets.endpoints().capture_rep);
         let fut = async move {
             let req = Message::SnapshotRequest(SnapshotRequest {
                 kind: SnapshotKind::Playout,
@@ -123,10 +118,8 @@ impl DirectorNode {
 
     fn request_snapshot(&mut self, ctx: &mut Context<Self>, since_pts_ns: u64) {
         self.recovery = Recovery::WaitingSnapshot;
-        let requester = Requester::new(
-            &self.cfg.endpoints().analyzer_rep,
-            self.cfg.transport.requester_options(),
-        );
+        let sockets = Sockets::new("director", &self.cfg);
+        let requester = sockets.requester(&sockets.endpoints().analyzer_rep);
         tracing::info!(
             message = "Asking the analyzer for recent tracks.",
             since_pts_ns
@@ -432,30 +425,18 @@ impl Handler<OperatorAtStart> for DirectorNode {
 /// Connects every socket (none of these waits for a peer), runs until shutdown.
 pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
     let rig = Rig::from_system(&cfg).context("director.calibration")?;
-    let eps = cfg.endpoints();
-    let publisher = Publisher::connect(
-        "director-paths",
-        &eps.capture_paths,
-        PublisherOptions {
-            queue_capacity: cfg.transport.publisher_queue,
-            heartbeat: Some(HeartbeatSource {
-                process: "director".into(),
-                interval: cfg.transport.heartbeat_interval(),
-            }),
-        },
-    );
+    let sockets = Sockets::new("director", &cfg);
+    let eps = sockets.endpoints();
+    let publisher = sockets.connect_publisher("director-paths", &eps.capture_paths);
     // Subscribe first (recovery step 1): tracks from now on are kept.
-    let inputs = Subscriber::connect(
+    let inputs = sockets.connect_subscriber(
         "director-inputs",
         &[
             eps.capture_pub.clone(),
             eps.analyzer_pub.clone(),
             eps.launch_op.clone(),
         ],
-        SubscriberOptions {
-            topics: vec!["tracks".into(), "status".into(), "hb".into(), "op".into()],
-            channel_capacity: cfg.transport.subscriber_queue,
-        },
+        &["tracks", "status", "hb", "op"],
     );
     let (rx, guard) = inputs.split();
     let clock = MonotonicClock::new();

@@ -9,14 +9,12 @@
 //! describe the frames capture is showing.
 
 use crate::replay::ReplayInput;
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use shared::config::SystemConfig;
 use shared::messages::{encode, EncodeError, Message, SnapshotKind, SnapshotReply, Tracks};
 use shared::shutdown::Shutdown;
 use shared::time::NS_PER_SEC;
-use shared::transport::{
-    HeartbeatSource, Publisher, PublisherOptions, Replier, Request, Subscriber, SubscriberOptions,
-};
+use shared::transport::{Request, Socket, Sockets};
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -72,13 +70,10 @@ pub fn snapshot_reply(history: &VecDeque<Tracks>, since: u64) -> SnapshotReply {
 
 /// Waits for the first frame time on capture's PUB.
 async fn capture_pts(cfg: &SystemConfig, wait: Duration) -> Option<u64> {
-    let mut sub = Subscriber::connect(
+    let mut sub = Sockets::new("analyzer", cfg).connect_subscriber(
         "replay-capture",
         &[cfg.endpoints().capture_pub],
-        SubscriberOptions {
-            topics: vec!["tick".into(), "status".into()],
-            channel_capacity: 64,
-        },
+        &["tick", "status"],
     );
     let deadline = Instant::now() + wait;
     loop {
@@ -151,27 +146,21 @@ pub async fn publish(
     opts: PublishOptions,
     mut shutdown: Shutdown,
 ) -> Result<PublishSummary> {
-    let eps = cfg.endpoints();
-    let publisher = Publisher::bind(
-        "replay-tracks",
-        &eps.analyzer_pub,
-        PublisherOptions {
-            queue_capacity: cfg.transport.publisher_queue,
-            heartbeat: Some(HeartbeatSource {
-                process: "analyzer".into(),
-                interval: cfg.transport.heartbeat_interval(),
-            }),
-        },
-    )
-    .await
-    .context("binding the analyzer's PUB (is the analyzer still running?)")?;
-    let mut replier = Replier::bind(
-        "replay-snapshots",
-        &eps.analyzer_rep,
-        Duration::from_millis(cfg.transport.request_timeout_ms),
-    )
-    .await
-    .context("binding the analyzer's REP (is the analyzer still running?)")?;
+    // The replay stands in for the analyzer: its endpoints, its name in heartbeats.
+    let sockets = Sockets::new("analyzer", &cfg);
+    let eps = sockets.endpoints();
+    let publisher = sockets
+        .bind_publisher(
+            Socket::new("replay-tracks", "analyzer_pub"),
+            &eps.analyzer_pub,
+        )
+        .await?;
+    let mut replier = sockets
+        .bind_replier(
+            Socket::new("replay-snapshots", "analyzer_rep"),
+            &eps.analyzer_rep,
+        )
+        .await?;
     let first = input.tracks.first().map_or(0, |t| t.pts_ns);
     let offset = timeline_offset(&cfg, &opts, first).await;
     let speed = opts.speed.clamp(0.01, 1000.0);

@@ -13,10 +13,7 @@ fn setup(common: &CommonArgs) -> Result<(SystemConfig, Endpoint, ClientOptions)>
     let cfg = common.load_config().context("loading the configuration")?;
     shared::telemetry::init("launch", &cfg.logging, common.log_format);
     let endpoint = Endpoint::ipc_in(&cfg.runtime.dir(), CONTROL_SOCKET);
-    let options = ClientOptions {
-        timeout: Duration::from_millis(cfg.transport.request_timeout_ms),
-        retries: cfg.transport.request_retries,
-    };
+    let options = cfg.transport.requester_options();
     Ok((cfg, endpoint, options))
 }
 

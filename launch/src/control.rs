@@ -1,10 +1,10 @@
 //! The control socket of `launch run` and its client (`launch status|restart|stop`).
 //!
 //! The shared `Requester`/`Replier` carry only the system's wire messages, and control
-//! commands are launch's own business, so this is a small protocol of its own over the
-//! `zeromq` crate, following the same rules as `shared::transport` (REP bound by the
-//! long-lived side, Lazy Pirate client: a new REQ socket per attempt, a timeout on every
-//! step, a bounded number of retries).
+//! commands are launch's own business, so this is a small protocol of its own over the raw
+//! frames of `shared::transport` ([`FrameReplier`] bound by the long-lived side,
+//! [`request_frames`]: the same Lazy Pirate loop as every requester, with the timeout and
+//! retries of `[transport]`).
 //!
 //! Frames (UTF-8):
 //! - request: `[command, request_id, args...]` with command `status`, `restart <process>`,
@@ -16,13 +16,12 @@
 
 use crate::desk::OperatorCommand;
 use bytes::Bytes;
-use shared::transport::Endpoint;
+use shared::transport::{request_frames, Endpoint, FrameReplier, RequesterOptions};
 use std::collections::VecDeque;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use zeromq::{RepSocket, ReqSocket, Socket, SocketRecv, SocketSend, ZmqMessage};
 
 /// File name of the control socket in the runtime directory.
 pub const CONTROL_SOCKET: &str = "launch-control.sock";
@@ -83,12 +82,11 @@ impl ControlCommand {
     }
 }
 
-fn message(frames: &[&str]) -> ZmqMessage {
-    let mut m = ZmqMessage::from(Bytes::copy_from_slice(frames[0].as_bytes()));
-    for f in &frames[1..] {
-        m.push_back(Bytes::copy_from_slice(f.as_bytes()));
-    }
-    m
+fn message(frames: &[String]) -> Vec<Bytes> {
+    frames
+        .iter()
+        .map(|f| Bytes::copy_from_slice(f.as_bytes()))
+        .collect()
 }
 
 /// A request taken from the control socket, waiting for the supervisor's answer.
@@ -125,13 +123,9 @@ impl ControlServer {
     /// Binds the control socket. A socket file still answered by another process means
     /// another `launch run` uses this runtime directory: that is an error.
     pub async fn bind(endpoint: &Endpoint) -> anyhow::Result<ControlServer> {
-        endpoint.prepare_bind()?;
-        let mut socket = RepSocket::new();
-        socket
-            .bind(&endpoint.to_string())
+        let socket = FrameReplier::bind("launch-control", endpoint)
             .await
             .map_err(|e| anyhow::anyhow!("cannot bind the control socket {endpoint}: {e}"))?;
-        tracing::info!(message = "Control socket bound.", %endpoint);
         let (tx, rx) = mpsc::channel(8);
         let (busy_tx, busy) = watch::channel(false);
         let task = tokio::spawn(serve(socket, tx.clone(), busy_tx));
@@ -164,12 +158,16 @@ impl Drop for ControlServer {
     }
 }
 
-async fn serve(mut socket: RepSocket, tx: mpsc::Sender<ControlRequest>, busy: watch::Sender<bool>) {
+async fn serve(
+    mut socket: FrameReplier,
+    tx: mpsc::Sender<ControlRequest>,
+    busy: watch::Sender<bool>,
+) {
     // (request id, reply frames) of the latest requests, for retried ids.
     let mut answered: VecDeque<(String, Vec<String>)> = VecDeque::new();
     loop {
         let request = match socket.recv().await {
-            Ok(m) => m.into_vec(),
+            Ok(frames) => frames,
             Err(e) => {
                 tracing::debug!(message = "Control socket receive error.", error = %e);
                 continue;
@@ -213,9 +211,8 @@ async fn serve(mut socket: RepSocket, tx: mpsc::Sender<ControlRequest>, busy: wa
                 frames
             }
         };
-        let frames: Vec<&str> = reply.iter().map(String::as_str).collect();
-        if !frames.is_empty() {
-            if let Err(e) = socket.send(message(&frames)).await {
+        if !reply.is_empty() {
+            if let Err(e) = socket.send(message(&reply)).await {
                 tracing::debug!(message = "Control reply not sent.", error = %e);
             }
         }
@@ -240,14 +237,8 @@ pub enum ControlError {
     BadReply(String),
 }
 
-/// Client settings (from `[transport]`).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientOptions {
-    /// Limit of each of connect, send and receive in one attempt.
-    pub timeout: Duration,
-    /// Attempts after the first.
-    pub retries: u32,
-}
+/// Client settings (from `[transport]`): the Lazy Pirate settings of every requester.
+pub type ClientOptions = RequesterOptions;
 
 /// Sends `command` to the `launch run` listening on `endpoint`; the JSON body of the reply.
 pub async fn request(
@@ -274,48 +265,23 @@ async fn request_with_id(
     id: &str,
     options: ClientOptions,
 ) -> Result<String, ControlError> {
-    let frames = command.frames(id);
-    let frames: Vec<&str> = frames.iter().map(String::as_str).collect();
-    let ep = endpoint.to_string();
-    let t = options.timeout;
-    let attempts = options.retries + 1;
-    for attempt in 1..=attempts {
-        // Lazy Pirate: a REQ socket is unusable after a lost reply, so a new one each time.
-        let mut socket = ReqSocket::new();
-        let result = async {
-            tokio::time::timeout(t, socket.connect(&ep))
-                .await
-                .ok()?
-                .ok()?;
-            tokio::time::timeout(t, socket.send(message(&frames)))
-                .await
-                .ok()?
-                .ok()?;
-            tokio::time::timeout(t, socket.recv()).await.ok()?.ok()
-        }
-        .await;
-        let Some(reply) = result else {
-            tracing::debug!(message = "Control request attempt failed.", endpoint = %ep, attempt);
-            continue;
-        };
-        let parts = reply.into_vec();
-        let text: Vec<String> = parts
-            .iter()
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect();
-        return match text.as_slice() {
-            [kind, body] if kind == OK => Ok(body.clone()),
-            [kind, body] if kind == ERROR => Err(ControlError::Refused(body.clone())),
-            other => Err(ControlError::BadReply(format!("{other:?}"))),
-        };
+    let Some(parts) = request_frames(endpoint, &message(&command.frames(id)), options).await else {
+        return Err(ControlError::NoReply {
+            endpoint: endpoint.to_string(),
+            attempts: options.retries + 1,
+            timeout: options.timeout,
+        });
+    };
+    let text: Vec<String> = parts
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    match text.as_slice() {
+        [kind, body] if kind == OK => Ok(body.clone()),
+        [kind, body] if kind == ERROR => Err(ControlError::Refused(body.clone())),
+        other => Err(ControlError::BadReply(format!("{other:?}"))),
     }
-    Err(ControlError::NoReply {
-        endpoint: ep,
-        attempts,
-        timeout: t,
-    })
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

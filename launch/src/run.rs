@@ -20,7 +20,9 @@ use shared::cli::CommonArgs;
 use shared::config::SystemConfig;
 use shared::messages::{Message, PlayoutStatus};
 use shared::shutdown::Shutdown;
-use shared::transport::{Endpoint, Publisher, PublisherOptions, Subscriber, SubscriberOptions};
+use shared::transport::{
+    Endpoint, Publisher, PublisherOptions, Socket, Sockets, Subscriber, SubscriberOptions,
+};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -342,21 +344,17 @@ async fn bind_launch_sockets(
 /// Subscribers to capture's status and detections and to the analyzer's tracks, for the
 /// status and the operator page.
 fn observers(cfg: &SystemConfig) -> (Option<Subscriber>, Option<Subscriber>) {
-    let playout = Subscriber::connect(
+    let sockets = Sockets::new("launch", cfg);
+    let eps = sockets.endpoints();
+    let playout = sockets.connect_subscriber(
         "launch-playout",
-        &[cfg.endpoints().capture_pub],
-        SubscriberOptions {
-            topics: vec!["status".into(), "dets".into()],
-            channel_capacity: 64,
-        },
+        std::slice::from_ref(&eps.capture_pub),
+        &["status", "dets"],
     );
-    let tracks = Subscriber::connect(
+    let tracks = sockets.connect_subscriber(
         "launch-tracks",
-        &[cfg.endpoints().analyzer_pub],
-        SubscriberOptions {
-            topics: vec!["tracks".into()],
-            channel_capacity: 64,
-        },
+        std::slice::from_ref(&eps.analyzer_pub),
+        &["tracks"],
     );
     (Some(playout), Some(tracks))
 }
@@ -688,16 +686,17 @@ impl Operator {
     ) -> Result<Operator> {
         let now = unix_now();
         let desk = Desk::new(cfg.operator.schedule(now), now);
-        let publisher = Publisher::bind(
-            "launch-op",
-            &cfg.endpoints().launch_op,
-            PublisherOptions {
-                queue_capacity: 16,
-                heartbeat: None,
-            },
-        )
-        .await
-        .context("binding launch's operator publisher (transport.launch_op)")?;
+        // Operator commands are few; launch's heartbeats go to no one.
+        let publisher = Sockets::new("launch", cfg)
+            .bind_publisher_with(
+                Socket::new("launch-op", "launch_op"),
+                &cfg.endpoints().launch_op,
+                PublisherOptions {
+                    queue_capacity: 16,
+                    heartbeat: None,
+                },
+            )
+            .await?;
         let rig = match touchline_director::rig::Rig::from_system(cfg) {
             Ok(r) => Some(r),
             Err(error) => {

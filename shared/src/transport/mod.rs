@@ -20,6 +20,7 @@ mod publisher;
 mod queue;
 mod ratelog;
 mod reqrep;
+mod sockets;
 mod subscriber;
 
 pub use counters::{CounterSnapshot, SocketCounters};
@@ -27,10 +28,34 @@ pub use endpoint::{prepare_runtime_dir, Endpoint, EndpointError};
 pub use publisher::{HeartbeatSource, PublishError, Publisher, PublisherOptions};
 pub use queue::DropOldestQueue;
 pub use ratelog::RateLimitedLog;
-pub use reqrep::{Replier, ReplierGuard, Request, RequestError, Requester, RequesterOptions};
+pub use reqrep::{
+    request_frames, FrameReplier, Replier, ReplierGuard, Request, RequestError, Requester,
+    RequesterOptions,
+};
+pub use sockets::{Socket, SocketError, Sockets};
 pub use subscriber::{Received, Subscriber, SubscriberGuard, SubscriberOptions};
 
 use thiserror::Error;
+
+/// Binds `socket` at `endpoint` (after [`Endpoint::prepare_bind`]) and logs it as `kind`
+/// ("Publisher", "Subscriber", "Replier") named `name`.
+async fn bind_socket<S: zeromq::Socket>(
+    socket: &mut S,
+    endpoint: &Endpoint,
+    kind: &str,
+    name: &str,
+) -> Result<(), TransportError> {
+    endpoint.prepare_bind()?;
+    socket
+        .bind(&endpoint.to_string())
+        .await
+        .map_err(|e| TransportError::Bind {
+            endpoint: endpoint.to_string(),
+            reason: e.to_string(),
+        })?;
+    tracing::info!(message = format!("{kind} bound."), socket = name, %endpoint);
+    Ok(())
+}
 
 /// Errors of socket set-up.
 #[derive(Debug, Error)]

@@ -67,16 +67,8 @@ impl Publisher {
         endpoint: &Endpoint,
         options: PublisherOptions,
     ) -> Result<Publisher, TransportError> {
-        endpoint.prepare_bind()?;
         let mut socket = PubSocket::new();
-        socket
-            .bind(&endpoint.to_string())
-            .await
-            .map_err(|e| TransportError::Bind {
-                endpoint: endpoint.to_string(),
-                reason: e.to_string(),
-            })?;
-        tracing::info!(message = "Publisher bound.", socket = name, %endpoint);
+        super::bind_socket(&mut socket, endpoint, "Publisher", name).await?;
         Ok(Self::start(name, options, move |shared| {
             run_bound(socket, shared)
         }))

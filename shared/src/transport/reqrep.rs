@@ -47,16 +47,7 @@ impl Replier {
         endpoint: &Endpoint,
         handler_timeout: Duration,
     ) -> Result<Replier, TransportError> {
-        endpoint.prepare_bind()?;
-        let mut socket = RepSocket::new();
-        socket
-            .bind(&endpoint.to_string())
-            .await
-            .map_err(|e| TransportError::Bind {
-                endpoint: endpoint.to_string(),
-                reason: e.to_string(),
-            })?;
-        tracing::info!(message = "Replier bound.", socket = name, %endpoint);
+        let socket = bind_rep(name, endpoint).await?;
         let (tx, rx) = mpsc::channel(16);
         let counters = Arc::new(SocketCounters::default());
         let task = tokio::spawn(serve(
@@ -102,6 +93,76 @@ impl Drop for ReplierGuard {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Binds a REP socket at `endpoint` (a stale ipc file is removed first).
+async fn bind_rep(name: &str, endpoint: &Endpoint) -> Result<RepSocket, TransportError> {
+    let mut socket = RepSocket::new();
+    super::bind_socket(&mut socket, endpoint, "Replier", name).await?;
+    Ok(socket)
+}
+
+/// A bound REP socket carrying raw frames, for a protocol of its own (launch's control
+/// socket): every [`FrameReplier::recv`] must be followed by one [`FrameReplier::send`].
+pub struct FrameReplier {
+    socket: RepSocket,
+}
+
+impl FrameReplier {
+    pub async fn bind(name: &str, endpoint: &Endpoint) -> Result<FrameReplier, TransportError> {
+        Ok(FrameReplier {
+            socket: bind_rep(name, endpoint).await?,
+        })
+    }
+
+    /// The next request's frames.
+    pub async fn recv(&mut self) -> Result<Vec<Bytes>, String> {
+        self.socket
+            .recv()
+            .await
+            .map(|m| m.into_vec())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Answers the request taken last; `frames` must not be empty.
+    pub async fn send(&mut self, frames: Vec<Bytes>) -> Result<(), String> {
+        let message = ZmqMessage::try_from(frames).map_err(|e| e.to_string())?;
+        self.socket.send(message).await.map_err(|e| e.to_string())
+    }
+}
+
+/// One Lazy Pirate exchange of raw frames with the REP socket at `endpoint`: a new REQ socket
+/// for every attempt (one is unusable after a lost reply), `options.timeout` on each of
+/// connect, send and receive, `options.retries` attempts after the first. The reply's frames,
+/// or `None` when no attempt got one.
+pub async fn request_frames(
+    endpoint: &Endpoint,
+    request: &[Bytes],
+    options: RequesterOptions,
+) -> Option<Vec<Bytes>> {
+    let ep = endpoint.to_string();
+    let t = options.timeout;
+    let message = ZmqMessage::try_from(request.to_vec()).ok()?;
+    for attempt in 1..=options.retries + 1 {
+        let mut socket = ReqSocket::new();
+        let result = async {
+            tokio::time::timeout(t, socket.connect(&ep))
+                .await
+                .ok()?
+                .ok()?;
+            tokio::time::timeout(t, socket.send(message.clone()))
+                .await
+                .ok()?
+                .ok()?;
+            tokio::time::timeout(t, socket.recv()).await.ok()?.ok()
+        }
+        .await;
+        match result {
+            Some(reply) => return Some(reply.into_vec()),
+            None => tracing::debug!(message = "Request attempt failed.", endpoint = %ep, attempt),
+        }
+    }
+    None
 }
 
 fn frames(topic: &str, payload: Vec<u8>) -> ZmqMessage {
@@ -198,7 +259,7 @@ pub enum RequestError {
 }
 
 /// Requester settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct RequesterOptions {
     /// Limit for each of connect, send and receive in one attempt.
     pub timeout: Duration,
@@ -241,26 +302,12 @@ impl Requester {
         let endpoint = self.endpoint.to_string();
         let t = self.options.timeout;
         let attempts = self.options.retries + 1;
-        for attempt in 1..=attempts {
-            let mut socket = ReqSocket::new();
-            let result = async {
-                tokio::time::timeout(t, socket.connect(&endpoint))
-                    .await
-                    .ok()?
-                    .ok()?;
-                tokio::time::timeout(t, socket.send(frames(message.topic(), payload.clone())))
-                    .await
-                    .ok()?
-                    .ok()?;
-                tokio::time::timeout(t, socket.recv()).await.ok()?.ok()
-            }
-            .await;
-            let Some(reply) = result else {
-                tracing::debug!(message = "Request attempt failed.", %endpoint, attempt);
-                continue;
-            };
+        let request = [
+            Bytes::copy_from_slice(message.topic().as_bytes()),
+            Bytes::from(payload),
+        ];
+        if let Some(parts) = request_frames(&self.endpoint, &request, self.options).await {
             SocketCounters::inc(&self.counters.sent);
-            let parts = reply.into_vec();
             return match parts.as_slice() {
                 [topic, payload] if topic.as_ref() == ERROR_TOPIC.as_bytes() => {
                     Err(RequestError::Refused {

@@ -83,19 +83,11 @@ impl Subscriber {
         endpoint: &Endpoint,
         options: SubscriberOptions,
     ) -> Result<Subscriber, TransportError> {
-        endpoint.prepare_bind()?;
         let (tx, rx) = mpsc::channel(options.channel_capacity.max(1));
         let counters = Arc::new(SocketCounters::default());
         let mut socket = SubSocket::new();
         subscribe_all(&mut socket, &options.topics, name).await;
-        socket
-            .bind(&endpoint.to_string())
-            .await
-            .map_err(|e| TransportError::Bind {
-                endpoint: endpoint.to_string(),
-                reason: e.to_string(),
-            })?;
-        tracing::info!(message = "Subscriber bound.", socket = name, %endpoint);
+        super::bind_socket(&mut socket, endpoint, "Subscriber", name).await?;
         let ctx = TaskCtx {
             name: name.to_string(),
             tx,
