@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repository root, with `.gpu-bundle` (debs + bin, from
-# bench/gpu/ship.sh) carried: writes the detector's training data with the shipped capture
-# binary, in parallel shards (the recipe of docs/detector.md, each folder split by seed), then
+# bench/gpu/ship.sh) carried: writes the detector's training data with the shipped
+# touchline-eval binary, in parallel shards (the recipe of docs/detector.md, each folder split by seed), then
 # trains TinyDet and leaves the model, its metrics and the training log in $OUT (four files:
 # the device returns at most eight; the dataset logs stay in $LOGS).
 #   MINUTES=3.5 WIDTH=16,32,48,80 [MORE=2] [REAL=.gpu-real] [EVAL=1] bash tools/gpu_train.sh
@@ -17,8 +17,8 @@ DATA=${DATA:-/tmp/touchline-data}
 LOGS=${LOGS:-/tmp/touchline-data-logs}
 mkdir -p "$OUT" "$DATA" "$LOGS" /tmp/tlbin
 source scripts/gpu-env.sh >/dev/null 2>&1
-xz -dc .gpu-bundle/bin/capture.xz >/tmp/tlbin/capture && chmod +x /tmp/tlbin/capture
-C=/tmp/tlbin/capture
+xz -dc .gpu-bundle/bin/touchline-eval.xz >/tmp/tlbin/touchline-eval && chmod +x /tmp/tlbin/touchline-eval
+C=/tmp/tlbin/touchline-eval
 shard() { # folder seed tiles [options]
   local dir=$1 seed=$2 tiles=$3
   shift 3

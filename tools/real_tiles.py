@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Training tiles from real labelled football frames, in the layout of `capture dataset`
+"""Training tiles from real labelled football frames, in the layout of `touchline-eval dataset`
 (`images/*.jpg`, `labels/*.txt`, `ignore/*.txt`, `dataset.json`), so that
 tools/train_detector.py trains on them next to the synthetic folders.
 
@@ -9,7 +9,7 @@ Reads `dfl-players/` (1920x1080), `dfl-players-1280/` (stretched to 1280x1280, r
 to 1920x1080) and `dfl-ball-640/` (ball only, stretched to 640x640) of the shared real data
 (see its SOURCES.md). Frames are split by match id (the first six characters of a file
 name), never by frame: `--heldout` matches are written nowhere (they are for
-`capture detector-eval --images ... --only ...`), `--val` matches go to `val_real/`, every
+`touchline-eval detector-eval --images ... --only ...`), `--val` matches go to `val_real/`, every
 other match to `train_real/` and, for the ball-only set, `train_real_ball/` (its
 `dataset.json` says `"ball_only": true`: the trainer then ignores the people classes there,
 since people are not labelled in it). `split.json` records which match went where.
@@ -18,7 +18,7 @@ Classes map to the shipped model's: ball -> ball, goalkeeper and player -> playe
 referee -> referee. A frame is resized by each `--scales` factor (1.0: the 1080p ball of about
 12 px; 0.625: the production scale of a 1024 px tile in a 640 px input) and cut into
 `--size` tiles: one around the ball (shifted at random) and `--random-tiles` anywhere. As in
-`capture dataset`, a ball is labelled in a tile when its centre is inside, a person when at
+`touchline-eval dataset`, a ball is labelled in a tile when its centre is inside, a person when at
 least 40 % of its box is; what is cut more goes to `ignore/`. Deterministic for a `--seed`.
 Needs numpy and opencv (tools/requirements.txt).
 """

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Trains Touchline's ball/player detector (TinyDet, tools/tinydet.py) on tiles exported by
-`capture dataset`, evaluates it on the validation split, and exports it to ONNX in the
+`touchline-eval dataset`, evaluates it on the validation split, and exports it to ONNX in the
 Ultralytics YOLO layout (`[batch, 4 + nc, N]`, dynamic batch, opset 17).
 
     python3 tools/train_detector.py --data .gpu-data --out OUT [--minutes 5]
 
 `--data` holds `val/` and one or more training folders whose names start with `train`
-(`train/`, `train_rt1920/`, ...; each made by `capture dataset`, all with the same tile
+(`train/`, `train_rt1920/`, ...; each made by `touchline-eval dataset`, all with the same tile
 size): they are trained on together. Writes to `--out`:
 `touchline-detector.onnx`, `metrics.json` (training, validation metrics, ONNX parity) and
 `train.log`. Needs torch and numpy; reads JPEGs with opencv (or Pillow); checks the export
@@ -276,7 +276,7 @@ def iou(a, b):
 @torch.no_grad()
 def evaluate(model: TinyDet, split: Split, device, thresholds=tuple(round(0.05 * k, 2) for k in range(2, 20)), people_thr=0.4):
     """Per-tile metrics in model input pixels (the panorama-level numbers come from
-    `capture detector-eval`)."""
+    `touchline-eval detector-eval`)."""
     was_training = model.training
     model.eval()
     size = split.size
@@ -378,7 +378,7 @@ def evaluate(model: TinyDet, split: Split, device, thresholds=tuple(round(0.05 *
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, help="folder with train/ and val/ from `capture dataset`")
+    ap.add_argument("--data", required=True, help="folder with train/ and val/ from `touchline-eval dataset`")
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--minutes", type=float, default=5.0, help="training time budget (wall clock)")
     ap.add_argument("--batch", type=int, default=48)

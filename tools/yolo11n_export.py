@@ -62,7 +62,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--train", metavar="DIR",
                     help="train on DIR/train_real (and validate on DIR/val_real): folders in "
-                    "`capture dataset` layout, as tools/real_tiles.py writes them")
+                    "`touchline-eval dataset` layout, as tools/real_tiles.py writes them")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--imgsz", type=int, default=256, help="training tile size")
     args = ap.parse_args()

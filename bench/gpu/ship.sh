@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # On the development machine: builds the release binaries the GPU machine runs (the GPU
-# kernel tests of capture and playout, the gpu_bench example and the capture binary), strips and compresses them
+# kernel tests of capture and playout, the gpu_bench example, the process binaries and
+# touchline-eval for tools/gpu_train.sh), strips and compresses them
 # into the git-ignored .gpu-bundle/bin, next to the GStreamer packages of
 # scripts/gpu-bundle.sh. The device call then carries `.gpu-bundle` (64 MiB at most in all).
 set -euo pipefail
@@ -13,9 +14,9 @@ test_binary() { # crate, test name -> path of the release test executable
     | sed -n "s/.*Executable tests\/$2.rs (\(.*\))/\1/p" | tail -1
 }
 cargo build --release -p touchline-capture --example gpu_bench --bin capture
-cargo build --release -p touchline-launch -p touchline-analyzer -p touchline-director --bins
+cargo build --release -p touchline-launch -p touchline-analyzer -p touchline-director -p touchline-eval --bins
 cp target/release/examples/gpu_bench .gpu-bundle/bin/gpu_bench
-for b in capture launch analyzer director; do cp target/release/$b .gpu-bundle/bin/$b; done
+for b in capture launch analyzer director touchline-eval; do cp target/release/$b .gpu-bundle/bin/$b; done
 cp "$(test_binary touchline-capture gpu_kernels)" .gpu-bundle/bin/capture_gpu_kernels
 cp "$(test_binary touchline-playout gpu_kernels)" .gpu-bundle/bin/playout_gpu_kernels
 for f in .gpu-bundle/bin/*; do

@@ -3,7 +3,7 @@
 //! subscriber.
 
 mod calibrate_cmd;
-mod dataset_cmd;
+mod eval_forward;
 mod node;
 mod panorama_cmd;
 mod running;
@@ -45,15 +45,21 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
-    /// Write a detector training set from the synthetic pitch: model-input-sized JPEG tiles
-    /// with YOLO labels, from varied scenes (see docs/detector.md).
-    Dataset(dataset_cmd::DatasetArgs),
-    /// Measure the configured detector on held-out synthetic frames: ball recall, precision
-    /// and localisation error, player recall (JSON on stdout).
-    DetectorEval(dataset_cmd::EvalArgs),
+    /// Moved to `touchline-eval dataset` (this runs it, with the same arguments).
+    #[command(disable_help_flag = true)]
+    Dataset {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
+    /// Moved to `touchline-eval detector-eval` (this runs it, with the same arguments).
+    #[command(disable_help_flag = true)]
+    DetectorEval {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Make or check the rig calibration file.
     #[command(subcommand)]
-    Calibrate(calibrate_cmd::CalibrateCommand),
+    Calibrate(Box<calibrate_cmd::CalibrateCommand>),
     /// Decode a recorded programme (MP4, MKV) and print what it holds as JSON: video frames,
     /// audio seconds, whether timestamps increase, the longest frozen run, and the synthetic
     /// source's flashes and beeps with the audio/video offsets between them.
@@ -97,14 +103,10 @@ fn run() -> Result<()> {
                 move |cfg, sd| panorama_cmd::run(cfg, sd, out, seconds),
             )
         }
-        Some(Command::Dataset(args)) => {
-            shared::process::run_process("capture", &cli.common, shutdown, move |cfg, sd| {
-                dataset_cmd::run(cfg, sd, args)
-            })
-        }
+        Some(Command::Dataset { .. }) => eval_forward::forward("dataset"),
         Some(Command::Calibrate(cmd)) => {
             shared::telemetry::init("capture", &Default::default(), cli.common.log_format);
-            calibrate_cmd::run(cmd)
+            calibrate_cmd::run(*cmd)
         }
         Some(Command::CheckOutput { file }) => {
             shared::telemetry::init("capture", &Default::default(), cli.common.log_format);
@@ -118,10 +120,6 @@ fn run() -> Result<()> {
             println!("{}", serde_json::to_string(&check)?);
             Ok(())
         }
-        Some(Command::DetectorEval(args)) => {
-            shared::process::run_process("capture", &cli.common, shutdown, move |cfg, sd| {
-                dataset_cmd::run_eval(cfg, sd, args)
-            })
-        }
+        Some(Command::DetectorEval { .. }) => eval_forward::forward("detector-eval"),
     }
 }

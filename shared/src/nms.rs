@@ -1,6 +1,6 @@
 //! Cross-tile non-maximum suppression: tiles overlap, so one object can be detected twice
 //! (once whole, or once whole and once cut at a tile edge). The analyzer applies it to every
-//! frame's detections; `capture detector-eval --images` scores people after it, as the
+//! frame's detections; `touchline-eval detector-eval --images` scores people after it, as the
 //! analyzer sees them.
 
 /// An axis-aligned box, centre and size in panorama pixels.

@@ -108,7 +108,7 @@ fn polygon_area(p: &[(f64, f64)]) -> f64 {
 }
 
 /// Andrew's monotone chain; counter-clockwise, no repeated end point.
-pub(crate) fn convex_hull(mut pts: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+pub fn convex_hull(mut pts: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
     pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     pts.dedup();
     if pts.len() < 3 {

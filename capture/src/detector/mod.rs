@@ -10,20 +10,15 @@
 //! - [`decode`]: the Ultralytics output layout back to panorama pixels;
 //! - [`handoff`] and [`stage`]: the leaky hand-off from the engine thread to the worker thread
 //!   ([`DetectorSink`]), which never blocks the panorama;
-//! - [`scenes`], [`dataset`] and [`eval`]: varied synthetic scenes, training tiles with
-//!   labels, and quality against ground truth; [`image_eval`]: quality on labelled real
-//!   images, with [`grass`] as their field mask.
+//! - [`scenes`]: varied synthetic scenes (the motion cue's tests and the `touchline-eval`
+//!   crate, which owns the training tiles and the quality measurements, use them).
 
 pub mod cuda_engine;
-pub mod dataset;
 pub mod decode;
 pub mod engine;
 mod error;
-pub mod eval;
 pub mod focus;
-pub mod grass;
 pub mod handoff;
-pub mod image_eval;
 pub mod mask;
 pub mod motion;
 pub mod order;

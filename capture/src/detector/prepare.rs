@@ -2,7 +2,7 @@
 //! scale into the model input with an Ultralytics-style letterbox (aspect kept, centred, grey
 //! 114 padding), and normalise to `[0, 1]` planes (NCHW).
 //!
-//! The same code makes the training tiles (`capture dataset`), so the model sees at run time
+//! The same code makes the training tiles (`touchline-eval dataset`), so the model sees at run time
 //! exactly the pixels it was trained on. Downscaling uses an antialiased linear (triangle)
 //! filter; a crop the size of the input is copied unscaled.
 

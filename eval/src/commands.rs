@@ -1,11 +1,11 @@
-//! `capture dataset` (training tiles with labels from the synthetic pitch) and
-//! `capture detector-eval` (detector quality on held-out synthetic frames, or with
+//! `touchline-eval dataset` (training tiles with labels from the synthetic pitch) and
+//! `touchline-eval detector-eval` (detector quality on held-out synthetic frames, or with
 //! `--images` on a folder of labelled real images).
 
 use anyhow::{Context, Result};
-use capture::detector::dataset::{export, ExportSpec};
-use capture::detector::eval::{evaluate, EvalSpec};
 use capture::detector::load_engine;
+use eval::dataset::{export, ExportSpec};
+use eval::render_eval::{evaluate, EvalSpec};
 use shared::config::SystemConfig;
 use shared::shutdown::Shutdown;
 use std::path::PathBuf;
@@ -262,7 +262,7 @@ fn image_spec(
     dir: PathBuf,
     a: &EvalArgs,
     nms_iou: f32,
-) -> Result<capture::detector::image_eval::ImageEvalSpec> {
+) -> Result<eval::image_eval::ImageEvalSpec> {
     anyhow::ensure!(
         (0.05..=8.0).contains(&a.scale),
         "--scale must be within 0.05-8"
@@ -285,7 +285,7 @@ fn image_spec(
                 }),
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(capture::detector::image_eval::ImageEvalSpec {
+    Ok(eval::image_eval::ImageEvalSpec {
         dir,
         resize: a.resize,
         scale: a.scale,
@@ -293,8 +293,8 @@ fn image_spec(
         only: a.only.clone(),
         limit: a.limit,
         field: match a.field {
-            FieldArg::Whole => capture::detector::image_eval::Field::Whole,
-            FieldArg::Grass => capture::detector::image_eval::Field::Grass,
+            FieldArg::Whole => eval::image_eval::Field::Whole,
+            FieldArg::Grass => eval::image_eval::Field::Grass,
         },
         detections_out: a.detections_out.clone(),
         people_nms_iou: Some(nms_iou),
@@ -304,10 +304,10 @@ fn image_spec(
 /// `detector-eval --images`: the configured detector on labelled images.
 async fn run_image_eval(
     dc: shared::config::DetectorConfig,
-    spec: capture::detector::image_eval::ImageEvalSpec,
+    spec: eval::image_eval::ImageEvalSpec,
     json: Option<PathBuf>,
 ) -> Result<()> {
-    use capture::detector::image_eval::evaluate_images;
+    use eval::image_eval::evaluate_images;
     let report = tokio::task::spawn_blocking(move || -> Result<_> {
         let bar = frames_bar(0, "images");
         let r = evaluate_images(&dc, &spec, &mut |n, of| {

@@ -1,6 +1,6 @@
 //! The shipped detector on real labelled football frames (../shared/realdata/dfl-players,
 //! DFL Bundesliga frames with Roboflow labels; see its SOURCES.md), through
-//! `capture detector-eval --images` as a user runs it. Skips with a message when the shared
+//! `touchline-eval detector-eval --images` as a user runs it. Skips with a message when the shared
 //! data is absent (set `TOUCHLINE_REALDATA` to the folder holding `dfl-players/`).
 //!
 //! The bound is the shipped model's own level (trained on synthetic renders only: ball recall
@@ -26,17 +26,17 @@ fn dfl_players() -> Option<PathBuf> {
     }
 }
 
-fn capture() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_capture"));
+fn touchline_eval() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_touchline-eval"));
     c.env("RUST_LOG", "warn");
     c
 }
 
-/// `capture detector-eval --images DIR ARGS...` as a user runs it: its JSON report.
+/// `touchline-eval detector-eval --images DIR ARGS...` as a user runs it: its JSON report.
 fn eval_images(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
     let tmp = tempfile::tempdir().unwrap();
     let json = tmp.path().join("eval.json");
-    let out = capture()
+    let out = touchline_eval()
         .args(["detector-eval", "--images"])
         .arg(dir)
         .args(args)
@@ -140,7 +140,7 @@ fn real_trained_model_finds_real_balls_and_players_on_matches_it_never_saw() {
 #[test]
 fn image_folder_errors_name_the_folder_and_the_layout() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = capture()
+    let out = touchline_eval()
         .args(["detector-eval", "--images"])
         .arg(tmp.path())
         .output()
@@ -154,7 +154,7 @@ fn image_folder_errors_name_the_folder_and_the_layout() {
     assert!(err.contains("images/ and labels/"), "{err}");
 
     std::fs::create_dir_all(tmp.path().join("images")).unwrap();
-    let out = capture()
+    let out = touchline_eval()
         .args(["detector-eval", "--images"])
         .arg(tmp.path())
         .args(["--label-classes", "ball,goalpost"])
@@ -167,7 +167,7 @@ fn image_folder_errors_name_the_folder_and_the_layout() {
         "{err}"
     );
 
-    let out = capture()
+    let out = touchline_eval()
         .args(["detector-eval", "--images"])
         .arg(tmp.path())
         .args(["--resize", "1920by1080"])

@@ -5,7 +5,7 @@
 //! ball on the pitch lie inside. Used by `detector-eval --images --field grass`, where it plays
 //! the part the calibrated mask plays live.
 
-use super::mask::{convex_hull, FieldMask};
+use capture::detector::mask::{convex_hull, FieldMask};
 
 /// Side of the square cells the picture is judged in (px).
 pub const CELL: usize = 16;

@@ -1,6 +1,6 @@
 //! Training data from the synthetic pitch: model-input-sized tiles (JPEG) made by the same
 //! crop/letterbox/resize code as at run time, with YOLO-format labels
-//! (`class cx cy w h`, normalised to the tile), from varied scenes (see [`super::scenes`]).
+//! (`class cx cy w h`, normalised to the tile), from varied scenes (see [`capture::detector::scenes`]).
 //!
 //! Layout of the output folder:
 //! - `images/NNNNNN.jpg`, `labels/NNNNNN.txt` (Ultralytics layout);
@@ -9,10 +9,10 @@
 //! - `tiles.jsonl`: one line per tile (scene, panorama size, crop, scale, ball truth);
 //! - `dataset.json`: classes, input size, counts, the spec that made it.
 
-use super::mask::FieldMask;
-use super::prepare::{Letterbox, TilePreparer};
-use super::scenes::{LutCache, Rng, Scene, SceneVariety};
-use super::tiling::{Tile, Tiling};
+use capture::detector::mask::FieldMask;
+use capture::detector::prepare::{Letterbox, TilePreparer};
+use capture::detector::scenes::{LutCache, Rng, Scene, SceneVariety};
+use capture::detector::tiling::{Tile, Tiling};
 use shared::geometry::{Calibration, SPOT_RADIUS_M};
 use shared::scene::{GroundTruth, Role, BALL_RADIUS_M};
 use std::io::Write;

@@ -13,12 +13,12 @@
 //! merges them); the rest are false positives. People match a box of their class with
 //! IoU >= 0.3 (greedy, by score). Sizes are the longer box side in the evaluated image.
 
-use super::dataset::LabelBox;
-use super::decode::DecodeParams;
-use super::eval::{iou_box, merge};
-use super::grass::grass_mask;
-use super::mask::FieldMask;
-use super::{decode_params, load_engine, Detector, DetectorError, Tiling};
+use crate::dataset::LabelBox;
+use crate::grass::grass_mask;
+use crate::render_eval::{iou_box, merge};
+use capture::detector::decode::DecodeParams;
+use capture::detector::mask::FieldMask;
+use capture::detector::{decode_params, load_engine, Detector, DetectorError, Tiling};
 use shared::config::DetectorConfig;
 use shared::image::{rgb_to_yuv, Nv12Image};
 use shared::messages::Detection;
@@ -529,7 +529,7 @@ pub fn people_nms(dets: Vec<Detection>, ball: u16, iou: f32) -> Vec<Detection> {
 struct ImageDetector<'a> {
     cfg: &'a DetectorConfig,
     params: DecodeParams,
-    engine: Option<Box<dyn super::InferenceEngine>>,
+    engine: Option<Box<dyn capture::detector::InferenceEngine>>,
     det: Option<(Detector, (u32, u32))>,
     tiles: usize,
     ms: f64,

@@ -20,10 +20,10 @@
 //! Scenes are sampled across their whole 120 s script ([`SceneVariety::start_s`]), not from
 //! the kick-off only.
 
-use super::dataset::{ball_on_spot, truth_boxes, LabelBox};
-use super::mask::FieldMask;
-use super::scenes::{LutCache, Scene, SceneFrame, SceneVariety};
-use super::{field_mask, Detector, DetectorError, InferenceEngine};
+use crate::dataset::{ball_on_spot, truth_boxes, LabelBox};
+use capture::detector::mask::FieldMask;
+use capture::detector::scenes::{LutCache, Scene, SceneFrame, SceneVariety};
+use capture::detector::{field_mask, Detector, DetectorError, InferenceEngine};
 use shared::config::DetectorConfig;
 use shared::geometry::Calibration;
 use shared::messages::Detection;
