@@ -2,6 +2,7 @@
 //! logged once per interval by the node and printed by `replay`.
 
 use serde::{Deserialize, Serialize};
+use shared::discard::{Discards, Reason};
 
 /// Running totals since the analyzer started (or since a replay began).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,5 +65,54 @@ impl Counters {
     /// Drops of any kind, for one-line summaries.
     pub fn dropped_frames(&self) -> u64 {
         self.duplicate_frames + self.out_of_order_frames
+    }
+
+    /// What the pipeline threw away, in the shared vocabulary (`shared::discard`): frames
+    /// repeated or out of order, malformed detections, candidates over the cap or
+    /// suppressed as overlapping, and candidates refused by each gate.
+    pub fn discards(&self) -> Discards {
+        let mut d = Discards::default();
+        d.add("frames", Reason::Duplicate, self.duplicate_frames)
+            .add("frames", Reason::OutOfOrder, self.out_of_order_frames)
+            .add("detections", Reason::Malformed, self.malformed_detections)
+            .add("candidates", Reason::OverCap, self.candidates_capped)
+            .add("nms", Reason::Duplicate, self.nms_suppressed)
+            .add("gate_score", Reason::Rejected, self.below_score)
+            .add("gate_aspect", Reason::Rejected, self.aspect_rejected)
+            .add("gate_size", Reason::Rejected, self.size_rejected)
+            .add("gate_field", Reason::Rejected, self.outside_field)
+            .add("gate_static", Reason::Rejected, self.static_suppressed);
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_drop_counter_is_a_discard() {
+        let c = Counters {
+            duplicate_frames: 1,
+            out_of_order_frames: 2,
+            malformed_detections: 3,
+            candidates_capped: 4,
+            nms_suppressed: 5,
+            below_score: 6,
+            aspect_rejected: 7,
+            size_rejected: 8,
+            outside_field: 9,
+            static_suppressed: 10,
+            ..Counters::default()
+        };
+        let d = c.discards();
+        assert_eq!(d.total(), 55);
+        assert_eq!(d.get("frames", Reason::OutOfOrder), 2);
+        assert_eq!(d.get("gate_static", Reason::Rejected), 10);
+        assert_eq!(
+            d.lost(),
+            2 + 3,
+            "out of order and malformed are losses; repeats, caps and gates are rules"
+        );
     }
 }

@@ -7,6 +7,7 @@ use analyzer::record::SelfRecorder;
 use analyzer::{Analyzer, Outcome};
 use anyhow::{Context as _, Result};
 use shared::config::SystemConfig;
+use shared::discard::{DiscardLog, Discards, Reason};
 use shared::messages::{Message, SnapshotKind, SnapshotReply};
 use shared::peers::PeerTable;
 use shared::shutdown::Shutdown;
@@ -15,7 +16,7 @@ use shared::transport::{
     Publisher, Received, ReplierGuard, Request, Socket, Sockets, SubscriberGuard,
 };
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_stream::wrappers::ReceiverStream;
 
 /// Control-plane state of the analyzer.
@@ -35,6 +36,7 @@ pub struct AnalyzerNode {
     bad_requests: u64,
     /// Tracks refused by the publisher (encoding), counted by the socket too.
     publish_errors: u64,
+    discard_log: DiscardLog,
 }
 
 impl Actor for AnalyzerNode {
@@ -43,10 +45,25 @@ impl Actor for AnalyzerNode {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.run_interval(self.log_interval, |me, _| me.log_summary());
         ctx.run_interval(std::time::Duration::from_secs(1), |me, _| me.set_metrics());
+        ctx.run_interval(std::time::Duration::from_secs(1), |me, _| {
+            let d = me.discards();
+            me.discard_log.update(Instant::now(), &d);
+        });
     }
 }
 
 impl AnalyzerNode {
+    /// Everything thrown away: the pipeline's drops, the sockets' losses, requests that could
+    /// not be served.
+    fn discards(&self) -> Discards {
+        let mut d = self.analyzer.counters().discards();
+        d.add_socket("pub", &self.publisher.counters().snapshot())
+            .add_socket("sub", &self._capture.counters().snapshot())
+            .add_socket("rep", &self.replier.counters().snapshot())
+            .add("requests", Reason::Rejected, self.bad_requests);
+        d
+    }
+
     /// What the heartbeat carries for monitoring.
     fn set_metrics(&self) {
         let p = self.publisher.counters().snapshot();
@@ -62,6 +79,7 @@ impl AnalyzerNode {
             ("pub_dropped_total".to_string(), p.dropped as f64),
             ("history".to_string(), self.analyzer.history().len() as f64),
         ]);
+        m.extend(self.discards().metrics());
         shared::process::set_metrics(m);
     }
 
@@ -72,6 +90,7 @@ impl AnalyzerNode {
         tracing::info!(
             message = "Analyzer summary.",
             received = %self.peers.summary(),
+            discarded = %self.discards().summary(),
             frames_in = c.frames_in,
             frames_analysed = c.frames_analysed,
             duplicate_frames = c.duplicate_frames,
@@ -238,6 +257,7 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown, record: Option<PathB
             snapshots: 0,
             bad_requests: 0,
             publish_errors: 0,
+            discard_log: DiscardLog::new(Duration::from_secs(10)),
         }
     });
     shutdown.wait().await;

@@ -3,6 +3,7 @@
 
 pub mod calibrate;
 pub mod detector;
+pub mod discards;
 pub mod engine;
 pub mod ingest;
 pub mod preflight;

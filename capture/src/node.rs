@@ -6,6 +6,7 @@ use anyhow::{Context as _, Result};
 use capture::ingest::{no_working_camera, CameraWatch};
 use playout::engine::PlayoutInput;
 use shared::config::SystemConfig;
+use shared::discard::{DiscardLog, Discards};
 use shared::messages::{Message, PlayoutStatus, SnapshotKind, SnapshotReply};
 use shared::peers::PeerTable;
 use shared::shutdown::Shutdown;
@@ -43,10 +44,25 @@ pub struct CaptureNode {
     gpu: Option<(Arc<shared::gpu::Gpu>, usize)>,
     /// The detector stage's counters, when it runs.
     detector_stats: Option<crate::running::DetectorStatsFn>,
+    discard_log: DiscardLog,
 }
 
 impl CaptureNode {
     /// Received messages that did not decode, over every subscriber and the replier.
+    /// Everything capture threw away: the engine's, the detector's and playout's drops, and
+    /// the sockets' losses.
+    fn discards(&self) -> Discards {
+        let e = self.engine_stats.lock().map(|s| *s).unwrap_or_default();
+        let det = self.detector_stats.as_ref().map(|d| d());
+        let mut d = capture::discards::capture_discards(&e, det.as_ref(), &self.status());
+        d.add_socket("pub", &self.publisher.counters().snapshot())
+            .add_socket("sub_paths", &self._paths.counters().snapshot())
+            .add_socket("sub_tracks", &self._tracks.counters().snapshot())
+            .add_socket("sub_operator", &self._operator.counters().snapshot())
+            .add_socket("rep", &self._rep.counters().snapshot());
+        d
+    }
+
     fn decode_errors(&self) -> u64 {
         [&self._paths, &self._tracks, &self._operator]
             .iter()
@@ -109,7 +125,10 @@ impl Actor for CaptureNode {
             if let Some(d) = &me.detector_stats {
                 m.extend(shared::process::counters_of("detector_", &d()));
             }
+            let discards = me.discards();
+            m.extend(discards.metrics());
             shared::process::set_metrics(m);
+            me.discard_log.update(std::time::Instant::now(), &discards);
         });
         ctx.run_interval(Duration::from_secs(10), |me, _| {
             let c = me.publisher.counters().snapshot();
@@ -117,6 +136,7 @@ impl Actor for CaptureNode {
             let s = me.status();
             tracing::info!(
                 message = "Capture summary.",
+                discarded = %me.discards().summary(),
                 panoramas = e.panoramas,
                 camera_frames = ?e.camera_frames,
                 partner_missing = ?e.partner_missing,
@@ -278,6 +298,7 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
             playout_status: engine.playout_status.clone(),
             gpu: engine.gpu(),
             detector_stats: engine.detector_stats(),
+            discard_log: DiscardLog::new(Duration::from_secs(10)),
         }
     });
     // Offline (`capture.realtime = false`): the process also ends when its input does.

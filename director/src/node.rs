@@ -24,12 +24,13 @@ use crate::rig::Rig;
 use actix::prelude::*;
 use anyhow::{Context as _, Result};
 use shared::config::SystemConfig;
+use shared::discard::{DiscardLog, Discards, Reason};
 use shared::messages::{Message, PlayoutStatus, SnapshotKind, SnapshotRequest, Tracks};
 use shared::peers::PeerTable;
 use shared::shutdown::Shutdown;
 use shared::time::{Clock, MonotonicClock, NS_PER_MS, NS_PER_SEC};
 use shared::transport::{Publisher, Received, Sockets, SubscriberGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_stream::wrappers::ReceiverStream;
 
 /// Where the start/restart recovery stands.
@@ -78,6 +79,7 @@ pub struct DirectorNode {
     /// Where the plan is saved for a restarted run (runtime directory).
     checkpoint_path: std::path::PathBuf,
     last_checkpoint_ns: Option<u64>,
+    discard_log: DiscardLog,
 }
 
 /// Capture's answer to the playout request.
@@ -262,6 +264,24 @@ impl DirectorNode {
         }
     }
 
+    /// Everything thrown away: tracks the window refused, paths and operator poses refused,
+    /// the sockets' losses.
+    fn discards(&self) -> Discards {
+        let w = self.planner.window_counters();
+        let n = &self.counters;
+        let mut d = Discards::default();
+        d.add("tracks", Reason::Duplicate, w.duplicates)
+            .add("tracks", Reason::TooLate, w.too_old)
+            .add("ball", Reason::Malformed, w.implausible_ball)
+            .add("ball", Reason::Rejected, w.unusable_ball)
+            .add("players", Reason::Rejected, w.unusable_players)
+            .add("paths", Reason::Rejected, n.paths_refused)
+            .add("operator", Reason::Rejected, n.operator_refused)
+            .add_socket("pub", &self.publisher.counters().snapshot())
+            .add_socket("sub", &self._inputs.counters().snapshot());
+        d
+    }
+
     /// What the heartbeat carries for monitoring.
     fn set_metrics(&self) {
         let c = self.publisher.counters().snapshot();
@@ -282,6 +302,7 @@ impl DirectorNode {
                 (self.recovery == Recovery::Running) as u8 as f64,
             ),
         ]);
+        m.extend(self.discards().metrics());
         shared::process::set_metrics(m);
     }
 
@@ -292,6 +313,7 @@ impl DirectorNode {
         let n = self.counters;
         tracing::info!(
             message = "Director summary.",
+            discarded = %self.discards().summary(),
             received = %self.peers.summary(),
             recovery = ?self.recovery,
             paths_published = n.paths_published,
@@ -328,7 +350,11 @@ impl Actor for DirectorNode {
         let period = Duration::from_millis(self.cfg.director.replan_period_ms);
         ctx.run_interval(period, |me, ctx| me.tick(ctx));
         ctx.run_interval(Duration::from_secs(10), |me, _| me.log_summary());
-        ctx.run_interval(Duration::from_secs(1), |me, _| me.set_metrics());
+        ctx.run_interval(Duration::from_secs(1), |me, _| {
+            me.set_metrics();
+            let d = me.discards();
+            me.discard_log.update(Instant::now(), &d);
+        });
     }
 }
 
@@ -463,6 +489,7 @@ pub async fn run(cfg: SystemConfig, mut shutdown: Shutdown) -> Result<()> {
             counters: NodeCounters::default(),
             checkpoint_path: cfg_dir.join(checkpoint::FILE_NAME),
             last_checkpoint_ns: None,
+            discard_log: DiscardLog::new(Duration::from_secs(10)),
         }
     });
     shutdown.wait().await;

@@ -14,6 +14,7 @@ pub mod artefacts;
 pub mod backoff;
 pub mod cli;
 pub mod config;
+pub mod discard;
 pub mod geometry;
 pub mod gpu;
 pub mod image;
