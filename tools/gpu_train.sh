@@ -2,7 +2,8 @@
 # On the GPU machine, from the repository root, with `.gpu-bundle` (debs + bin, from
 # bench/gpu/ship.sh) carried: writes the detector's training data with the shipped
 # touchline-eval binary, in parallel shards (the recipe of docs/detector.md, each folder split by seed), then
-# trains TinyDet and leaves the model, its metrics and the training log in $OUT (four files:
+# trains TinyDet and leaves the model (or its checkpoint, see below), its metrics and the
+# training log in $OUT (four or five files:
 # the device returns at most eight; the dataset logs stay in $LOGS).
 #   MINUTES=3.5 WIDTH=16,32,48,80 [MORE=2] [REAL=.gpu-real] [EVAL=1] bash tools/gpu_train.sh
 # MORE multiplies the number of training tiles (more shards, other seeds; validation unchanged).
@@ -60,7 +61,12 @@ python3 tools/train_detector.py --data "$DATA" --out "$OUT" --minutes "${MINUTES
   --batch 256 --width "${WIDTH:-16,32,48,80}" --seed "${SEED:-3}" ${TRAIN_ARGS:-} 2>&1 | tail -25
 # EVAL=1: then the held-out synthetic scenes (seed 90001) at the demo and production sizes,
 # the new model and the shipped one side by side (tract on every core), JSON into $OUT.
-if [ "${EVAL:-0}" = 1 ]; then
+# Without the `onnx` package (torch's exporter needs it) training leaves the checkpoint
+# touchline-detector.pt instead of the ONNX file: export it on a machine that has the package
+# with tools/export_detector.py, and evaluate there.
+if [ "${EVAL:-0}" = 1 ] && [ ! -f "$OUT/touchline-detector.onnx" ]; then
+  echo "no $OUT/touchline-detector.onnx (no onnx package here): evaluation skipped"
+elif [ "${EVAL:-0}" = 1 ]; then
   ecfg=/tmp/touchline-eval.toml
   printf '[detector]\nthreads = %s\nnice = 0\n' "$(nproc)" >"$ecfg"
   for m in "$OUT/touchline-detector.onnx" models/touchline-detector.onnx; do

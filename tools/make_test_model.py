@@ -5,17 +5,14 @@
   [batch, 7, 336] in the Ultralytics layout; class biases at 0 so scores spread around 0.5;
 - bad_input_nhwc.onnx: input [1, 64, 64, 3] (channels last, a common export mistake).
 
-Run from the repository root: python3 tools/make_test_model.py (needs torch and numpy).
+Run from the repository root: python3 tools/make_test_model.py (needs torch and onnx).
 """
 
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from onnx_lite import Graph  # noqa: E402
 
 
 def tiny_yolo(path: str) -> None:
@@ -38,12 +35,21 @@ def tiny_yolo(path: str) -> None:
 
 
 def bad_input(path: str) -> None:
-    g = Graph("bad-input")
-    x = g.input("images", [1, 64, 64, 3])
-    y = g.op("Reshape", [x, g.const("shape", np.array([1, 3, 4096], np.int64))])
-    g.output(y, "output0", [1, 3, 4096])
-    with open(path, "wb") as f:
-        f.write(g.to_bytes())
+    import torch
+
+    class ChannelsLast(torch.nn.Module):
+        def forward(self, x):
+            return x.reshape(1, 3, 4096)
+
+    torch.onnx.export(
+        ChannelsLast(),
+        (torch.zeros(1, 64, 64, 3),),
+        path,
+        dynamo=False,
+        opset_version=17,
+        input_names=["images"],
+        output_names=["output0"],
+    )
 
 
 def main() -> None:

@@ -5,7 +5,8 @@ Network: a 4-stage strided backbone (strides 2, 4, 8, 16), a top-down neck (near
 upsampling + lateral adds), and 1x1 heads on strides 4, 8 and 16 (stride 4 is what sees a
 2-3 px ball). Each head cell predicts `tx ty tw th` and one logit per class.
 
-Decoding (in the exported graph, exactly as in `TinyDet.decode`):
+Decoding (in the exported graph: `TinyDet.decode`, exported with the network by
+`torch.onnx.export`):
     cx = (gx + 2 * sigmoid(tx) - 0.5) * stride      (continuous input pixels)
     cy = (gy + 2 * sigmoid(ty) - 0.5) * stride
     w  = exp(clip(tw, -6, 6)) * stride
@@ -17,49 +18,28 @@ Output `[batch, 4 + nc, N]` with N = sum of H*W over the heads: the Ultralytics 
 
 from __future__ import annotations
 
-import numpy as np
+import io
+import warnings
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from onnx_lite import Graph
-
 STRIDES = (4, 8, 16)
+# ONNX opset of the export (IR 8): what tract and ONNX Runtime >= 1.20 read.
+OPSET = 17
 
 
 class CBR(nn.Module):
-    """Conv + BatchNorm + ReLU (BatchNorm folded into the conv at export)."""
+    """Conv + BatchNorm + ReLU (the exporter folds the BatchNorm into the conv)."""
 
     def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 1):
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, bias=False)
         self.bn = nn.BatchNorm2d(cout)
-        self.k, self.stride = k, stride
 
     def forward(self, x):
         return F.relu(self.bn(self.conv(x)))
-
-    def fused(self):
-        w = self.conv.weight.detach().float().cpu().numpy()
-        bn = self.bn
-        std = torch.sqrt(bn.running_var + bn.eps).detach().float().cpu().numpy()
-        gamma = bn.weight.detach().float().cpu().numpy()
-        beta = bn.bias.detach().float().cpu().numpy()
-        mean = bn.running_mean.detach().float().cpu().numpy()
-        scale = gamma / std
-        return (w * scale[:, None, None, None]).astype(np.float32), (beta - mean * scale).astype(np.float32)
-
-    def export(self, g: Graph, x: str) -> str:
-        w, b = self.fused()
-        p = self.k // 2
-        y = g.op(
-            "Conv",
-            [x, g.const("w", w), g.const("b", b)],
-            kernel_shape=[self.k, self.k],
-            strides=[self.stride, self.stride],
-            pads=[p, p, p, p],
-        )
-        return g.op("Relu", [y])
 
 
 class Res(nn.Module):
@@ -72,21 +52,13 @@ class Res(nn.Module):
     def forward(self, x):
         return x + self.cbr(x)
 
-    def export(self, g: Graph, x: str) -> str:
-        return g.op("Add", [x, self.cbr.export(g, x)])
-
-
-def conv_export(g: Graph, conv: nn.Conv2d, x: str) -> str:
-    w = conv.weight.detach().float().cpu().numpy()
-    b = conv.bias.detach().float().cpu().numpy()
-    return g.op("Conv", [x, g.const("hw", w), g.const("hb", b)], kernel_shape=[1, 1])
-
 
 class TinyDet(nn.Module):
     def __init__(self, nc: int, width=(16, 24, 40, 64)):
         super().__init__()
         c1, c2, c3, c4 = width
         self.nc = nc
+        self.width = tuple(width)
         self.stem = CBR(3, c1, 3, 2)
         self.d2, self.b2 = CBR(c1, c2, 3, 2), Res(c2)
         self.d3, self.b3 = CBR(c2, c3, 3, 2), Res(c3)
@@ -180,13 +152,17 @@ class TinyDet(nn.Module):
         gy, gx = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing="ij")
         return torch.stack([gx.reshape(-1), gy.reshape(-1)], 0).float()  # [2, HW]
 
-    def decode(self, raw):
-        """Raw maps -> `[B, 4 + nc, N]` (the exported output)."""
+    def decode(self, raw, grids=None):
+        """Raw maps -> `[B, 4 + nc, N]` (the exported output). `grids`: the cell grid of each
+        head (`grid`), when the input size is fixed (the export: constants in the graph)."""
         outs = []
-        for r, s in zip(raw, STRIDES):
-            b, c, h, w = r.shape
-            r = r.reshape(b, c, h * w).float()
-            g = self.grid(h, w, r.device)[None]
+        for k, (r, s) in enumerate(zip(raw, STRIDES)):
+            _, c, h, w = r.shape
+            g = self.grid(h, w, r.device) if grids is None else grids[k]
+            # -1 and constants (not the traced shape): the export then declares
+            # `[batch, 4 + nc, N]`.
+            r = r.reshape(-1, 4 + self.nc, g.shape[1]).float()
+            g = g[None]
             xy = (torch.sigmoid(r[:, 0:2]) * 2.0 - 0.5 + g) * s
             wh = torch.exp(r[:, 2:4].clamp(-6.0, 6.0)) * s
             outs.append(torch.cat([xy, wh, torch.sigmoid(r[:, 4:])], 1))
@@ -194,60 +170,130 @@ class TinyDet(nn.Module):
 
     # ---- ONNX export ----
 
-    def _head_export(self, g: Graph, x: str, head: nn.Conv2d, s: int, h: int, w: int) -> str:
-        c = 4 + self.nc
-        r = conv_export(g, head, x)
-        r = g.op("Reshape", [r, g.const("shape", np.array([0, c, h * w], np.int64))])
-
-        def sl(a, b):
-            return g.op(
-                "Slice",
-                [
-                    r,
-                    g.const("st", np.array([a], np.int64)),
-                    g.const("en", np.array([b], np.int64)),
-                    g.const("ax", np.array([1], np.int64)),
-                ],
-            )
-
-        grid = self.grid(h, w).numpy()[None].astype(np.float32)  # [1, 2, HW]
-        xy = g.op("Sigmoid", [sl(0, 2)])
-        xy = g.op("Mul", [xy, g.const("two", np.array(2.0, np.float32))])
-        xy = g.op("Add", [xy, g.const("grid", grid - 0.5)])
-        xy = g.op("Mul", [xy, g.const("stride", np.array(float(s), np.float32))])
-        wh = g.op("Clip", [sl(2, 4), g.const("lo", np.array(-6.0, np.float32)), g.const("hi", np.array(6.0, np.float32))])
-        wh = g.op("Exp", [wh])
-        wh = g.op("Mul", [wh, g.const("stride", np.array(float(s), np.float32))])
-        cls = g.op("Sigmoid", [sl(4, c)])
-        return g.op("Concat", [xy, wh, cls], axis=1)
-
     def export_onnx(self, path: str, size: int, names: list[str]) -> None:
-        """Writes the model with a dynamic batch and a fixed `size` x `size` input."""
+        """Writes the model with a dynamic batch and a fixed `size` x `size` input, through
+        `torch.onnx.export` (the TorchScript exporter: it needs no `onnxscript`, and folds
+        each BatchNorm into its convolution), with its output shape declared
+        (`declared_shapes`) and the Ultralytics metadata (`names`, `imgsz`, `stride`,
+        `task`)."""
+        was_training = self.training
         self.eval()
-        g = Graph("touchline-tinydet")
-        x = g.input("images", [None, 3, size, size])
-        up = dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor")
-        scales = np.array([1.0, 1.0, 2.0, 2.0], np.float32)
-
-        def upsample(v):
-            return g.op("Resize", [v, "", g.const("scales", scales)], **up)
-
-        t = self.stem.export(g, x)
-        c2 = self.b2.export(g, self.d2.export(g, t))
-        c3 = self.b3.export(g, self.d3.export(g, c2))
-        c4 = self.b4b.export(g, self.b4.export(g, self.d4.export(g, c3)))
-        p3 = self.n3.export(g, g.op("Add", [c3, upsample(self.l43.export(g, c4))]))
-        p2 = self.n2.export(g, g.op("Add", [c2, upsample(self.l32.export(g, p3))]))
-        heads = []
-        for head, p, s in zip(self.heads, (p2, p3, c4), STRIDES):
-            heads.append(self._head_export(g, p, head, s, size // s, size // s))
-        out = g.op("Concat", heads, axis=2)
-        n = sum((size // s) ** 2 for s in STRIDES)
-        g.output(out, "output0", [None, 4 + self.nc, n])
-        g.metadata["names"] = str({i: n for i, n in enumerate(names)})
-        g.metadata["imgsz"] = str([size, size])
-        g.metadata["stride"] = str(max(STRIDES))
-        g.metadata["task"] = "detect"
-        g.metadata["description"] = "Touchline TinyDet (Ultralytics YOLO output layout)"
+        buf = io.BytesIO()
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                torch.onnx.export(
+                    _Decoded(self, size),
+                    (torch.zeros(1, 3, size, size, device=next(self.parameters()).device),),
+                    buf,
+                    dynamo=False,
+                    opset_version=OPSET,
+                    input_names=["images"],
+                    output_names=["output0"],
+                    dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}},
+                    do_constant_folding=True,
+                )
+        finally:
+            self.train(was_training)
+        model = declared_shapes(buf.getvalue())
+        meta = {
+            "names": str({i: n for i, n in enumerate(names)}),
+            "imgsz": str([size, size]),
+            "stride": str(max(STRIDES)),
+            "task": "detect",
+            "description": "Touchline TinyDet (Ultralytics YOLO output layout)",
+        }
         with open(path, "wb") as f:
-            f.write(g.to_bytes())
+            f.write(model + metadata_props(meta))
+
+
+def save_checkpoint(net: TinyDet, path: str, size: int, names: list[str]) -> None:
+    """The trained weights with what an export needs (`load_checkpoint`, then
+    `export_onnx`): for a machine without the `onnx` package, which torch's exporter needs."""
+    torch.save(
+        {
+            "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+            "width": list(net.width),
+            "names": list(names),
+            "export_size": size,
+        },
+        path,
+    )
+
+
+def load_checkpoint(path: str) -> tuple[TinyDet, int, list[str]]:
+    """A `save_checkpoint` file: the network (eval mode), its export size and class names."""
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    net = TinyDet(len(ck["names"]), width=tuple(ck["width"]))
+    net.load_state_dict(ck["state_dict"])
+    return net.eval(), int(ck["export_size"]), list(ck["names"])
+
+
+def onnx_parity(net: TinyDet, path: str, x: torch.Tensor) -> dict | None:
+    """The largest differences between the exported model under ONNX Runtime and the network
+    on the input `x`: scores and box values (pixels); None without `onnxruntime`."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    net = net.cpu().float().eval()
+    with torch.no_grad():
+        ref = net.decode(net(x.cpu())).numpy()
+    got = sess.run(None, {"images": x.cpu().numpy()})[0]
+    return {
+        "onnxruntime": ort.__version__,
+        "max_abs_diff_scores": float(abs(got[:, 4:] - ref[:, 4:]).max()),
+        "max_abs_diff_boxes_px": float(abs(got[:, :4] - ref[:, :4]).max()),
+    }
+
+
+class _Decoded(nn.Module):
+    """The network and its decoding in one forward, for a `size` x `size` input: what the
+    exported graph computes (the cell grids are constants)."""
+
+    def __init__(self, net: TinyDet, size: int):
+        super().__init__()
+        self.net = net
+        device = next(net.parameters()).device
+        self.grids = [TinyDet.grid(size // s, size // s, device) for s in STRIDES]
+
+    def forward(self, x):
+        return self.net.decode(self.net(x), self.grids)
+
+
+def declared_shapes(model: bytes) -> bytes:
+    """The exporter names every dimension of the output (`Concatoutput0_dim_1`); ONNX shape
+    inference declares the real ones (`[batch, 4 + nc, N]`), so that capture checks a model
+    against its configured classes before running it. Needs the `onnx` package; without it
+    the model is returned as it is (capture then checks the output on a trial run)."""
+    try:
+        import onnx
+    except ImportError:
+        return model
+    inferred = onnx.shape_inference.infer_shapes(onnx.load_from_string(model), strict_mode=True)
+    # Only the outputs: the inner tensors' shapes would tie a run-time batch to the symbol.
+    del inferred.graph.value_info[:]
+    onnx.checker.check_model(inferred)
+    return inferred.SerializeToString()
+
+
+def metadata_props(entries: dict[str, str]) -> bytes:
+    """`ModelProto.metadata_props` (field 14, `StringStringEntryProto` key 1, value 2) as
+    protobuf bytes. A protobuf message may carry its fields in any order, so appending these
+    to an exported model adds the entries without the `onnx` package."""
+
+    def varint(n: int) -> bytes:
+        out = bytearray()
+        while True:
+            b, n = n & 0x7F, n >> 7
+            out.append(b | 0x80 if n else b)
+            if not n:
+                return bytes(out)
+
+    def field(num: int, payload: bytes) -> bytes:
+        return varint((num << 3) | 2) + varint(len(payload)) + payload
+
+    return b"".join(
+        field(14, field(1, k.encode()) + field(2, v.encode())) for k, v in entries.items()
+    )
