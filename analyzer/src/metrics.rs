@@ -12,7 +12,7 @@
 //!   detection of the match ball, the time from its next detection until the report is
 //!   tracked and right again (runs never re-acquired count up to the end of the stream).
 
-use crate::synth::TruthFrame;
+use crate::synth::DetectorTruth;
 use serde::Serialize;
 use shared::messages::{BallState, TrackStatus};
 
@@ -36,7 +36,7 @@ impl Default for Criteria {
 
 /// The metrics of one run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Metrics {
+pub struct TrackingMetrics {
     pub frames: usize,
     pub tracked_frames: usize,
     pub rmse_m: f64,
@@ -49,7 +49,7 @@ pub struct Metrics {
 }
 
 /// Whether a report is the right ball in a frame.
-pub fn is_right(t: &TruthFrame, b: Option<&BallState>, c: &Criteria) -> bool {
+pub fn is_right(t: &DetectorTruth, b: Option<&BallState>, c: &Criteria) -> bool {
     let Some(b) = b else {
         return false;
     };
@@ -65,7 +65,11 @@ pub fn is_right(t: &TruthFrame, b: Option<&BallState>, c: &Criteria) -> bool {
 }
 
 /// Computes the metrics of `reports` (one per truth frame, same order).
-pub fn evaluate(truth: &[TruthFrame], reports: &[Option<BallState>], c: &Criteria) -> Metrics {
+pub fn evaluate(
+    truth: &[DetectorTruth],
+    reports: &[Option<BallState>],
+    c: &Criteria,
+) -> TrackingMetrics {
     assert_eq!(truth.len(), reports.len(), "one report per truth frame");
     let n = truth.len();
     let (mut se_m, mut n_m, mut se_px, mut tracked) = (0.0, 0usize, 0.0, 0usize);
@@ -124,7 +128,7 @@ pub fn evaluate(truth: &[TruthFrame], reports: &[Option<BallState>], c: &Criteri
             (se / k as f64).sqrt()
         }
     };
-    Metrics {
+    TrackingMetrics {
         frames: n,
         tracked_frames: tracked,
         rmse_m: rms(se_m, n_m),
@@ -146,8 +150,8 @@ pub fn evaluate(truth: &[TruthFrame], reports: &[Option<BallState>], c: &Criteri
 }
 
 /// Adds up metrics of several runs (weighted by frames and events).
-pub fn combine(runs: &[Metrics]) -> Metrics {
-    let mut m = Metrics::default();
+pub fn combine(runs: &[TrackingMetrics]) -> TrackingMetrics {
+    let mut m = TrackingMetrics::default();
     let (mut se_m, mut se_px, mut right, mut wait) = (0.0, 0.0, 0.0, 0.0);
     for r in runs {
         m.frames += r.frames;
@@ -174,8 +178,8 @@ pub fn combine(runs: &[Metrics]) -> Metrics {
 mod tests {
     use super::*;
 
-    fn truth(k: u64, detected: bool) -> TruthFrame {
-        TruthFrame {
+    fn truth(k: u64, detected: bool) -> DetectorTruth {
+        DetectorTruth {
             pts_ns: k * 40_000_000,
             x: k as f64,
             y: 10.0,
@@ -187,7 +191,7 @@ mod tests {
         }
     }
 
-    fn at(t: &TruthFrame, dx: f64, status: TrackStatus) -> Option<BallState> {
+    fn at(t: &DetectorTruth, dx: f64, status: TrackStatus) -> Option<BallState> {
         Some(BallState {
             x_m: (t.x + dx) as f32,
             y_m: t.y as f32,

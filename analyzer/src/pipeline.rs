@@ -197,7 +197,7 @@ impl Analyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::{Faults, StreamSpec, SynthStream};
+    use crate::synth::{DetectorFaults, StreamSpec, SynthStream};
     use shared::geometry::Calibration;
     use shared::messages::TrackStatus;
     use shared::scene::Scenario;
@@ -218,7 +218,7 @@ mod tests {
                 duration_s: 1.0,
                 rate_hz: 25.0,
                 seed: 3,
-                faults: Faults::default(),
+                faults: DetectorFaults::default(),
             },
             &cal,
         )
@@ -259,7 +259,7 @@ mod tests {
                 duration_s: 2.0,
                 rate_hz: 25.0,
                 seed: 3,
-                faults: Faults::default(),
+                faults: DetectorFaults::default(),
             },
             &cal,
         )

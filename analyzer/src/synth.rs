@@ -36,7 +36,7 @@ pub struct SpareBall {
 
 /// Faults added to the perfect detector.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Faults {
+pub struct DetectorFaults {
     /// Noise on the ball's box centre, pixels (one sigma); the size gets 10 % of its own.
     pub pixel_noise: f64,
     /// Chance that the visible ball is missed in a single frame.
@@ -55,10 +55,10 @@ pub struct Faults {
     pub ball_score: (f32, f32),
 }
 
-impl Default for Faults {
+impl Default for DetectorFaults {
     /// A decent detector: 1 px noise, 3 % single misses, some tile duplicates.
     fn default() -> Self {
-        Faults {
+        DetectorFaults {
             pixel_noise: 1.0,
             single_miss: 0.03,
             miss_bursts: None,
@@ -80,12 +80,12 @@ pub struct StreamSpec {
     /// Analysed frames per second.
     pub rate_hz: f64,
     pub seed: u64,
-    pub faults: Faults,
+    pub faults: DetectorFaults,
 }
 
 /// The truth about the match ball in one frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TruthFrame {
+pub struct DetectorTruth {
     pub pts_ns: u64,
     pub x: f64,
     pub y: f64,
@@ -102,7 +102,7 @@ pub struct TruthFrame {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthFrame {
     pub dets: RawDetections,
-    pub truth: TruthFrame,
+    pub truth: DetectorTruth,
 }
 
 /// Frame generator.
@@ -190,7 +190,7 @@ impl SynthStream {
         &mut self,
         t: f64,
         gt: &GroundTruth,
-        f: &Faults,
+        f: &DetectorFaults,
         dets: &mut Vec<Detection>,
     ) -> bool {
         let mut in_burst = false;
@@ -245,7 +245,7 @@ impl SynthStream {
     }
 
     /// Fixed false positives, a spare ball lying still, random ones anywhere on the pitch.
-    fn false_positives(&mut self, t: f64, f: &Faults, dets: &mut Vec<Detection>) {
+    fn false_positives(&mut self, t: f64, f: &DetectorFaults, dets: &mut Vec<Detection>) {
         // Fixed false positives.
         for &(x, y) in &f.static_fps {
             if self.rng.gen_bool(f.static_fp_rate.clamp(0.0, 1.0)) {
@@ -297,7 +297,7 @@ impl Iterator for SynthStream {
                 region: None,
                 motion: false,
             },
-            truth: TruthFrame {
+            truth: DetectorTruth {
                 pts_ns,
                 x: gt.ball.x_m,
                 y: gt.ball.y_m,
@@ -315,7 +315,7 @@ impl Iterator for SynthStream {
 mod tests {
     use super::*;
 
-    fn spec(faults: Faults) -> StreamSpec {
+    fn spec(faults: DetectorFaults) -> StreamSpec {
         StreamSpec {
             scenario: Scenario::Passes,
             duration_s: 20.0,
@@ -328,8 +328,8 @@ mod tests {
     #[test]
     fn deterministic_and_complete() {
         let cal = Calibration::synthetic(1920, 960, 540);
-        let a: Vec<_> = SynthStream::new(spec(Faults::default()), &cal).collect();
-        let b: Vec<_> = SynthStream::new(spec(Faults::default()), &cal).collect();
+        let a: Vec<_> = SynthStream::new(spec(DetectorFaults::default()), &cal).collect();
+        let b: Vec<_> = SynthStream::new(spec(DetectorFaults::default()), &cal).collect();
         assert_eq!(a.len(), 500);
         assert_eq!(a, b);
         let detected = a.iter().filter(|f| f.truth.detected).count();
@@ -346,13 +346,13 @@ mod tests {
     #[test]
     fn miss_bursts_are_at_most_the_maximum() {
         let cal = Calibration::synthetic(1920, 960, 540);
-        let faults = Faults {
+        let faults = DetectorFaults {
             single_miss: 0.0,
             miss_bursts: Some(MissBursts {
                 mean_gap_s: 4.0,
                 max_s: 2.0,
             }),
-            ..Faults::default()
+            ..DetectorFaults::default()
         };
         let frames: Vec<_> = SynthStream::new(spec(faults), &cal).collect();
         let mut run = 0;

@@ -6,7 +6,7 @@ mod common;
 use analyzer::geom::PitchModel;
 use analyzer::replay::replay;
 use analyzer::static_fp::MAX_CELLS;
-use analyzer::synth::{Faults, MissBursts, StreamSpec, SynthStream};
+use analyzer::synth::{DetectorFaults, MissBursts, StreamSpec, SynthStream};
 use analyzer::{Analyzer, Dropped, Outcome};
 use common::cal;
 use shared::config::AnalyzerConfig;
@@ -25,7 +25,7 @@ fn frames(seconds: f64, seed: u64) -> Vec<RawDetections> {
             duration_s: seconds,
             rate_hz: 25.0,
             seed,
-            faults: Faults::default(),
+            faults: DetectorFaults::default(),
         },
         &cal(),
     )
@@ -155,7 +155,7 @@ fn two_hour_run_stays_bounded() {
         duration_s: 7200.0,
         rate_hz: 5.0,
         seed: 9,
-        faults: Faults {
+        faults: DetectorFaults {
             pixel_noise: 2.0,
             miss_bursts: Some(MissBursts {
                 mean_gap_s: 10.0,
@@ -163,7 +163,7 @@ fn two_hour_run_stays_bounded() {
             }),
             static_fps: vec![(20.0, 10.0), (80.0, 50.0)],
             random_fp_per_frame: 1.0,
-            ..Faults::default()
+            ..DetectorFaults::default()
         },
     };
     let history_bound = a.history().capacity_bound();

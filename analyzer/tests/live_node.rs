@@ -3,7 +3,7 @@
 
 mod common;
 
-use analyzer::synth::{Faults, StreamSpec, SynthStream};
+use analyzer::synth::{DetectorFaults, StreamSpec, SynthStream};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use shared::config::SystemConfig;
@@ -64,7 +64,7 @@ async fn live_node_publishes_tracks_and_answers_snapshots() {
             duration_s: 20.0,
             rate_hz: 25.0,
             seed: 5,
-            faults: Faults::default(),
+            faults: DetectorFaults::default(),
         },
         &common::cal(),
     )
@@ -157,7 +157,7 @@ async fn record_subcommand_writes_what_publishers_send_and_stops_on_sigint() {
             duration_s: 4.0,
             rate_hz: 25.0,
             seed: 6,
-            faults: Faults::default(),
+            faults: DetectorFaults::default(),
         },
         &common::cal(),
     )

@@ -7,7 +7,7 @@ mod common;
 
 use analyzer::geom::PitchModel;
 use analyzer::metrics::{evaluate, Criteria};
-use analyzer::synth::{Faults, StreamSpec, SynthFrame, SynthStream, TruthFrame};
+use analyzer::synth::{DetectorFaults, DetectorTruth, StreamSpec, SynthFrame, SynthStream};
 use analyzer::{Analyzer, Outcome};
 use common::cal;
 use rand::rngs::StdRng;
@@ -32,12 +32,12 @@ fn low_rate(scenario: Scenario, seed: u64, miss: f64, random_fp: f64) -> Vec<Syn
             duration_s: DURATION_S,
             rate_hz: 25.0,
             seed,
-            faults: Faults {
+            faults: DetectorFaults {
                 single_miss: miss,
                 random_fp_per_frame: random_fp,
                 tile_duplicate: 0.3,
                 ball_score: (0.7, 1.0),
-                ..Faults::default()
+                ..DetectorFaults::default()
             },
         },
         &cal(),
@@ -65,7 +65,7 @@ fn run(frames: &[SynthFrame]) -> Vec<Option<BallState>> {
         .collect()
 }
 
-fn horizontal_error(t: &TruthFrame, b: &BallState) -> f64 {
+fn horizontal_error(t: &DetectorTruth, b: &BallState) -> f64 {
     ((b.x_m as f64 - t.x).powi(2) + (b.y_m as f64 - t.y).powi(2)).sqrt()
 }
 
@@ -87,7 +87,7 @@ struct LowRate {
 }
 
 fn figures(frames: &[SynthFrame], reports: &[Option<BallState>]) -> LowRate {
-    let truth: Vec<TruthFrame> = frames.iter().map(|f| f.truth).collect();
+    let truth: Vec<DetectorTruth> = frames.iter().map(|f| f.truth).collect();
     let c = Criteria {
         min_gap_s: 1.5,
         ..Criteria::default()

@@ -5,7 +5,7 @@ use capture::detector::decode::{decode_tile, DecodeParams};
 use capture::detector::prepare::Letterbox;
 use capture::detector::tiling::{Tile, Tiling};
 use capture::detector::{
-    mask::FieldMask, Detector, DetectorError, InferenceEngine, ModelInfo, ModelOutput,
+    mask::PanoramaMask, Detector, DetectorError, InferenceEngine, ModelInfo, ModelOutput,
 };
 use shared::image::Nv12Image;
 use shared::messages::Detection;
@@ -170,7 +170,7 @@ fn detector(batch: Option<usize>) -> (Detector, std::sync::Arc<std::sync::Mutex<
         },
         calls: calls.clone(),
     };
-    let tiling = Tiling::new(400, 200, 128, 16, &FieldMask::whole(400, 200));
+    let tiling = Tiling::new(400, 200, 128, 16, &PanoramaMask::whole(400, 200));
     let d = Detector::new(
         Box::new(engine),
         tiling,

@@ -2,7 +2,7 @@
 //! and tile sizes, so no seam band is blind.
 
 use capture::detector::field_mask;
-use capture::detector::mask::FieldMask;
+use capture::detector::mask::PanoramaMask;
 use capture::detector::tiling::Tiling;
 use shared::config::DetectorConfig;
 use shared::geometry::Calibration;
@@ -10,7 +10,7 @@ use shared::geometry::Calibration;
 /// Every mask point (sampled every 3 px) has a tile that holds the whole square of side
 /// `overlap` centred on it (clipped to the panorama); tiles stay inside the panorama; grid
 /// neighbours overlap by at least `overlap`.
-fn assert_covers(t: &Tiling, mask: &FieldMask) {
+fn assert_covers(t: &Tiling, mask: &PanoramaMask) {
     let (w, h) = (t.width as f64, t.height as f64);
     for tile in &t.tiles {
         assert!(
@@ -111,12 +111,12 @@ fn a_pixel_polygon_mask_is_covered_and_tiles_off_it_are_left_out() {
         (1800.0, 600.0),
         (50.0, 620.0),
     ];
-    let mask = FieldMask::from_pixels(&poly, 1920, 640);
+    let mask = PanoramaMask::from_pixels(&poly, 1920, 640);
     let t = Tiling::new(1920, 640, 256, 48, &mask);
     assert_covers(&t, &mask);
     // The top rows of a 256 px grid do not touch a mask that starts at y = 250 - 24.
     assert!(t.tiles.iter().all(|tile| tile.y + tile.h > 220));
-    let full = Tiling::new(1920, 640, 256, 48, &FieldMask::whole(1920, 640));
+    let full = Tiling::new(1920, 640, 256, 48, &PanoramaMask::whole(1920, 640));
     assert!(t.tiles.len() < full.tiles.len());
 }
 

@@ -6,7 +6,7 @@
 //! against the references, on random and synthetic inputs, with the output poisoned first so
 //! that an unwritten pixel fails.
 
-use capture::detector::mask::FieldMask;
+use capture::detector::mask::PanoramaMask;
 use capture::detector::prepare::{rgb_to_planes, Letterbox, TilePreparer};
 use capture::detector::prepare_cuda::{self, CudaTilePreparer, TensorType};
 use capture::detector::Tiling;
@@ -256,7 +256,7 @@ fn prep_cases() -> Vec<PrepCase> {
 
 fn tiling_of(c: &PrepCase) -> (Tiling, Vec<Letterbox>) {
     let (w, h) = (c.pano.width as u32, c.pano.height as u32);
-    let t = Tiling::new(w, h, c.tile, c.overlap, &FieldMask::whole(w, h));
+    let t = Tiling::new(w, h, c.tile, c.overlap, &PanoramaMask::whole(w, h));
     let lbs = t
         .tiles
         .iter()

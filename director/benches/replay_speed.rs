@@ -19,7 +19,7 @@ use touchline_director::report::{
     metrics_table, write_metrics_json, write_path_csv, write_report, MetricsFile, ReportData,
 };
 use touchline_director::rig::Rig;
-use touchline_director::synth::Faults;
+use touchline_director::synth::TrackFaults;
 
 // Long by design: a benchmark's arguments, runs and printed table, read top to bottom.
 fn main() {
@@ -37,7 +37,7 @@ fn main() {
 
     let t0 = Instant::now();
     let synth = SynthOptions {
-        faults: Faults {
+        faults: TrackFaults {
             miss_rate: 0.05,
             noise_m: 0.2,
             false_positive_rate: 0.005,

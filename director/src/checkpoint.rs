@@ -100,7 +100,7 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framing::Mode;
+    use crate::framing::FramingMode;
     use crate::tracker::AxisState;
 
     #[test]
@@ -116,7 +116,7 @@ mod tests {
             },
             pitch: AxisState::at(-10.0),
             fov: AxisState::at(40.0),
-            mode: Mode::Ball,
+            mode: FramingMode::Ball,
         };
         let c = Checkpoint::new(40_000_000, vec![f], 1_000);
         c.save(&p).unwrap();

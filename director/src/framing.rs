@@ -17,7 +17,7 @@ use shared::time::NS_PER_SEC;
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
-pub enum Mode {
+pub enum FramingMode {
     Ball,
     Players,
     Wide,
@@ -25,13 +25,13 @@ pub enum Mode {
     Operator,
 }
 
-impl Mode {
+impl FramingMode {
     pub fn name(self) -> &'static str {
         match self {
-            Mode::Ball => "ball",
-            Mode::Players => "players",
-            Mode::Wide => "wide",
-            Mode::Operator => "operator",
+            FramingMode::Ball => "ball",
+            FramingMode::Players => "players",
+            FramingMode::Wide => "wide",
+            FramingMode::Operator => "operator",
         }
     }
 }
@@ -39,7 +39,7 @@ impl Mode {
 /// The framing wish of one frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FrameTarget {
-    pub mode: Mode,
+    pub mode: FramingMode,
     /// Direction of the subject, degrees.
     pub lon: f64,
     pub lat: f64,
@@ -209,7 +209,7 @@ fn ball_target(b: Obs, uncertain: bool, rig: &Rig, cfg: &DirectorConfig) -> Fram
         fov *= 1.0 + cfg.zoom_uncertainty_gain;
     }
     FrameTarget {
-        mode: Mode::Ball,
+        mode: FramingMode::Ball,
         lon: b.lon,
         lat: b.lat,
         ahead_lon: b.lon,
@@ -241,7 +241,7 @@ fn people_target(
         Some((_, p)) => {
             let width = cfg.framing_width_m.max(3.0 * p.spread_x_m);
             FrameTarget {
-                mode: Mode::Players,
+                mode: FramingMode::Players,
                 lon: p.lon,
                 lat: p.lat,
                 ahead_lon: p.lon,
@@ -254,7 +254,7 @@ fn people_target(
         None => {
             let wide = rig.wide_pose();
             FrameTarget {
-                mode: Mode::Wide,
+                mode: FramingMode::Wide,
                 lon: wide.yaw,
                 lat: wide.pitch,
                 ahead_lon: wide.yaw,
@@ -276,7 +276,7 @@ fn ball_speeds(out: &[FrameTarget], step_s: f64) -> Vec<f64> {
         .map(|i| {
             let (a, b) = (i.saturating_sub(hs), (i + hs).min(n - 1));
             let (pa, pb) = (&out[a], &out[b]);
-            if b <= a || pa.mode != Mode::Ball || pb.mode != Mode::Ball {
+            if b <= a || pa.mode != FramingMode::Ball || pb.mode != FramingMode::Ball {
                 return 0.0;
             }
             let c = (0.5 * (pa.lat + pb.lat)).to_radians().cos();
@@ -303,7 +303,7 @@ fn widen_and_lead(
     let mut sum = vec![(0.0f64, 0.0f64, 0usize); n + 1];
     for i in 0..n {
         let (sl, sa, c) = sum[i];
-        sum[i + 1] = if out[i].mode == Mode::Ball {
+        sum[i + 1] = if out[i].mode == FramingMode::Ball {
             (sl + out[i].lon, sa + out[i].lat, c + 1)
         } else {
             (sl, sa, c)
@@ -311,7 +311,7 @@ fn widen_and_lead(
     }
     for i in 0..n {
         let t = &mut out[i];
-        if t.mode != Mode::Ball {
+        if t.mode != FramingMode::Ball {
             t.fov = t.fov.clamp(fov_lo, fov_hi);
             continue;
         }

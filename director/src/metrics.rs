@@ -60,7 +60,7 @@ impl Stat {
 
 /// The metrics of one path.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Metrics {
+pub struct PathMetrics {
     pub frames: usize,
     pub duration_s: f64,
     /// Frames with the ball known and in play.
@@ -93,9 +93,14 @@ pub struct Metrics {
 }
 
 /// Computes the metrics of frames spaced `dt` seconds apart.
-pub fn compute(frames: &[EvalFrame], dt: f64, pano: &PanoramaSpec, o: &MetricsOptions) -> Metrics {
+pub fn compute(
+    frames: &[EvalFrame],
+    dt: f64,
+    pano: &PanoramaSpec,
+    o: &MetricsOptions,
+) -> PathMetrics {
     let n = frames.len();
-    let mut m = Metrics {
+    let mut m = PathMetrics {
         frames: n,
         duration_s: n as f64 * dt,
         ..Default::default()
@@ -116,7 +121,7 @@ pub fn compute(frames: &[EvalFrame], dt: f64, pano: &PanoramaSpec, o: &MetricsOp
 /// Framing: the share of in-play frames with the ball in the picture and in the safe zone
 /// (frames where it cannot be framed or the safe zone cannot be reached counted apart), and
 /// its mean offset from the centre.
-fn framing(frames: &[EvalFrame], pano: &PanoramaSpec, o: &MetricsOptions, m: &mut Metrics) {
+fn framing(frames: &[EvalFrame], pano: &PanoramaSpec, o: &MetricsOptions, m: &mut PathMetrics) {
     let (mut judged, mut in_frame, mut in_safe, mut offset) = (0usize, 0usize, 0usize, 0.0);
     for f in frames {
         let Some((lon, lat)) = f.ball else { continue };
@@ -160,7 +165,7 @@ fn framing(frames: &[EvalFrame], pano: &PanoramaSpec, o: &MetricsOptions, m: &mu
 
 /// Motion: speed, acceleration and jerk of (pan, tilt) from finite differences, pan
 /// reversals above the hunting speed; returns how many zoom changes started.
-fn motion(frames: &[EvalFrame], dt: f64, o: &MetricsOptions, m: &mut Metrics) -> u64 {
+fn motion(frames: &[EvalFrame], dt: f64, o: &MetricsOptions, m: &mut PathMetrics) -> u64 {
     let vel: Vec<(f64, f64)> = frames
         .windows(2)
         .map(|w| {
@@ -236,7 +241,7 @@ fn lag(frames: &[EvalFrame], dt: f64, max_lag_s: f64) -> f64 {
 }
 
 /// A Markdown table of metrics, one row per named path.
-pub fn table(rows: &[(String, Metrics)]) -> String {
+pub fn table(rows: &[(String, PathMetrics)]) -> String {
     let mut s = String::from(
         "| path | in frame % | in safe zone % | edge frames | speed mean/p99/max deg/s | accel mean/p99/max deg/s2 | jerk p99/max deg/s3 | zoom changes/min | hunting (per min) | lag s | mean fov |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );

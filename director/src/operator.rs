@@ -3,7 +3,7 @@
 //! still change; the planner then moves there within its speed, acceleration and jerk bounds,
 //! as it does for play. `auto` hands back to the framing of play the same way.
 
-use crate::framing::{FrameTarget, Mode};
+use crate::framing::{FrameTarget, FramingMode};
 use crate::rig::Rig;
 use crate::view::Pose;
 use shared::messages::CameraMode;
@@ -86,7 +86,7 @@ pub fn mode_pose(rig: &Rig, mode: CameraMode, current: Pose) -> Option<Pose> {
 /// The framing target of a fixed pose.
 pub fn target(pose: Pose, fov_hi: f64) -> FrameTarget {
     FrameTarget {
-        mode: Mode::Operator,
+        mode: FramingMode::Operator,
         lon: pose.yaw,
         lat: pose.pitch,
         ahead_lon: pose.yaw,

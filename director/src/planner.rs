@@ -16,7 +16,7 @@
 //! the last frozen frame of the previous plan, so a replan never makes a step, and frozen
 //! frames are never changed.
 
-use crate::framing::{frame_targets, FrameTarget, Mode};
+use crate::framing::{frame_targets, FrameTarget, FramingMode};
 use crate::operator::{self, OperatorOverride};
 use crate::rig::Rig;
 use crate::smoother::{anticipate_caps, reachable_in, running_max, taut_string, triangle_smooth};
@@ -53,7 +53,7 @@ pub struct PlanFrame {
     pub yaw: AxisState,
     pub pitch: AxisState,
     pub fov: AxisState,
-    pub mode: Mode,
+    pub mode: FramingMode,
 }
 
 impl PlanFrame {
@@ -65,7 +65,7 @@ impl PlanFrame {
         }
     }
 
-    fn at_rest(k: u64, pose: Pose, mode: Mode) -> PlanFrame {
+    fn at_rest(k: u64, pose: Pose, mode: FramingMode) -> PlanFrame {
         PlanFrame {
             k,
             yaw: AxisState::at(pose.yaw),
@@ -521,7 +521,7 @@ impl Planner {
             let top = if i <= cap_frames { zhi.min(cap) } else { zhi };
             // An operator's pose is framed as asked, not within the zoom's tolerance.
             let tolerance = match targets[i].mode {
-                Mode::Operator => WIDE_TUBE_DEG,
+                FramingMode::Operator => WIDE_TUBE_DEG,
                 _ => cfg.zoom_tolerance_deg,
             };
             lo.push(v.min(top));
@@ -659,7 +659,7 @@ fn state_at(start: &AxisState, states: &[AxisState], i: usize) -> f64 {
 /// `s` is the safe zone's half-size on this axis, degrees.
 fn tube(t: &FrameTarget, subject: f64, ahead: f64, s: f64, cfg: &DirectorConfig) -> (f64, f64) {
     match t.mode {
-        Mode::Ball => {
+        FramingMode::Ball => {
             let lead = (ahead - subject).clamp(-cfg.lead * s, cfg.lead * s);
             let target = subject + lead;
             let dz = cfg.dead_zone * s;
@@ -676,8 +676,10 @@ fn tube(t: &FrameTarget, subject: f64, ahead: f64, s: f64, cfg: &DirectorConfig)
         }
         // The same dead zone about the players' centre, without lead (their centre moves
         // slowly and its direction says little).
-        Mode::Players => (subject - cfg.dead_zone * s, subject + cfg.dead_zone * s),
-        Mode::Wide | Mode::Operator => (subject - WIDE_TUBE_DEG, subject + WIDE_TUBE_DEG),
+        FramingMode::Players => (subject - cfg.dead_zone * s, subject + cfg.dead_zone * s),
+        FramingMode::Wide | FramingMode::Operator => {
+            (subject - WIDE_TUBE_DEG, subject + WIDE_TUBE_DEG)
+        }
     }
 }
 
@@ -734,7 +736,7 @@ mod tests {
         Planner::new(&cfg, Rig::from_config(&cfg).unwrap())
     }
 
-    fn target(mode: Mode, lon: f64, lat: f64, fov: f64) -> FrameTarget {
+    fn target(mode: FramingMode, lon: f64, lat: f64, fov: f64) -> FrameTarget {
         FrameTarget {
             mode,
             lon,
@@ -753,7 +755,7 @@ mod tests {
             yaw: AxisState::at(yaw),
             pitch: AxisState::at(pitch),
             fov: AxisState::at(fov),
-            mode: Mode::Wide,
+            mode: FramingMode::Wide,
         }
     }
 
@@ -771,7 +773,7 @@ mod tests {
     fn an_angle_settles_inside_its_band_and_never_leaves_its_limits() {
         let p = planner();
         let n = 300;
-        let targets = vec![target(Mode::Ball, 0.0, -10.0, 40.0); n];
+        let targets = vec![target(FramingMode::Ball, 0.0, -10.0, 40.0); n];
         let raw = vec![(-30.0, 30.0); n];
         // A band the angle can reach: it ends up inside it, at rest.
         let (s, _) = p.plan_angle(AxisState::at(0.0), vec![0.0], &raw, &targets, |_, _| {
@@ -792,7 +794,7 @@ mod tests {
     fn a_pose_beyond_the_limits_is_clamped_and_its_motion_restated() {
         let mut p = planner();
         let start = frame(10, 0.0, -10.0, 40.0);
-        let targets = vec![target(Mode::Wide, 0.0, -10.0, 40.0); 3];
+        let targets = vec![target(FramingMode::Wide, 0.0, -10.0, 40.0); 3];
         let (yaw, pitch, fov) = (
             [AxisState::at(0.5), AxisState::at(400.0)],
             [AxisState::at(-10.0); 2],

@@ -7,11 +7,11 @@
 //! usable) or a counted skip (a bad record or row, a truncated tail).
 
 use crate::baselines;
-use crate::framing::Mode;
-use crate::metrics::{self, EvalFrame, Metrics, MetricsOptions};
+use crate::framing::FramingMode;
+use crate::metrics::{self, EvalFrame, MetricsOptions, PathMetrics};
 use crate::planner::{PlanFrame, Planner, PlannerCounters};
 use crate::rig::Rig;
-use crate::synth::{synthesize, Faults, TruthFrame};
+use crate::synth::{synthesize, BallTruth, TrackFaults};
 use crate::view::Pose;
 use crate::window::WindowCounters;
 use serde::Serialize;
@@ -75,7 +75,7 @@ pub struct ReplayInput {
     /// Sorted by frame time, no duplicates.
     pub tracks: Vec<Tracks>,
     /// Ground truth per frame (trajectory and scenario inputs), sorted by frame time.
-    pub truth: Option<Vec<TruthFrame>>,
+    pub truth: Option<Vec<BallTruth>>,
     pub stats: InputStats,
 }
 
@@ -83,7 +83,7 @@ pub struct ReplayInput {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SynthOptions {
     pub fps: f64,
-    pub faults: Faults,
+    pub faults: TrackFaults,
     /// Seed of the players' motion.
     pub scene_seed: u64,
 }
@@ -92,7 +92,7 @@ impl Default for SynthOptions {
     fn default() -> Self {
         SynthOptions {
             fps: 25.0,
-            faults: Faults::default(),
+            faults: TrackFaults::default(),
             scene_seed: 1,
         }
     }
@@ -412,7 +412,7 @@ pub fn evaluate(
     cfg: &DirectorConfig,
     frames: &[u64],
     poses: &[Pose],
-) -> Metrics {
+) -> PathMetrics {
     let reference = ball_reference(input, rig, frames);
     let eval: Vec<EvalFrame> = frames
         .iter()
@@ -442,9 +442,9 @@ pub fn evaluate(
 #[derive(Debug, Clone)]
 pub struct Comparison {
     pub run: ReplayRun,
-    pub ours: Metrics,
-    pub old_rules: Metrics,
-    pub naive: Metrics,
+    pub ours: PathMetrics,
+    pub old_rules: PathMetrics,
+    pub naive: PathMetrics,
     pub old_poses: Vec<Pose>,
     pub naive_poses: Vec<Pose>,
 }
@@ -469,12 +469,12 @@ pub fn compare(input: &ReplayInput, cfg: &DirectorConfig, rig: &Rig) -> Comparis
 }
 
 /// Share of frames per framing mode (ball, players, wide).
-pub fn mode_shares(frames: &[PlanFrame]) -> [(Mode, f64); 3] {
+pub fn mode_shares(frames: &[PlanFrame]) -> [(FramingMode, f64); 3] {
     let n = frames.len().max(1) as f64;
-    let c = |m: Mode| frames.iter().filter(|f| f.mode == m).count() as f64 / n;
+    let c = |m: FramingMode| frames.iter().filter(|f| f.mode == m).count() as f64 / n;
     [
-        (Mode::Ball, c(Mode::Ball)),
-        (Mode::Players, c(Mode::Players)),
-        (Mode::Wide, c(Mode::Wide)),
+        (FramingMode::Ball, c(FramingMode::Ball)),
+        (FramingMode::Players, c(FramingMode::Players)),
+        (FramingMode::Wide, c(FramingMode::Wide)),
     ]
 }

@@ -19,7 +19,7 @@ use touchline_director::report::{
     ReportData,
 };
 use touchline_director::rig::Rig;
-use touchline_director::synth::Faults;
+use touchline_director::synth::TrackFaults;
 
 fn parse_scenario(s: &str) -> Result<Scenario, String> {
     Scenario::parse(s).ok_or_else(|| {
@@ -118,7 +118,7 @@ pub struct ReplayArgs {
 fn load(args: &ReplayArgs, rig: &Rig) -> Result<ReplayInput> {
     let synth = SynthOptions {
         fps: args.fps,
-        faults: Faults {
+        faults: TrackFaults {
             miss_rate: args.miss_rate,
             noise_m: args.noise_m,
             false_positive_rate: args.false_positive_rate,
@@ -217,7 +217,7 @@ pub fn run(common: &CommonArgs, args: &ReplayArgs, shutdown: Shutdown) -> Result
         &out.join("metrics.json"),
         &MetricsFile {
             input: &input.stats,
-            faults: synthetic.then_some(Faults {
+            faults: synthetic.then_some(TrackFaults {
                 miss_rate: args.miss_rate,
                 noise_m: args.noise_m,
                 false_positive_rate: args.false_positive_rate,
@@ -254,7 +254,7 @@ fn run_publish(common: &CommonArgs, args: &ReplayArgs, shutdown: Shutdown) -> Re
     // Reading the input happens inside the process frame so that logging is set up.
     let args_input = (args.input.clone(), args.scenario);
     let seed = args.seed;
-    let faults = Faults {
+    let faults = TrackFaults {
         miss_rate: args.miss_rate,
         noise_m: args.noise_m,
         false_positive_rate: args.false_positive_rate,

@@ -3,8 +3,8 @@
 //! by plotters as SVG text, no fonts or image libraries needed; the page from a minijinja
 //! template; opens in any browser).
 
-use crate::framing::Mode;
-use crate::metrics::{table, Metrics};
+use crate::framing::FramingMode;
+use crate::metrics::{table, PathMetrics};
 use crate::planner::{PlanFrame, PlannerCounters};
 use crate::replay::InputStats;
 use crate::view::Pose;
@@ -19,14 +19,14 @@ use std::path::Path;
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricsFile<'a> {
     pub input: &'a InputStats,
-    pub faults: Option<crate::synth::Faults>,
+    pub faults: Option<crate::synth::TrackFaults>,
     pub config: &'a DirectorConfig,
-    pub planner: &'a Metrics,
+    pub planner: &'a PathMetrics,
     pub baselines: Option<Baselines<'a>>,
     pub counters: &'a PlannerCounters,
     pub window: &'a WindowCounters,
     /// Share of frames framed on the ball, the players' centre, the wide shot.
-    pub modes: Vec<(Mode, f64)>,
+    pub modes: Vec<(FramingMode, f64)>,
     pub wall_s: f64,
     /// Replayed time over wall time.
     pub speed_factor: f64,
@@ -34,8 +34,8 @@ pub struct MetricsFile<'a> {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Baselines<'a> {
-    pub old_rules: &'a Metrics,
-    pub naive: &'a Metrics,
+    pub old_rules: &'a PathMetrics,
+    pub naive: &'a PathMetrics,
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> std::io::Error {
@@ -368,7 +368,10 @@ pub fn write_report(dir: &Path, d: &ReportData) -> std::io::Result<()> {
 }
 
 /// The metrics table of the planner and, when given, the baselines.
-pub fn metrics_table(ours: &Metrics, baselines: Option<(&Metrics, &Metrics)>) -> String {
+pub fn metrics_table(
+    ours: &PathMetrics,
+    baselines: Option<(&PathMetrics, &PathMetrics)>,
+) -> String {
     let mut rows = vec![("director".to_string(), *ours)];
     if let Some((o, n)) = baselines {
         rows.push(("old rules".to_string(), *o));

@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 
 /// Simulated detector faults.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Faults {
+pub struct TrackFaults {
     /// Probability that a visible ball is not detected in a frame.
     pub miss_rate: f64,
     /// Standard deviation of the detected position on the pitch, metres.
@@ -30,7 +30,7 @@ pub struct Faults {
 
 /// The true ball of one frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TruthFrame {
+pub struct BallTruth {
     pub pts_ns: u64,
     pub x_m: f64,
     pub y_m: f64,
@@ -42,7 +42,7 @@ pub struct TruthFrame {
 #[derive(Debug, Clone, Default)]
 pub struct SynthTracks {
     pub tracks: Vec<Tracks>,
-    pub truth: Vec<TruthFrame>,
+    pub truth: Vec<BallTruth>,
 }
 
 /// Frames without a detection after which the stand-in tracker gives the ball up.
@@ -182,7 +182,7 @@ pub fn synthesize(
     fps: f64,
     start_s: f64,
     end_s: f64,
-    faults: &Faults,
+    faults: &TrackFaults,
     scene_seed: u64,
 ) -> SynthTracks {
     let mut sim = SceneSim::new(cal.pitch.clone(), source, scene_seed);
@@ -200,7 +200,7 @@ pub fn synthesize(
         let pts = (t * NS_PER_SEC as f64).round() as u64;
         let gt = GroundTruth::of(&frame, cal, pts);
         let b = &gt.ball;
-        out.truth.push(TruthFrame {
+        out.truth.push(BallTruth {
             pts_ns: pts,
             x_m: b.x_m,
             y_m: b.y_m,

@@ -12,11 +12,11 @@ mod common;
 
 use common::*;
 use shared::scene::Scenario;
-use touchline_director::metrics::{table, Metrics};
+use touchline_director::metrics::{table, PathMetrics};
 use touchline_director::replay::compare;
-use touchline_director::synth::Faults;
+use touchline_director::synth::TrackFaults;
 
-fn check(name: &str, ours: &Metrics, old: &Metrics, naive: &Metrics) -> Vec<String> {
+fn check(name: &str, ours: &PathMetrics, old: &PathMetrics, naive: &PathMetrics) -> Vec<String> {
     let mut failed = Vec::new();
     if ours.ball_in_frame_pct < 99.5 {
         failed.push(format!(
@@ -47,7 +47,7 @@ fn check(name: &str, ours: &Metrics, old: &Metrics, naive: &Metrics) -> Vec<Stri
     failed
 }
 
-fn run(sc: Scenario, secs: f64, faults: Faults) -> (Vec<(String, Metrics)>, Vec<String>) {
+fn run(sc: Scenario, secs: f64, faults: TrackFaults) -> (Vec<(String, PathMetrics)>, Vec<String>) {
     let cfg = cfg();
     let input = scenario(sc, secs, 21, faults);
     let c = compare(&input, &cfg, &rig(&cfg));
@@ -73,7 +73,7 @@ fn every_scenario_against_the_baselines() {
     let mut rows = Vec::new();
     let mut failed = Vec::new();
     for sc in Scenario::ALL {
-        for f in [Faults::default(), faults(21)] {
+        for f in [TrackFaults::default(), faults(21)] {
             let (r, fl) = run(sc, 300.0, f);
             rows.extend(r);
             failed.extend(fl);
@@ -87,7 +87,7 @@ fn every_scenario_against_the_baselines() {
 fn ten_minutes_of_mixed_play_meet_every_target() {
     let mut rows = Vec::new();
     let mut failed = Vec::new();
-    for f in [Faults::default(), faults(21)] {
+    for f in [TrackFaults::default(), faults(21)] {
         let (r, fl) = run(Scenario::Mixed, 600.0, f);
         rows.extend(r);
         failed.extend(fl);

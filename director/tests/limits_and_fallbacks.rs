@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use shared::scene::Scenario;
 use shared::time::NS_PER_MS;
-use touchline_director::framing::Mode;
+use touchline_director::framing::FramingMode;
 use touchline_director::planner::Planner;
 use touchline_director::replay::run_planner;
 use touchline_director::view::Pose;
@@ -18,7 +18,7 @@ fn every_shown_pose_is_inside_the_panorama_and_within_the_bounds() {
     for sc in Scenario::ALL {
         for f in [faults(0), faults(11)] {
             let f = if f.seed == 0 {
-                touchline_director::synth::Faults::default()
+                touchline_director::synth::TrackFaults::default()
             } else {
                 f
             };
@@ -93,15 +93,15 @@ fn ball_lost_falls_back_to_players_then_to_the_wide_shot() {
             .find(|f| f.k == (s / 0.04).round() as u64)
             .unwrap()
     };
-    assert_eq!(at(5.0).mode, Mode::Ball);
+    assert_eq!(at(5.0).mode, FramingMode::Ball);
     // Ball held for ball_hold_s after the last observation, then the players.
-    assert_eq!(at(10.0 + cfg.ball_hold_s + 0.5).mode, Mode::Players);
-    assert_eq!(at(19.0).mode, Mode::Players);
-    assert_eq!(at(20.0 + cfg.players_hold_s + 0.5).mode, Mode::Wide);
-    assert_eq!(at(28.5).mode, Mode::Wide);
+    assert_eq!(at(10.0 + cfg.ball_hold_s + 0.5).mode, FramingMode::Players);
+    assert_eq!(at(19.0).mode, FramingMode::Players);
+    assert_eq!(at(20.0 + cfg.players_hold_s + 0.5).mode, FramingMode::Wide);
+    assert_eq!(at(28.5).mode, FramingMode::Wide);
     // The ball coming back is known ahead: the camera goes to it before it appears.
-    assert_eq!(at(29.5).mode, Mode::Ball);
-    assert_eq!(at(35.0).mode, Mode::Ball);
+    assert_eq!(at(29.5).mode, FramingMode::Ball);
+    assert_eq!(at(35.0).mode, FramingMode::Ball);
     // The camera settles on the players' centre (within the dead zone) ...
     let (plon, plat) = rig.lonlat(70.0, 40.0, 0.0);
     let p = at(19.5).pose();
@@ -140,7 +140,7 @@ fn short_gaps_are_bridged_with_the_future_position() {
     };
     let run = run_planner(&input, &cfg, &rig, |_, _| {});
     for f in run.frames.iter().filter(|f| (100..138).contains(&f.k)) {
-        assert_eq!(f.mode, Mode::Ball, "frame {} not bridged", f.k);
+        assert_eq!(f.mode, FramingMode::Ball, "frame {} not bridged", f.k);
     }
 }
 
@@ -153,7 +153,7 @@ fn no_tracks_at_all_plans_nothing_and_window_counts_garbage() {
         p.replan(0, 7_000 * NS_PER_MS).is_some(),
         "plans the wide shot"
     );
-    assert!(p.frames().all(|f| f.mode == Mode::Wide));
+    assert!(p.frames().all(|f| f.mode == FramingMode::Wide));
     // Garbage is counted, not used.
     let mut b = ball_at(&rig, 50.0, 30.0);
     b.x_m = f32::NAN;

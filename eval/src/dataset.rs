@@ -9,7 +9,7 @@
 //! - `tiles.jsonl`: one line per tile (scene, panorama size, crop, scale, ball truth);
 //! - `dataset.json`: classes, input size, counts, the spec that made it.
 
-use capture::detector::mask::FieldMask;
+use capture::detector::mask::PanoramaMask;
 use capture::detector::prepare::{Letterbox, TilePreparer};
 use capture::detector::scenes::{LutCache, Rng, Scene, SceneVariety};
 use capture::detector::tiling::{Tile, Tiling};
@@ -229,7 +229,7 @@ fn pick_tiles(
     rng: &mut Rng,
     spec: &ExportSpec,
     cal: &Calibration,
-    mask: &FieldMask,
+    mask: &PanoramaMask,
     truth: &GroundTruth,
 ) -> Vec<Tile> {
     let (pw, ph) = (cal.panorama.width, cal.panorama.height);
@@ -378,7 +378,7 @@ pub fn export(
     while sum.tiles < spec.tiles {
         let scene_seed = spec.seed.wrapping_mul(1_000_003).wrapping_add(scene_no);
         let mut scene = Scene::new(scene_seed, &spec.variety, &mut luts);
-        let mask = FieldMask::from_pitch(&scene.cal, 3.0, 3.0);
+        let mask = PanoramaMask::from_pitch(&scene.cal, 3.0, 3.0);
         sum.scenes += 1;
         for _ in 0..spec.frames_per_scene {
             if sum.tiles >= spec.tiles {

@@ -5,7 +5,7 @@
 //! ball on the pitch lie inside. Used by `detector-eval --images --field grass`, where it plays
 //! the part the calibrated mask plays live.
 
-use capture::detector::mask::{convex_hull, FieldMask};
+use capture::detector::mask::{convex_hull, PanoramaMask};
 
 /// Side of the square cells the picture is judged in (px).
 pub const CELL: usize = 16;
@@ -22,7 +22,7 @@ pub fn is_grass(r: u8, g: u8, b: u8) -> bool {
 
 /// The grass of an RGB picture (`w` x `h`, 3 bytes a pixel) as a field mask, or `None` when
 /// less than 5 % of the picture is grass (no pitch to be seen).
-pub fn grass_mask(rgb: &[u8], w: usize, h: usize) -> Option<FieldMask> {
+pub fn grass_mask(rgb: &[u8], w: usize, h: usize) -> Option<PanoramaMask> {
     let (cw, ch) = (w.div_ceil(CELL), h.div_ceil(CELL));
     let cells = grass_cells(rgb, w, h, cw, ch);
     let region = largest_region(&cells, cw, ch);
@@ -35,7 +35,7 @@ pub fn grass_mask(rgb: &[u8], w: usize, h: usize) -> Option<FieldMask> {
         let c = CELL as f64;
         corners.extend([(x, y), (x + c, y), (x, y + c), (x + c, y + c)]);
     }
-    Some(FieldMask::from_pixels(
+    Some(PanoramaMask::from_pixels(
         &convex_hull(corners),
         w as u32,
         h as u32,

@@ -17,7 +17,7 @@ use crate::dataset::LabelBox;
 use crate::grass::grass_mask;
 use crate::render_eval::{iou_box, merge};
 use capture::detector::decode::DecodeParams;
-use capture::detector::mask::FieldMask;
+use capture::detector::mask::PanoramaMask;
 use capture::detector::{decode_params, load_engine, Detector, DetectorError, Tiling};
 use shared::config::DetectorConfig;
 use shared::image::{rgb_to_yuv, Nv12Image};
@@ -469,7 +469,7 @@ fn load_labelled(
 /// how many went.
 pub fn on_field(
     dets: Vec<Detection>,
-    field: Option<&FieldMask>,
+    field: Option<&PanoramaMask>,
     ball: u16,
     height: u32,
 ) -> (Vec<Detection>, usize) {
@@ -563,7 +563,7 @@ impl<'a> ImageDetector<'a> {
                 h,
                 cfg.tile_size,
                 cfg.tile_overlap,
-                &FieldMask::whole(w, h),
+                &PanoramaMask::whole(w, h),
             );
             let d = Detector::new(
                 engine,
@@ -788,7 +788,7 @@ mod tests {
 
     #[test]
     fn off_the_field_means_the_balls_centre_or_the_persons_feet() {
-        let field = FieldMask::from_pixels(
+        let field = PanoramaMask::from_pixels(
             &[(0.0, 50.0), (200.0, 50.0), (200.0, 100.0), (0.0, 100.0)],
             200,
             100,

@@ -21,7 +21,7 @@
 //! the kick-off only.
 
 use crate::dataset::{ball_on_spot, truth_boxes, LabelBox};
-use capture::detector::mask::FieldMask;
+use capture::detector::mask::PanoramaMask;
 use capture::detector::scenes::{LutCache, Scene, SceneFrame, SceneVariety};
 use capture::detector::{field_mask, Detector, DetectorError, InferenceEngine};
 use shared::config::DetectorConfig;
@@ -198,7 +198,7 @@ fn match_people(
     dets: &[Detection],
     truth: &[LabelBox],
     class: u16,
-    mask: &FieldMask,
+    mask: &PanoramaMask,
 ) -> (usize, usize) {
     let people: Vec<&LabelBox> = truth
         .iter()
@@ -237,7 +237,7 @@ pub fn evaluate(
     let engine_name = engine.name().to_string();
     let model = engine.info().path.display().to_string();
     let mut luts = LutCache::default();
-    let mut det: Option<(Detector, FieldMask)> = None;
+    let mut det: Option<(Detector, PanoramaMask)> = None;
     let mut engine = Some(engine);
     let mut tally = Tally::default();
     let mut scene_no = 0u64;
@@ -334,7 +334,7 @@ fn frame_balls(
     f: &SceneFrame,
     labels: &[LabelBox],
     cal: &Calibration,
-    mask: &FieldMask,
+    mask: &PanoramaMask,
 ) -> FrameBalls {
     let b = &f.truth.ball;
     let findable = b.visible && mask.contains(b.px, b.py);
@@ -389,7 +389,7 @@ fn people_found(
     labels: &[LabelBox],
     class: u16,
     label: u16,
-    mask: &FieldMask,
+    mask: &PanoramaMask,
 ) -> (usize, usize) {
     let dets: Vec<Detection> = dets
         .iter()
@@ -504,7 +504,7 @@ impl Tally {
         dets: &[Detection],
         f: &SceneFrame,
         cal: &Calibration,
-        mask: &FieldMask,
+        mask: &PanoramaMask,
     ) {
         self.frames += 1;
         let (labels, _) = truth_boxes(&f.truth, cal, f.blur);

@@ -79,7 +79,7 @@ impl fmt::Display for GiveUp {
 
 /// Where the supervisor as a whole stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Mode {
+enum SupervisionMode {
     Supervising,
     /// Stopping in reverse order; `next` is the index being stopped now.
     Stopping {
@@ -94,7 +94,7 @@ pub struct Supervisor {
     intensity: RestartIntensity,
     max_restarts: u32,
     window: Duration,
-    mode: Mode,
+    mode: SupervisionMode,
     /// Set when the supervisor decided to stop everything because of a failure.
     give_up: Option<GiveUp>,
 }
@@ -116,7 +116,7 @@ impl Supervisor {
             intensity: RestartIntensity::new(max_restarts, window),
             max_restarts,
             window,
-            mode: Mode::Supervising,
+            mode: SupervisionMode::Supervising,
             give_up: None,
         }
     }
@@ -126,7 +126,7 @@ impl Supervisor {
     }
 
     pub fn is_stopping(&self) -> bool {
-        matches!(self.mode, Mode::Stopping { .. })
+        matches!(self.mode, SupervisionMode::Stopping { .. })
     }
 
     /// Index of the process with this pid.
@@ -224,7 +224,7 @@ impl Supervisor {
         for w in &mut self.watches {
             w.hold();
         }
-        self.mode = Mode::Stopping {
+        self.mode = SupervisionMode::Stopping {
             next: self.watches.len(),
         };
     }
@@ -237,7 +237,7 @@ impl Supervisor {
                 commands.push(Command { index, action });
             }
         }
-        if let Mode::Stopping { next } = &mut self.mode {
+        if let SupervisionMode::Stopping { next } = &mut self.mode {
             // One process at a time, from the last: the next one gets SIGTERM only once the
             // one after it in start order is down.
             while *next > 0 && self.watches[*next - 1].is_down() {
@@ -257,7 +257,7 @@ impl Supervisor {
     /// `Err` when the supervisor gave up.
     pub fn finished(&self) -> Option<Result<(), GiveUp>> {
         match &self.mode {
-            Mode::Stopping { next: 0 } => Some(match &self.give_up {
+            SupervisionMode::Stopping { next: 0 } => Some(match &self.give_up {
                 Some(g) => Err(g.clone()),
                 None => Ok(()),
             }),

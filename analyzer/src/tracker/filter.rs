@@ -28,7 +28,7 @@ const MAX_SPEED: f64 = 45.0;
 
 /// Motion model of a hypothesis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub enum MotionModel {
     Ground,
     Air,
 }
@@ -75,7 +75,7 @@ pub struct Predicted {
 pub struct BallFilter {
     pub s: State,
     pub p: Cov,
-    pub mode: Mode,
+    pub mode: MotionModel,
 }
 
 fn cv_noise(dt: f64, sigma: f64, axes: &[usize], q: &mut Cov) {
@@ -99,7 +99,7 @@ impl BallFilter {
         let mut f = BallFilter {
             s: State::new(x, y, BALL_RADIUS_M, 0.0, 0.0, 0.0),
             p,
-            mode: Mode::Ground,
+            mode: MotionModel::Ground,
         };
         f.pin_ground();
         f
@@ -115,7 +115,7 @@ impl BallFilter {
         BallFilter {
             s: State::new(x, y, z.max(BALL_RADIUS_M), 0.0, 0.0, 0.0),
             p,
-            mode: Mode::Air,
+            mode: MotionModel::Air,
         }
     }
 
@@ -141,11 +141,11 @@ impl BallFilter {
         self.s = f * self.s;
         let mut q = Cov::zeros();
         match self.mode {
-            Mode::Ground => {
+            MotionModel::Ground => {
                 self.roll(dt, noise.roll_decel);
                 cv_noise(dt, noise.ground_accel, &[0, 1], &mut q)
             }
-            Mode::Air => {
+            MotionModel::Air => {
                 self.s[2] -= 0.5 * G * dt * dt;
                 self.s[5] -= G * dt;
                 cv_noise(dt, noise.air_accel, &[0, 1, 2], &mut q);
@@ -153,13 +153,13 @@ impl BallFilter {
         }
         self.p = f * self.p * f.transpose() + q;
         match self.mode {
-            Mode::Ground => self.pin_ground(),
-            Mode::Air if self.s[2] <= BALL_RADIUS_M && self.s[5] <= 0.0 => {
+            MotionModel::Ground => self.pin_ground(),
+            MotionModel::Air if self.s[2] <= BALL_RADIUS_M && self.s[5] <= 0.0 => {
                 // Landed: it rolls on (bounces are left to the kick branches).
-                self.mode = Mode::Ground;
+                self.mode = MotionModel::Ground;
                 self.pin_ground();
             }
-            Mode::Air => {}
+            MotionModel::Air => {}
         }
     }
 
@@ -259,8 +259,8 @@ impl BallFilter {
             }
         }
         match self.mode {
-            Mode::Ground => self.pin_ground(),
-            Mode::Air => self.s[2] = self.s[2].max(BALL_RADIUS_M),
+            MotionModel::Ground => self.pin_ground(),
+            MotionModel::Air => self.s[2] = self.s[2].max(BALL_RADIUS_M),
         }
     }
 
@@ -271,17 +271,17 @@ impl BallFilter {
         f.p[(3, 3)] += vel_sigma * vel_sigma;
         f.p[(4, 4)] += vel_sigma * vel_sigma;
         if take_off {
-            if f.mode == Mode::Ground {
+            if f.mode == MotionModel::Ground {
                 // A ball kicked up rises: a prior on the vertical speed, loose.
-                f.mode = Mode::Air;
+                f.mode = MotionModel::Air;
                 f.s[5] = 6.0;
                 f.p[(2, 2)] = 0.5 * 0.5;
                 f.p[(5, 5)] = 6.0 * 6.0;
             } else {
                 f.p[(5, 5)] += vel_sigma * vel_sigma;
             }
-        } else if f.mode == Mode::Air {
-            f.mode = Mode::Ground;
+        } else if f.mode == MotionModel::Air {
+            f.mode = MotionModel::Ground;
             f.pin_ground();
         }
         f
@@ -387,7 +387,7 @@ mod tests {
                 worst_late = worst_late.max(e);
             }
         }
-        assert_eq!(f.mode, Mode::Air);
+        assert_eq!(f.mode, MotionModel::Air);
         assert!(
             worst_late < 1.5,
             "3D error after 1 s of flight: {worst_late}"

@@ -23,7 +23,7 @@
 mod filter;
 mod hypotheses;
 
-pub use filter::{BallFilter, Mode, Noise};
+pub use filter::{BallFilter, MotionModel, Noise};
 pub use hypotheses::{Hit, Hypothesis, Lineage, MOVE_M, SCORE_TAU_S, TRAVEL_M};
 
 use crate::counters::Counters;
@@ -403,7 +403,7 @@ impl BallTracker {
                 let c = &cands[i];
                 if let Some(inn) = BallFilter::innovation(&kp, c, &self.noise) {
                     if inn.d2 <= self.gate2 {
-                        let p_kick = if take_off && h.filter.mode == Mode::Ground {
+                        let p_kick = if take_off && h.filter.mode == MotionModel::Ground {
                             P_TAKE_OFF
                         } else {
                             P_KICK
@@ -504,7 +504,7 @@ impl BallTracker {
         let mut readings: Vec<Hypothesis> = self.lineages[n]
             .hyps
             .iter()
-            .filter(|h| h.filter.mode == Mode::Ground)
+            .filter(|h| h.filter.mode == MotionModel::Ground)
             .cloned()
             .collect();
         if now_ns.saturating_sub(b.last_hit_ns) <= NEAR_MAX_GAP_NS {

@@ -4,9 +4,9 @@
 
 use analyzer::baseline::Baseline;
 use analyzer::geom::PitchModel;
-use analyzer::metrics::{combine, evaluate, Criteria, Metrics};
+use analyzer::metrics::{combine, evaluate, Criteria, TrackingMetrics};
 use analyzer::synth::{
-    Faults, MissBursts, SpareBall, StreamSpec, SynthFrame, SynthStream, TruthFrame,
+    DetectorFaults, DetectorTruth, MissBursts, SpareBall, StreamSpec, SynthFrame, SynthStream,
 };
 use analyzer::{Analyzer, Outcome};
 use shared::config::AnalyzerConfig;
@@ -22,11 +22,11 @@ pub fn cal() -> Calibration {
 pub struct FaultClass {
     pub name: &'static str,
     pub scenario: Scenario,
-    pub faults: Faults,
+    pub faults: DetectorFaults,
 }
 
 pub fn fault_classes() -> Vec<FaultClass> {
-    let base = Faults::default;
+    let base = DetectorFaults::default;
     vec![
         FaultClass {
             name: "clean",
@@ -36,7 +36,7 @@ pub fn fault_classes() -> Vec<FaultClass> {
         FaultClass {
             name: "misses (bursts <= 2 s)",
             scenario: Scenario::Passes,
-            faults: Faults {
+            faults: DetectorFaults {
                 miss_bursts: Some(MissBursts {
                     mean_gap_s: 5.0,
                     max_s: 2.0,
@@ -47,7 +47,7 @@ pub fn fault_classes() -> Vec<FaultClass> {
         FaultClass {
             name: "static false positives",
             scenario: Scenario::Passes,
-            faults: Faults {
+            faults: DetectorFaults {
                 static_fps: vec![
                     (20.0, 10.0),
                     (52.5, 6.0),
@@ -61,7 +61,7 @@ pub fn fault_classes() -> Vec<FaultClass> {
         FaultClass {
             name: "random false positives",
             scenario: Scenario::Passes,
-            faults: Faults {
+            faults: DetectorFaults {
                 random_fp_per_frame: 1.0,
                 ..base()
             },
@@ -69,7 +69,7 @@ pub fn fault_classes() -> Vec<FaultClass> {
         FaultClass {
             name: "position noise (3 px)",
             scenario: Scenario::Passes,
-            faults: Faults {
+            faults: DetectorFaults {
                 pixel_noise: 3.0,
                 ..base()
             },
@@ -87,7 +87,7 @@ pub fn fault_classes() -> Vec<FaultClass> {
         FaultClass {
             name: "two balls for 3 s",
             scenario: Scenario::Passes,
-            faults: Faults {
+            faults: DetectorFaults {
                 spare_ball: Some(SpareBall {
                     start_s: 20.0,
                     duration_s: 3.0,
@@ -100,7 +100,7 @@ pub fn fault_classes() -> Vec<FaultClass> {
         FaultClass {
             name: "all together (mixed play)",
             scenario: Scenario::Mixed,
-            faults: Faults {
+            faults: DetectorFaults {
                 pixel_noise: 2.0,
                 miss_bursts: Some(MissBursts {
                     mean_gap_s: 8.0,
@@ -155,20 +155,20 @@ pub fn run_baseline(frames: &[SynthFrame]) -> Vec<Option<BallState>> {
 }
 
 /// Ours and the baseline over every seed of a fault class.
-pub fn evaluate_class(fc: &FaultClass) -> (Metrics, Metrics) {
+pub fn evaluate_class(fc: &FaultClass) -> (TrackingMetrics, TrackingMetrics) {
     let c = Criteria::default();
     let mut ours = Vec::new();
     let mut base = Vec::new();
     for seed in SEEDS {
         let frames = stream(fc, seed);
-        let truth: Vec<TruthFrame> = frames.iter().map(|f| f.truth).collect();
+        let truth: Vec<DetectorTruth> = frames.iter().map(|f| f.truth).collect();
         ours.push(evaluate(&truth, &run_ours(&frames), &c));
         base.push(evaluate(&truth, &run_baseline(&frames), &c));
     }
     (combine(&ours), combine(&base))
 }
 
-fn cells(m: &Metrics) -> String {
+fn cells(m: &TrackingMetrics) -> String {
     format!(
         "{:>6.2} | {:>6.1} | {:>6.1} | {:>4} | {:>5.2} / {:>5.2}",
         m.rmse_m, m.rmse_px, m.right_pct, m.breaks, m.reacquire_mean_s, m.reacquire_max_s
@@ -176,7 +176,7 @@ fn cells(m: &Metrics) -> String {
 }
 
 /// The side-by-side table (Markdown).
-pub fn table(rows: &[(String, Metrics, Metrics)]) -> String {
+pub fn table(rows: &[(String, TrackingMetrics, TrackingMetrics)]) -> String {
     let mut s = String::new();
     s.push_str("| fault class | who | RMSE m | RMSE px | right ball % | breaks | re-acquire mean / max s |\n");
     s.push_str("|---|---|---:|---:|---:|---:|---:|\n");

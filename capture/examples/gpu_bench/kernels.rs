@@ -3,7 +3,7 @@
 
 use crate::rig;
 use anyhow::{Context, Result};
-use capture::detector::mask::FieldMask;
+use capture::detector::mask::PanoramaMask;
 use capture::detector::prepare::Letterbox;
 use capture::detector::prepare_cuda::{CudaTilePreparer, TensorType};
 use capture::detector::Tiling;
@@ -135,7 +135,7 @@ pub fn run(a: Args) -> Result<()> {
             ph as u32,
             1024,
             64,
-            &FieldMask::whole(pw as u32, ph as u32),
+            &PanoramaMask::whole(pw as u32, ph as u32),
         );
         let lbs: Vec<_> = tiling
             .tiles

@@ -187,13 +187,13 @@ impl Focus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detector::mask::FieldMask;
+    use crate::detector::mask::PanoramaMask;
 
     const MS: u64 = 1_000_000;
 
     /// The demo's tiling: 1920x640, 640 px tiles overlapping by 96: four tiles in a row.
     fn tiling() -> Tiling {
-        Tiling::new(1920, 640, 640, 96, &FieldMask::whole(1920, 640))
+        Tiling::new(1920, 640, 640, 96, &PanoramaMask::whole(1920, 640))
     }
 
     fn ball(x: f32, y: f32, score: f32) -> Detection {

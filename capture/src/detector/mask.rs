@@ -10,21 +10,21 @@ const EDGE_SAMPLES: usize = 48;
 
 /// A polygon in panorama pixels, clipped to the panorama.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FieldMask {
+pub struct PanoramaMask {
     pub polygon: Vec<(f64, f64)>,
 }
 
-impl FieldMask {
+impl PanoramaMask {
     /// The whole panorama.
-    pub fn whole(width: u32, height: u32) -> FieldMask {
+    pub fn whole(width: u32, height: u32) -> PanoramaMask {
         let (w, h) = (width as f64, height as f64);
-        FieldMask {
+        PanoramaMask {
             polygon: vec![(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)],
         }
     }
 
     /// The pitch outline grown by `margin_m`, seen from the ground up to `height_m`.
-    pub fn from_pitch(cal: &Calibration, margin_m: f64, height_m: f64) -> FieldMask {
+    pub fn from_pitch(cal: &Calibration, margin_m: f64, height_m: f64) -> PanoramaMask {
         let outline: Vec<(f64, f64)> = cal.pitch.outline(margin_m).to_vec();
         Self::from_metres(cal, &outline, height_m)
     }
@@ -32,7 +32,7 @@ impl FieldMask {
     /// A polygon in pitch metres, seen from the ground up to `height_m`. The pixel polygon is
     /// the convex hull of the projections: it may cover a little more than the field, never
     /// less.
-    pub fn from_metres(cal: &Calibration, polygon_m: &[(f64, f64)], height_m: f64) -> FieldMask {
+    pub fn from_metres(cal: &Calibration, polygon_m: &[(f64, f64)], height_m: f64) -> PanoramaMask {
         let mut pts = Vec::with_capacity(polygon_m.len() * EDGE_SAMPLES * 2);
         for (i, &(ax, ay)) in polygon_m.iter().enumerate() {
             let (bx, by) = polygon_m[(i + 1) % polygon_m.len()];
@@ -52,8 +52,8 @@ impl FieldMask {
     }
 
     /// A polygon in panorama pixels, clipped to the panorama.
-    pub fn from_pixels(polygon: &[(f64, f64)], width: u32, height: u32) -> FieldMask {
-        FieldMask {
+    pub fn from_pixels(polygon: &[(f64, f64)], width: u32, height: u32) -> PanoramaMask {
+        PanoramaMask {
             polygon: clip_to_rect(polygon, 0.0, 0.0, width as f64, height as f64),
         }
     }
@@ -177,7 +177,7 @@ mod tests {
     #[test]
     fn pitch_mask_contains_the_pitch_and_not_the_sky() {
         let cal = Calibration::synthetic(1920, 960, 540);
-        let m = FieldMask::from_pitch(&cal, 3.0, 3.0);
+        let m = PanoramaMask::from_pitch(&cal, 3.0, 3.0);
         for (x, y) in [(0.0, 0.0), (105.0, 68.0), (52.5, 34.0), (10.0, 60.0)] {
             let (u, v) = cal.pitch_to_panorama(x, y, 0.0);
             assert!(
@@ -193,7 +193,7 @@ mod tests {
     #[test]
     fn clipping_keeps_the_inside_part() {
         let p = [(-10.0, -10.0), (50.0, -10.0), (50.0, 50.0), (-10.0, 50.0)];
-        let m = FieldMask::from_pixels(&p, 20, 30);
+        let m = PanoramaMask::from_pixels(&p, 20, 30);
         assert_eq!(m.bounds(), Some((0.0, 0.0, 20.0, 30.0)));
         assert!(m.intersects_rect(5.0, 5.0, 6.0, 6.0));
         assert!(!m.intersects_rect(25.0, 5.0, 30.0, 6.0));

@@ -38,7 +38,7 @@ pub use error::DetectorError;
 pub use stage::{DetectionsOut, DetectorSink, DetectorStats};
 pub use tiling::{Tile, Tiling};
 
-use mask::FieldMask;
+use mask::PanoramaMask;
 use prepare::{rgb_to_planes, Letterbox, TilePreparer};
 use shared::config::DetectorConfig;
 use shared::geometry::Calibration;
@@ -85,11 +85,11 @@ pub fn load_engine(cfg: &DetectorConfig) -> Result<Box<dyn InferenceEngine>, Det
 }
 
 /// The field mask of the config for this rig.
-pub fn field_mask(cfg: &DetectorConfig, cal: &Calibration) -> FieldMask {
+pub fn field_mask(cfg: &DetectorConfig, cal: &Calibration) -> PanoramaMask {
     let poly: Vec<(f64, f64)> = cfg.mask_polygon.iter().map(|p| (p[0], p[1])).collect();
     match (poly.is_empty(), cfg.mask_units.as_str()) {
-        (true, _) => FieldMask::from_pitch(cal, cfg.mask_margin_m, cfg.mask_height_m),
-        (false, "px") => FieldMask::from_pixels(&poly, cal.panorama.width, cal.panorama.height),
+        (true, _) => PanoramaMask::from_pitch(cal, cfg.mask_margin_m, cfg.mask_height_m),
+        (false, "px") => PanoramaMask::from_pixels(&poly, cal.panorama.width, cal.panorama.height),
         (false, _) => {
             // Grow a polygon in metres by the margin about its centroid.
             let n = poly.len() as f64;
@@ -107,7 +107,7 @@ pub fn field_mask(cfg: &DetectorConfig, cal: &Calibration) -> FieldMask {
                     )
                 })
                 .collect();
-            FieldMask::from_metres(cal, &grown, cfg.mask_height_m)
+            PanoramaMask::from_metres(cal, &grown, cfg.mask_height_m)
         }
     }
 }

@@ -16,7 +16,7 @@
 //! (`RawDetections::motion`), so that a frame without a cue sighting is not taken as "no
 //! ball". Pure logic: luma in, detections out.
 
-use super::mask::FieldMask;
+use super::mask::PanoramaMask;
 use shared::geometry::Calibration;
 use shared::messages::Detection;
 use shared::scene::BALL_RADIUS_M;
@@ -134,7 +134,7 @@ impl MotionCue {
     /// A cue for panoramas of `cal`, looking inside `mask`, reporting class `ball_class`.
     pub fn new(
         cal: &Calibration,
-        mask: &FieldMask,
+        mask: &PanoramaMask,
         ball_class: u16,
         settings: MotionSettings,
     ) -> MotionCue {
@@ -479,7 +479,7 @@ fn expected_diameter(cal: &Calibration, u: f64, v: f64) -> f32 {
 }
 
 /// Per row, the mask's pixels `[x0, x1)` at the row's centre line (the mask is convex).
-fn row_spans(mask: &FieldMask, width: usize, height: usize) -> Vec<(usize, usize)> {
+fn row_spans(mask: &PanoramaMask, width: usize, height: usize) -> Vec<(usize, usize)> {
     let poly = &mask.polygon;
     (0..height)
         .map(|y| {
@@ -514,7 +514,7 @@ mod tests {
 
     fn cue() -> MotionCue {
         let cal = Calibration::synthetic(1920, 960, 540);
-        let mask = FieldMask::from_pitch(&cal, 3.0, MASK_HEIGHT_M);
+        let mask = PanoramaMask::from_pitch(&cal, 3.0, MASK_HEIGHT_M);
         MotionCue::new(&cal, &mask, 0, MotionSettings::default())
     }
 
@@ -687,7 +687,7 @@ mod tests {
                 ..variety.clone()
             };
             let mut s = Scene::new(seed, &variety, &mut LutCache::default());
-            let mask = FieldMask::from_pitch(&s.cal, 3.0, MASK_HEIGHT_M);
+            let mask = PanoramaMask::from_pitch(&s.cal, 3.0, MASK_HEIGHT_M);
             let mut c = MotionCue::new(&s.cal, &mask, 0, MotionSettings::default());
             let mut last: Option<(f64, f64)> = None;
             for _ in 0..100 {

@@ -7,7 +7,7 @@
 //! out; every mask point lies in a grid tile that touches the mask, so the union still covers
 //! it. A panorama smaller than a tile gives a smaller crop (letterboxed by preparation).
 
-use super::mask::FieldMask;
+use super::mask::PanoramaMask;
 
 /// One tile: a crop of the panorama, in panorama pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,13 @@ fn spans(lo: f64, hi: f64, extent: u32, size: u32, overlap: u32) -> Vec<(u32, u3
 impl Tiling {
     /// Tiles of `tile_size` (clipped to the panorama) overlapping by at least `overlap`
     /// (which must be below `tile_size`), covering `mask`.
-    pub fn new(width: u32, height: u32, tile_size: u32, overlap: u32, mask: &FieldMask) -> Tiling {
+    pub fn new(
+        width: u32,
+        height: u32,
+        tile_size: u32,
+        overlap: u32,
+        mask: &PanoramaMask,
+    ) -> Tiling {
         let overlap = overlap.min(tile_size.saturating_sub(1));
         // Half the overlap beyond the mask, so that an object up to `overlap` across centred
         // anywhere on the mask lies whole inside one tile.
@@ -151,7 +157,7 @@ mod tests {
 
     #[test]
     fn a_panorama_smaller_than_a_tile_is_one_crop() {
-        let t = Tiling::new(600, 200, 640, 64, &FieldMask::whole(600, 200));
+        let t = Tiling::new(600, 200, 640, 64, &PanoramaMask::whole(600, 200));
         assert_eq!(t.tiles.len(), 1);
         assert_eq!((t.tiles[0].w, t.tiles[0].h), (600, 200));
     }

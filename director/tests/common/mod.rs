@@ -7,7 +7,7 @@ use shared::scene::Scenario;
 use touchline_director::planner::PlanFrame;
 use touchline_director::replay::{scenario_input, ReplayInput, SynthOptions};
 use touchline_director::rig::Rig;
-use touchline_director::synth::Faults;
+use touchline_director::synth::TrackFaults;
 
 pub fn cfg() -> DirectorConfig {
     DirectorConfig::default()
@@ -18,8 +18,8 @@ pub fn rig(cfg: &DirectorConfig) -> Rig {
 }
 
 /// Moderate detector faults, the same in every test that uses them.
-pub fn faults(seed: u64) -> Faults {
-    Faults {
+pub fn faults(seed: u64) -> TrackFaults {
+    TrackFaults {
         miss_rate: 0.05,
         noise_m: 0.2,
         false_positive_rate: 0.005,
@@ -27,7 +27,7 @@ pub fn faults(seed: u64) -> Faults {
     }
 }
 
-pub fn scenario(sc: Scenario, secs: f64, seed: u64, faults: Faults) -> ReplayInput {
+pub fn scenario(sc: Scenario, secs: f64, seed: u64, faults: TrackFaults) -> ReplayInput {
     let cfg = cfg();
     let synth = SynthOptions {
         faults,
