@@ -62,11 +62,6 @@ pub struct Counters {
 }
 
 impl Counters {
-    /// Drops of any kind, for one-line summaries.
-    pub fn dropped_frames(&self) -> u64 {
-        self.duplicate_frames + self.out_of_order_frames
-    }
-
     /// What the pipeline threw away, in the shared vocabulary (`shared::discard`): frames
     /// repeated or out of order, malformed detections, candidates over the cap or
     /// suppressed as overlapping, and candidates refused by each gate.

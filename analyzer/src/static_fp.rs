@@ -136,14 +136,6 @@ impl StaticSuppressor {
         self.cells.len()
     }
 
-    /// Cells holding at least half the learning threshold (for logs).
-    pub fn suppressed_cells(&self, now_ns: u64) -> usize {
-        self.cells
-            .values()
-            .filter(|c| self.decayed(c, now_ns) >= self.learn_s / 2.0)
-            .count()
-    }
-
     pub fn clear(&mut self) {
         self.cells.clear();
     }

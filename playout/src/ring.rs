@@ -116,11 +116,6 @@ impl<F: RingPayload> DelayRing<F> {
     pub fn stats(&self) -> RingStats {
         self.stats
     }
-
-    /// Newest pts held.
-    pub fn newest_pts(&self) -> Option<u64> {
-        self.frames.back().map(|f| f.pts_ns)
-    }
 }
 
 /// Frames the pool must hold for a delay at a frame rate: the ring, plus frames being

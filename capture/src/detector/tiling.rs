@@ -116,11 +116,6 @@ impl Tiling {
             tiles,
         }
     }
-
-    /// Tiles that contain a panorama point.
-    pub fn tiles_at(&self, x: f64, y: f64) -> impl Iterator<Item = &Tile> {
-        self.tiles.iter().filter(move |t| t.contains(x, y))
-    }
 }
 
 #[cfg(test)]

@@ -62,10 +62,6 @@ impl Capture {
             self.log.display()
         );
     }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
 }
 
 impl Drop for Capture {

@@ -128,11 +128,6 @@ impl Lifecycle {
         matches!(self.phase, Phase::Down { until } if now >= until)
     }
 
-    /// True while the output is built and taking frames.
-    pub fn is_up(&self) -> bool {
-        matches!(self.phase, Phase::Up { .. })
-    }
-
     /// A new incarnation was built at `now`.
     pub fn built(&mut self, now: Instant) {
         self.built += 1;

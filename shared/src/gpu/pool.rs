@@ -71,11 +71,6 @@ impl GpuFrame {
     pub fn index(&self) -> usize {
         self.slot.index
     }
-
-    /// References held to this frame (the ring's, the detector's, ...).
-    pub fn holders(&self) -> usize {
-        Arc::strong_count(&self.slot)
-    }
 }
 
 impl GpuFramePool {

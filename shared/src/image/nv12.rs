@@ -48,11 +48,6 @@ impl Nv12Image {
         }
     }
 
-    /// Bytes of an NV12 frame of this size.
-    pub fn byte_size(width: usize, height: usize) -> usize {
-        width * height * 3 / 2
-    }
-
     pub fn as_ref(&self) -> Nv12Ref<'_> {
         let (y, uv) = self.data.split_at(self.width * self.height);
         Nv12Ref {
