@@ -64,34 +64,15 @@ pub fn is_right(t: &DetectorTruth, b: Option<&BallState>, c: &Criteria) -> bool 
     dm <= c.right_m || dp <= c.right_px
 }
 
-/// Computes the metrics of `reports` (one per truth frame, same order).
-pub fn evaluate(
+/// Seconds from the end of each gap in the detections (at least `c.min_gap_s`, neither at
+/// the start nor at the end) until the ball is tracked and right again.
+fn reacquire_waits(
     truth: &[DetectorTruth],
     reports: &[Option<BallState>],
+    right: &[bool],
     c: &Criteria,
-) -> TrackingMetrics {
-    assert_eq!(truth.len(), reports.len(), "one report per truth frame");
+) -> Vec<f64> {
     let n = truth.len();
-    let (mut se_m, mut n_m, mut se_px, mut tracked) = (0.0, 0usize, 0.0, 0usize);
-    let mut right = vec![false; n];
-    for (i, (t, r)) in truth.iter().zip(reports).enumerate() {
-        right[i] = is_right(t, r.as_ref(), c);
-        let Some(b) = r else { continue };
-        if b.status != TrackStatus::Tracked {
-            continue;
-        }
-        tracked += 1;
-        se_px += (b.px as f64 - t.px).powi(2) + (b.py as f64 - t.py).powi(2);
-        let e2 = (b.x_m as f64 - t.x).powi(2)
-            + (b.y_m as f64 - t.y).powi(2)
-            + (b.z_m as f64 - t.z).powi(2);
-        if e2.is_finite() {
-            se_m += e2;
-            n_m += 1;
-        }
-    }
-    let breaks = right.windows(2).filter(|w| w[0] && !w[1]).count();
-    // Re-acquisition after each gap in the detections.
     let mut waits = Vec::new();
     let mut i = 0;
     while i < n {
@@ -121,6 +102,37 @@ pub fn evaluate(
             .unwrap_or(n - 1);
         waits.push((truth[j].pts_ns - back) as f64 * 1e-9);
     }
+    waits
+}
+
+/// Computes the metrics of `reports` (one per truth frame, same order).
+pub fn evaluate(
+    truth: &[DetectorTruth],
+    reports: &[Option<BallState>],
+    c: &Criteria,
+) -> TrackingMetrics {
+    assert_eq!(truth.len(), reports.len(), "one report per truth frame");
+    let n = truth.len();
+    let (mut se_m, mut n_m, mut se_px, mut tracked) = (0.0, 0usize, 0.0, 0usize);
+    let mut right = vec![false; n];
+    for (i, (t, r)) in truth.iter().zip(reports).enumerate() {
+        right[i] = is_right(t, r.as_ref(), c);
+        let Some(b) = r else { continue };
+        if b.status != TrackStatus::Tracked {
+            continue;
+        }
+        tracked += 1;
+        se_px += (b.px as f64 - t.px).powi(2) + (b.py as f64 - t.py).powi(2);
+        let e2 = (b.x_m as f64 - t.x).powi(2)
+            + (b.y_m as f64 - t.y).powi(2)
+            + (b.z_m as f64 - t.z).powi(2);
+        if e2.is_finite() {
+            se_m += e2;
+            n_m += 1;
+        }
+    }
+    let breaks = right.windows(2).filter(|w| w[0] && !w[1]).count();
+    let waits = reacquire_waits(truth, reports, &right, c);
     let rms = |se: f64, k: usize| {
         if k == 0 {
             f64::NAN

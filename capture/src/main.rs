@@ -70,15 +70,9 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Error: {e:?}");
-            // A configuration that cannot work here (a missing element) exits with
-            // CONFIG_EXIT_CODE, which a supervisor does not restart.
-            std::process::ExitCode::from(shared::process::exit_code(&e))
-        }
-    }
+    // A configuration that cannot work here (a missing element) exits with CONFIG_EXIT_CODE,
+    // which a supervisor does not restart.
+    shared::process::exit_with(run())
 }
 
 fn run() -> Result<()> {

@@ -38,13 +38,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Error: {e:?}");
-            std::process::ExitCode::from(shared::process::exit_code(&e))
-        }
-    }
+    shared::process::exit_with(run())
 }
 
 fn run() -> Result<()> {

@@ -128,6 +128,19 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     }
 }
 
+/// The exit of a binary's `main` for its result: success, or the error with its chain on
+/// stderr and [`exit_code`] (a configuration that cannot work here exits with
+/// [`CONFIG_EXIT_CODE`], which a supervisor does not restart).
+pub fn exit_with(result: Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            std::process::ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
 /// Runs `body` inside an actix System. `body` gets the validated config and the shutdown
 /// signal, and should return once shutdown was requested (within 2 s of it).
 pub fn run_process<F, Fut>(
