@@ -4,6 +4,8 @@ analyzer -> director -> playout) over seeds and scenarios, on this machine.
 
     bench/demo_quality.py [--seeds 1,2,3,4,5] [--scenarios mixed,passes,...] [--seconds 60]
                           [--launch target/release/launch] [--out out/quality] [--config base.toml]
+    bench/demo_quality.py --evaluate-again [--out out/quality]   # the runs in --out, evaluated
+                                                                 # again; nothing runs
 
 Each run is `launch --config <cfg> demo --seconds S --out <out>/<scenario>-<seed>` with
 `capture.scenario` and `capture.seed` set (on top of `--config` when given). Nothing else
@@ -11,7 +13,10 @@ should run on the machine meanwhile: the CPU the benchmark itself takes is repor
 (`bench cpu %`) so that drops can be judged. Prints a Markdown table, one row per run, then the
 worst of every column; writes the rows to <out>/quality.json.
 
-Columns: ball in frame % and in the director's safe zone % of in-play frames, ball tracked %
+Columns: ball in frame % of the judged in-play frames (the director replay's definition: a
+ball above the panorama, which no pose can show, is not judged), of every in-play frame, and
+the in-play frames with the ball above the panorama; in the director's safe zone % (of the
+judged frames where some pose can hold the ball there); ball tracked %
 of the frames with a visible ball, the track's RMSE and p95 (m), detector analysed frames per
 second and the motion cue's ball sightings (capture's counters in playout.json), panoramas
 dropped, and CPU % (of one core) per process over the run.
@@ -122,8 +127,17 @@ def one(a, scenario: str, seed: int) -> dict:
         det = json.loads((out / "playout.json").read_text()).get("detector") or {}
     except (OSError, ValueError):
         det = {}
-    row.update({
+    row.update(evaluation_fields(e, det, seconds))
+    row["cpu_pct"] = sampler.shares(wall)
+    return row
+
+
+def evaluation_fields(e: dict, det: dict, seconds: float) -> dict:
+    """The table's columns from a run's evaluation and capture's detector counters."""
+    return {
         "in_frame_pct": e.get("ball_in_frame_pct"),
+        "in_frame_all_pct": e.get("ball_in_frame_all_in_play_pct"),
+        "unframeable": e.get("unframeable_frames"),
         "safe_zone_pct": e.get("ball_in_safe_zone_pct"),
         "tracked_pct": e.get("ball_tracked_pct"),
         "rmse_m": e.get("ball_track_rmse_m"),
@@ -135,9 +149,23 @@ def one(a, scenario: str, seed: int) -> dict:
         "dropped": e.get("frames_dropped"),
         "frames_in": e.get("frames_in"),
         "problems": e.get("problems", []),
-        "cpu_pct": sampler.shares(wall),
-    })
-    return row
+    }
+
+
+def evaluate_again(a, rows: list[dict]) -> list[dict]:
+    """The runs of quality.json evaluated again by `launch evaluate` (their CPU shares kept)."""
+    for row in rows:
+        out = Path(a.out, f"{row['scenario']}-{row['seed']}")
+        p = subprocess.run([a.launch, "evaluate", str(out)], capture_output=True, text=True)
+        try:
+            e = json.loads(p.stdout)
+            r = json.loads((out / "report.json").read_text())
+            det = json.loads((out / "playout.json").read_text()).get("detector") or {}
+        except (OSError, ValueError) as err:
+            row["error"] = f"{out}: not evaluated again: {err} {p.stderr.strip()}"
+            continue
+        row.update(evaluation_fields(e, det, r.get("seconds_run") or a.seconds))
+    return rows
 
 
 def fmt(v, digits=1):
@@ -145,14 +173,15 @@ def fmt(v, digits=1):
 
 
 def table(rows: list[dict]) -> str:
-    head = ["scenario", "seed", "in frame %", "safe zone %", "tracked %", "RMSE m", "p95 m",
+    head = ["scenario", "seed", "in frame %", "of all in play %", "above panorama", "safe zone %", "tracked %", "RMSE m", "p95 m",
             "detector Hz", "cue sightings", "dropped / in", "cpu % capture", "analyzer", "director", "launch",
             "bench cpu %", "problems"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         c = r.get("cpu_pct", {})
         out.append("| " + " | ".join([
-            r["scenario"], str(r["seed"]), fmt(r.get("in_frame_pct")), fmt(r.get("safe_zone_pct")),
+            r["scenario"], str(r["seed"]), fmt(r.get("in_frame_pct")), fmt(r.get("in_frame_all_pct")),
+            fmt(r.get("unframeable")), fmt(r.get("safe_zone_pct")),
             fmt(r.get("tracked_pct")), fmt(r.get("rmse_m"), 2), fmt(r.get("p95_m"), 2),
             fmt(r.get("detector_hz"), 2), fmt(r.get("cue_sightings")),
             f"{fmt(r.get('dropped'))} / {fmt(r.get('frames_in'))}",
@@ -179,10 +208,18 @@ def main() -> int:
     ap.add_argument("--launch", default="target/release/launch")
     ap.add_argument("--config", help="base configuration (TOML) the scenario and seed go on top of")
     ap.add_argument("--out", default="out/quality")
+    ap.add_argument("--evaluate-again", action="store_true",
+                    help="run nothing: evaluate the runs already in --out again (`launch evaluate`) "
+                         "and print the table")
     a = ap.parse_args()
     if not Path(a.launch).is_file():
         print(f"{a.launch} not found: build with `cargo build --release --workspace --bins`", file=sys.stderr)
         return 2
+    if a.evaluate_again:
+        rows = evaluate_again(a, json.loads(Path(a.out, "quality.json").read_text()))
+        Path(a.out, "quality.json").write_text(json.dumps(rows, indent=1))
+        print(table(rows))
+        return 0
     rows = []
     for scenario in a.scenarios.split(","):
         for seed in (int(s) for s in a.seeds.split(",")):

@@ -175,6 +175,24 @@ impl Recorder {
     }
 }
 
+/// `launch evaluate`: the evaluation of a finished demo's folder, with the configuration it
+/// ran with, printed as JSON.
+pub fn evaluate_again(out: &Path) -> Result<()> {
+    let config_path = out.join("touchline.toml");
+    let cfg = SystemConfig::load(&config_path).with_context(|| {
+        format!(
+            "{} is not a demo's folder (it needs the touchline.toml the demo wrote)",
+            out.display()
+        )
+    })?;
+    let evaluation = crate::evaluate::evaluate(&cfg, out);
+    println!("{}", serde_json::to_string_pretty(&evaluation)?);
+    for what in &evaluation.not_measured {
+        eprintln!("not measured: {what}");
+    }
+    check_problems(&evaluation.problems)
+}
+
 /// Writes `report.json` and tells where everything is.
 fn finish(cfg: &SystemConfig, report: &Report, rec_path: &Path, out: &Path) -> Result<()> {
     let report_path = out.join("report.json");

@@ -12,6 +12,9 @@ use shared::messages::{Message, OutputHealth, TrackStatus, Tracks};
 use shared::scene::GroundTruth;
 use std::collections::HashMap;
 use std::path::Path;
+use touchline_director::metrics::EvalFrame;
+use touchline_director::replay::metrics_options;
+use touchline_director::rig::Rig;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Evaluation {
@@ -32,12 +35,23 @@ pub struct Evaluation {
     /// Audio/video offsets measured at the sync flashes, ms, and the worst one.
     pub av_offsets_ms: Vec<f64>,
     pub av_offset_worst_ms: Option<f64>,
-    /// Share of in-play frames with the ball inside the output frame, percent.
+    /// Share of the judged in-play frames (the ball inside the panorama) with the ball inside
+    /// the output frame, percent: the director replay's definition.
     pub ball_in_frame_pct: Option<f64>,
-    /// Share of in-play frames with the ball inside the director's safe zone (the centred
-    /// `director.safe_zone_width` x `safe_zone_height` of the output frame), percent.
+    /// Share of the judged in-play frames whose ball some pose can hold in the director's
+    /// safe zone (the centred `director.safe_zone_width` x `safe_zone_height` of the output
+    /// frame) with the ball inside it, percent.
     pub ball_in_safe_zone_pct: Option<f64>,
     pub in_play_frames: u64,
+    /// In-play frames with the ball outside the panorama (above it, in a high lofted ball):
+    /// no pose can show it, so they are not judged.
+    pub unframeable_frames: u64,
+    /// Judged frames with the ball so near the panorama's edge that no pose inside it holds
+    /// the ball in the safe zone: judged for "in frame" only.
+    pub safe_zone_unreachable_frames: u64,
+    /// Share of every in-play frame with the ball inside the output frame (unframeable frames
+    /// counted as misses), percent.
+    pub ball_in_frame_all_in_play_pct: Option<f64>,
     /// Frames shown in fallback (no camera path).
     pub fallback_frames: Option<u64>,
     /// Largest change of the output pose between consecutive frames (pan or tilt, and zoom),
@@ -337,8 +351,12 @@ fn calibration(cfg: &SystemConfig) -> Result<Calibration, String> {
     }
 }
 
-/// The true ball seen through each output pose: the share of in-play frames with the ball in
-/// the picture and in the director's safe zone.
+/// The true ball seen through each output pose, judged as the director's replay judges a
+/// path ([`touchline_director::metrics`]): of the in-play frames with the ball inside the panorama, the
+/// share with the ball in the picture; of those whose ball some pose can hold in the safe
+/// zone, the share with it there. A ball above the panorama (a high lofted ball) cannot be
+/// shown by any pose: those frames are counted apart (`unframeable_frames`), and the share of
+/// every in-play frame is reported beside (`ball_in_frame_all_in_play_pct`).
 fn ball_framing(
     cfg: &SystemConfig,
     cal: &Calibration,
@@ -347,43 +365,50 @@ fn ball_framing(
     e: &mut Evaluation,
 ) {
     let p = &cfg.playout;
+    let d = &cfg.director;
     let view = ViewModel::new(p.output_width, p.output_height, p.roll_deg);
-    let (mut seen, mut safe, mut in_play) = (0u64, 0u64, 0u64);
-    let (ow, oh) = (p.output_width as f64, p.output_height as f64);
-    let (sw, sh) = (
-        ow * cfg.director.safe_zone_width,
-        oh * cfg.director.safe_zone_height,
-    );
-    for &PoseRecord {
-        pts_ns: pts,
-        yaw,
-        pitch,
-        fov,
-        ..
-    } in poses
-    {
-        let Some(t) = truth.get(&pts) else { continue };
-        if !t.ball.in_play {
-            continue;
-        }
-        in_play += 1;
-        let (px, py) = (t.ball.px, t.ball.py);
-        let (lon, lat) = cal.panorama.pixel_to_lonlat(px, py);
-        // Normalised view coordinates (right, up in [-1, 1]) to output pixels.
-        let pixel = |(x, y): (f64, f64)| ((x + 1.0) * ow / 2.0 - 0.5, (1.0 - y) * oh / 2.0 - 0.5);
-        if let Some((x, y)) = view.project(&Pose { yaw, pitch, fov }, lon, lat).map(pixel) {
-            if x >= 0.0 && y >= 0.0 && x < ow && y < oh {
-                seen += 1;
-            }
-            if (x - ow / 2.0).abs() <= sw / 2.0 && (y - oh / 2.0).abs() <= sh / 2.0 {
-                safe += 1;
-            }
-        }
-    }
-    e.in_play_frames = in_play;
-    if in_play > 0 {
-        e.ball_in_frame_pct = Some(100.0 * seen as f64 / in_play as f64);
-        e.ball_in_safe_zone_pct = Some(100.0 * safe as f64 / in_play as f64);
+    let rig = Rig::new(cal.clone(), d, view);
+    let frames: Vec<EvalFrame> = poses
+        .iter()
+        .filter_map(|pose| {
+            let t = truth.get(&pose.pts_ns)?;
+            let (lon, lat) = cal.panorama.pixel_to_lonlat(t.ball.px, t.ball.py);
+            Some(EvalFrame {
+                t_s: pose.pts_ns as f64 / 1e9,
+                pose: Pose {
+                    yaw: pose.yaw,
+                    pitch: pose.pitch,
+                    fov: pose.fov,
+                },
+                ball: Some((lon, lat)),
+                in_play: t.ball.in_play,
+                safe_reachable: rig.limits.can_show(
+                    lon,
+                    lat,
+                    d.safe_zone_width,
+                    d.safe_zone_height,
+                ),
+            })
+        })
+        .collect();
+    let dt = 1.0 / cfg.capture.fps as f64;
+    let m =
+        touchline_director::metrics::compute(&frames, dt, &cal.panorama, &metrics_options(d, view));
+    e.in_play_frames = m.in_play_frames as u64;
+    e.unframeable_frames = m.unframeable_frames as u64;
+    e.safe_zone_unreachable_frames = m.safe_zone_unreachable_frames as u64;
+    let judged = m.in_play_frames - m.unframeable_frames;
+    if judged > 0 {
+        e.ball_in_frame_pct = Some(m.ball_in_frame_pct);
+        e.ball_in_safe_zone_pct = Some(m.ball_in_safe_zone_pct);
+        e.ball_in_frame_all_in_play_pct =
+            Some(m.ball_in_frame_pct * judged as f64 / m.in_play_frames as f64);
+    } else if m.in_play_frames > 0 {
+        e.ball_in_frame_all_in_play_pct = Some(0.0);
+        e.not_measured.push(format!(
+            "ball in frame: the ball was outside the panorama in all {} in-play frames",
+            m.in_play_frames
+        ));
     } else {
         e.problems
             .push("no ground truth matched the output poses; ball in frame not measured".into());
@@ -438,6 +463,79 @@ mod tests {
         assert_eq!(e.analysed_frames, 5);
         assert_eq!(e.ball_tracked_analysed_pct, Some(60.0));
         assert!(e.problems.is_empty(), "{:?}", e.problems);
+    }
+
+    fn truth(pts_ns: u64, cal: &Calibration, lon: f64, lat: f64, in_play: bool) -> GroundTruth {
+        let (px, py) = cal.panorama.lonlat_to_pixel(lon, lat);
+        GroundTruth {
+            pts_ns,
+            t_s: pts_ns as f64 / 1e9,
+            ball: shared::scene::BallTruth {
+                x_m: 0.0,
+                y_m: 0.0,
+                z_m: 0.0,
+                in_play,
+                px,
+                py,
+                diameter_px: 3.0,
+                visible: true,
+            },
+            people: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_ball_above_the_panorama_is_counted_apart_not_judged() {
+        let cfg = SystemConfig::default();
+        let cal = calibration(&cfg).unwrap();
+        let top = cal.panorama.lat_max_deg;
+        // One pose for every frame: centred at (0, -15), 60 degrees wide.
+        let poses: Vec<PoseRecord> = (0..4)
+            .map(|i| PoseRecord {
+                pts_ns: i * 40_000_000,
+                yaw: 0.0,
+                pitch: -15.0,
+                fov: 60.0,
+                fallback: false,
+            })
+            .collect();
+        let truth: HashMap<u64, GroundTruth> = [
+            truth(0, &cal, 0.0, -15.0, true),              // centred
+            truth(40_000_000, &cal, 45.0, -15.0, true),    // beside the frame
+            truth(80_000_000, &cal, 0.0, top + 5.0, true), // above the panorama
+            truth(120_000_000, &cal, 45.0, -15.0, false),  // out of play
+        ]
+        .into_iter()
+        .map(|t| (t.pts_ns, t))
+        .collect();
+        let mut e = Evaluation::default();
+        ball_framing(&cfg, &cal, &poses, &truth, &mut e);
+        assert_eq!(e.in_play_frames, 3);
+        assert_eq!(e.unframeable_frames, 1);
+        assert_eq!(e.ball_in_frame_pct, Some(50.0));
+        assert_eq!(e.ball_in_safe_zone_pct, Some(50.0));
+        let all = e.ball_in_frame_all_in_play_pct.unwrap();
+        assert!((all - 100.0 / 3.0).abs() < 1e-9, "{all}");
+        assert!(e.problems.is_empty() && e.not_measured.is_empty(), "{e:?}");
+    }
+
+    #[test]
+    fn a_ball_always_above_the_panorama_is_not_measured() {
+        let cfg = SystemConfig::default();
+        let cal = calibration(&cfg).unwrap();
+        let pose = PoseRecord {
+            pts_ns: 0,
+            yaw: 0.0,
+            pitch: -15.0,
+            fov: 60.0,
+            fallback: false,
+        };
+        let t = truth(0, &cal, 0.0, cal.panorama.lat_max_deg + 5.0, true);
+        let mut e = Evaluation::default();
+        ball_framing(&cfg, &cal, &[pose], &HashMap::from([(0, t)]), &mut e);
+        assert_eq!(e.ball_in_frame_pct, None);
+        assert_eq!(e.ball_in_frame_all_in_play_pct, Some(0.0));
+        assert!(e.not_measured[0].contains("outside the panorama"), "{e:?}");
     }
 
     #[test]

@@ -114,6 +114,13 @@ enum Command {
         #[arg(long, default_value = "out/demo")]
         out: PathBuf,
     },
+    /// Evaluate a finished demo's folder again and print the evaluation as JSON (as in its
+    /// report.json), with the configuration it ran with (`<OUT>/touchline.toml`; --config is
+    /// not used). For a changed definition or a folder from an older version; nothing runs.
+    Evaluate {
+        /// The demo's output folder.
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -223,6 +230,7 @@ fn main() -> Result<()> {
         Command::Restart { process } => client::restart(&cli.common, &process),
         Command::Stop { no_wait } => client::stop(&cli.common, no_wait),
         Command::Demo { seconds, out } => demo::run(&cli.common, shutdown, seconds, &out),
+        Command::Evaluate { out } => demo::evaluate_again(&out),
         Command::Camera { .. } | Command::Recording { .. } | Command::Schedule { .. } => {
             unreachable!("operator commands are handled above")
         }

@@ -206,4 +206,13 @@ fn sixty_seconds_with_the_director_killed_three_times_and_the_analyzer_once() {
         "{:#}",
         e["problems"]
     );
+    // The folder evaluated again gives the report's evaluation.
+    let again = Command::new(bin("launch"))
+        .arg("evaluate")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{again:?}");
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(&again, e);
 }
