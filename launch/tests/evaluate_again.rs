@@ -1,22 +1,12 @@
 //! `launch evaluate`: a folder that is not a demo's is refused, naming the file it needs.
 //! (A demo's folder evaluated again gives its report's evaluation: `demo_restarts.rs`.)
 
-use std::path::PathBuf;
 use std::process::Command;
-
-fn bin(name: &str) -> PathBuf {
-    let mut p = std::env::current_exe().unwrap();
-    p.pop();
-    if p.ends_with("deps") {
-        p.pop();
-    }
-    p.join(name)
-}
 
 #[test]
 fn a_folder_without_the_demos_configuration_is_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(bin("launch"))
+    let out = Command::new(env!("CARGO_BIN_EXE_launch"))
         .arg("evaluate")
         .arg(dir.path())
         .output()
