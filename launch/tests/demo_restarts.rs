@@ -2,7 +2,8 @@
 //! killed with SIGKILL three times and the analyzer once, at random moments. The broadcast
 //! must not lose a frame, its timestamps stay monotonic, nothing freezes longer than the
 //! fallback allows, the camera never jumps beyond the configured bounds, and the report
-//! counts the restarts.
+//! counts the restarts. The folder evaluated again (`launch evaluate`) gives the report's
+//! evaluation, and `bench/chain_misses.py` reads its recording.
 //!
 //! The kill times come from a seed printed at the start; `TOUCHLINE_TEST_SEED=<n>` repeats a
 //! run.
@@ -215,4 +216,24 @@ fn sixty_seconds_with_the_director_killed_three_times_and_the_analyzer_once() {
     assert!(again.status.success(), "{again:?}");
     let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(&again, e);
+    // bench/chain_misses.py reads the recording and the truth of the same folder.
+    let counts = out.join("chain_misses.json");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/chain_misses.py");
+    let run = Command::new("python3")
+        .arg(&script)
+        .arg(&out)
+        .arg("--json")
+        .arg(&counts)
+        .output()
+        .expect("python3 (scripts/setup.sh installs it and msgpack)");
+    assert!(run.status.success(), "{run:?}");
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&counts).unwrap()).unwrap();
+    let total = &c["total"];
+    let n = |k: &str| total[k].as_u64().unwrap();
+    assert!(n("analysed") > 0 && n("in_play") > 0, "{c:#}");
+    assert!(n("near") + n("lost") <= n("in_play"), "{c:#}");
+    // The visible-ball frames of the tracks, as the evaluation counts them (one per pts).
+    let truth_frames = e["ball_truth_frames"].as_u64().unwrap();
+    assert!(n("visible") > 0 && n("visible") <= truth_frames, "{c:#}");
 }
