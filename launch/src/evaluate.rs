@@ -352,9 +352,9 @@ fn calibration(cfg: &SystemConfig) -> Result<Calibration, String> {
 }
 
 /// The true ball seen through each output pose, judged as the director's replay judges a
-/// path ([`touchline_director::metrics`]): of the in-play frames with the ball inside the panorama, the
-/// share with the ball in the picture; of those whose ball some pose can hold in the safe
-/// zone, the share with it there. A ball above the panorama (a high lofted ball) cannot be
+/// path ([`touchline_director::metrics`]): of the in-play frames with the ball inside the
+/// panorama, the share with the ball in the picture; of those whose ball some pose can hold
+/// in the safe zone, the share with it there (not measured when there is none). A ball above the panorama (a high lofted ball) cannot be
 /// shown by any pose: those frames are counted apart (`unframeable_frames`), and the share of
 /// every in-play frame is reported beside (`ball_in_frame_all_in_play_pct`).
 fn ball_framing(
@@ -400,7 +400,8 @@ fn ball_framing(
     let judged = m.in_play_frames - m.unframeable_frames;
     if judged > 0 {
         e.ball_in_frame_pct = Some(m.ball_in_frame_pct);
-        e.ball_in_safe_zone_pct = Some(m.ball_in_safe_zone_pct);
+        e.ball_in_safe_zone_pct =
+            (judged > m.safe_zone_unreachable_frames).then_some(m.ball_in_safe_zone_pct);
         e.ball_in_frame_all_in_play_pct =
             Some(m.ball_in_frame_pct * judged as f64 / m.in_play_frames as f64);
     } else if m.in_play_frames > 0 {
@@ -517,6 +518,30 @@ mod tests {
         let all = e.ball_in_frame_all_in_play_pct.unwrap();
         assert!((all - 100.0 / 3.0).abs() < 1e-9, "{all}");
         assert!(e.problems.is_empty() && e.not_measured.is_empty(), "{e:?}");
+    }
+
+    #[test]
+    fn a_ball_at_the_panoramas_top_edge_is_judged_in_frame_only() {
+        let cfg = SystemConfig::default();
+        let cal = calibration(&cfg).unwrap();
+        let top = cal.panorama.lat_max_deg - 0.2;
+        let poses: Vec<PoseRecord> = (0..3)
+            .map(|i| PoseRecord {
+                pts_ns: i * 40_000_000,
+                yaw: 0.0,
+                pitch: -15.0,
+                fov: 60.0,
+                fallback: false,
+            })
+            .collect();
+        let truth: HashMap<u64, GroundTruth> = (0..3)
+            .map(|i| (i * 40_000_000, truth(i * 40_000_000, &cal, 0.0, top, true)))
+            .collect();
+        let mut e = Evaluation::default();
+        ball_framing(&cfg, &cal, &poses, &truth, &mut e);
+        assert_eq!(e.safe_zone_unreachable_frames, 3);
+        assert!(e.ball_in_frame_pct.is_some());
+        assert_eq!(e.ball_in_safe_zone_pct, None, "no frame to judge it on");
     }
 
     #[test]
