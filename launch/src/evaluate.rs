@@ -485,13 +485,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_ball_above_the_panorama_is_counted_apart_not_judged() {
-        let cfg = SystemConfig::default();
-        let cal = calibration(&cfg).unwrap();
-        let top = cal.panorama.lat_max_deg;
-        // One pose for every frame: centred at (0, -15), 60 degrees wide.
-        let poses: Vec<PoseRecord> = (0..4)
+    /// One pose for `n` frames 40 ms apart: centred at (0, -15), 60 degrees wide.
+    fn still_poses(n: u64) -> Vec<PoseRecord> {
+        (0..n)
             .map(|i| PoseRecord {
                 pts_ns: i * 40_000_000,
                 yaw: 0.0,
@@ -499,7 +495,15 @@ mod tests {
                 fov: 60.0,
                 fallback: false,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_ball_above_the_panorama_is_counted_apart_not_judged() {
+        let cfg = SystemConfig::default();
+        let cal = calibration(&cfg).unwrap();
+        let top = cal.panorama.lat_max_deg;
+        let poses = still_poses(4);
         let truth: HashMap<u64, GroundTruth> = [
             truth(0, &cal, 0.0, -15.0, true),              // centred
             truth(40_000_000, &cal, 45.0, -15.0, true),    // beside the frame
@@ -525,15 +529,7 @@ mod tests {
         let cfg = SystemConfig::default();
         let cal = calibration(&cfg).unwrap();
         let top = cal.panorama.lat_max_deg - 0.2;
-        let poses: Vec<PoseRecord> = (0..3)
-            .map(|i| PoseRecord {
-                pts_ns: i * 40_000_000,
-                yaw: 0.0,
-                pitch: -15.0,
-                fov: 60.0,
-                fallback: false,
-            })
-            .collect();
+        let poses = still_poses(3);
         let truth: HashMap<u64, GroundTruth> = (0..3)
             .map(|i| (i * 40_000_000, truth(i * 40_000_000, &cal, 0.0, top, true)))
             .collect();
@@ -548,16 +544,15 @@ mod tests {
     fn a_ball_always_above_the_panorama_is_not_measured() {
         let cfg = SystemConfig::default();
         let cal = calibration(&cfg).unwrap();
-        let pose = PoseRecord {
-            pts_ns: 0,
-            yaw: 0.0,
-            pitch: -15.0,
-            fov: 60.0,
-            fallback: false,
-        };
         let t = truth(0, &cal, 0.0, cal.panorama.lat_max_deg + 5.0, true);
         let mut e = Evaluation::default();
-        ball_framing(&cfg, &cal, &[pose], &HashMap::from([(0, t)]), &mut e);
+        ball_framing(
+            &cfg,
+            &cal,
+            &still_poses(1),
+            &HashMap::from([(0, t)]),
+            &mut e,
+        );
         assert_eq!(e.ball_in_frame_pct, None);
         assert_eq!(e.ball_in_frame_all_in_play_pct, Some(0.0));
         assert!(e.not_measured[0].contains("outside the panorama"), "{e:?}");
