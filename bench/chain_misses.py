@@ -68,8 +68,13 @@ def records(path: Path):
             yield r["topic"], msgpack.unpackb(r["payload"], raw=False)
 
 
-def by_pts(path: Path, topic: str) -> dict:
-    return {m["pts_ns"]: m for t, m in records(path) if t == topic}
+def by_pts(path: Path, *topics: str) -> list[dict]:
+    """Per topic, its messages by frame time; the recording is read once."""
+    out = {t: {} for t in topics}
+    for t, m in records(path):
+        if t in out:
+            out[t][m["pts_ns"]] = m
+    return [out[t] for t in topics]
 
 
 def truth_of(folder: Path) -> dict:
@@ -158,7 +163,7 @@ def replayed_tracks(analyzer: str, folder: Path, tmp: Path) -> dict:
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {p.stderr.strip()}")
-    return by_pts(out, "tracks")
+    return by_pts(out, "tracks")[0]
 
 
 def pct(n, d):
@@ -209,8 +214,9 @@ def main() -> int:
                 print(f"{f}: no truth.jsonl (not a synthetic run), skipped", file=sys.stderr)
                 continue
             truth = truth_of(f)
-            c = detector_counts(by_pts(f / "messages.tlrec", "dets"), truth)
-            c.update(track_counts(by_pts(f / "messages.tlrec", "tracks"), truth))
+            dets, tracks = by_pts(f / "messages.tlrec", "dets", "tracks")
+            c = detector_counts(dets, truth)
+            c.update(track_counts(tracks, truth))
             group = f.name.rsplit("-", 1)[0] if "-" in f.name else f.name
             add(groups.setdefault(group, new_counts()), c)
             add(total, c)
