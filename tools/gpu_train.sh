@@ -7,6 +7,10 @@
 # the device returns at most eight; the dataset logs stay in $LOGS).
 #   MINUTES=3.5 WIDTH=16,32,48,80 [MORE=2] [REAL=.gpu-real] [EVAL=1] bash tools/gpu_train.sh
 # MORE multiplies the number of training tiles (more shards, other seeds; validation unchanged).
+# RT1920=N writes N shards of demo-size tiles (1920 px panoramas at scale 1.0; default 3 x MORE)
+# and RT1920_BALL their share of tiles around the ball (default 0.35): a model for the demo size.
+# FOCUS2X=N adds N shards of 1920 px panoramas at scale 2.0 (320 px crops around the ball,
+# magnified to the model input, as `detector.focus_tile_size = 320` looks at the ball).
 # STAGE=data writes the data only, STAGE=train trains on data already in $DATA (a device call
 # is limited to 10 minutes: write once, then train one or more models in later calls).
 # REAL=.gpu-real adds the real tiles of tools/real_tiles.py (train_real*, val_real) to the
@@ -34,9 +38,13 @@ if [ "$STAGE" != train ]; then
   for i in $(seq 0 $((4 * MORE - 1))); do
     shard train_$i $((11 + 100 * i)) 825 --frames-per-scene 10 & pids+=($!)
   done
-  for i in $(seq 0 $((3 * MORE - 1))); do
-    shard train_rt1920_$i $((12 + 100 * i)) 867 --widths 1920 --scale 1.0 --ball-tile-chance 0.35 \
+  for i in $(seq 0 $((${RT1920:-$((3 * MORE))} - 1))); do
+    shard train_rt1920_$i $((12 + 100 * i)) 867 --widths 1920 --scale 1.0 --ball-tile-chance "${RT1920_BALL:-0.35}" \
       --tiles-per-frame 6 --frames-per-scene 10 & pids+=($!)
+  done
+  for i in $(seq 0 $((${FOCUS2X:-0} - 1))); do
+    shard train_focus2x_$i $((14 + 100 * i)) 867 --widths 1920 --scale 2.0 --ball-tile-chance 0.7 \
+      --tiles-per-frame 3 --frames-per-scene 10 & pids+=($!)
   done
   for i in $(seq 0 $((4 * MORE - 1))); do
     shard train_rt5700_$i $((13 + 100 * i)) 475 --widths 5700 --scale 0.625 --ball-tile-chance 0.35 \

@@ -208,6 +208,46 @@ fn a_frame_analysed_in_part_finds_what_the_whole_frame_finds_in_those_tiles() {
     assert!(d.prepare_tiles(&pano.as_ref(), &[n]).is_err());
 }
 
+#[test]
+fn a_focused_frame_with_a_square_looks_around_the_ball_magnified() {
+    let (cal, pano) = panorama();
+    let cfg = DetectorConfig {
+        focus_full_every: 100,
+        focus_tile_size: 128,
+        ..tiny_cfg()
+    };
+    let mut d = Detector::from_config(&cfg, &cal).unwrap();
+    let n = d.tiling().tiles.len();
+    assert_eq!(d.plan_tiles(0).len(), n, "no sighting yet: every tile");
+    let ball = shared::messages::Detection {
+        cx: 700.0,
+        cy: 300.0,
+        w: 4.0,
+        h: 4.0,
+        class_id: 0,
+        score: 0.9,
+        tile: 0,
+    };
+    d.prepare(&pano.as_ref()).unwrap();
+    d.infer().unwrap();
+    d.observe(0, &[ball]);
+    // Next frame: one square of 128 px centred on the sighting, past the grid's indices.
+    assert_eq!(d.plan_tiles(40_000_000), vec![n]);
+    d.prepare_tiles(&pano.as_ref(), &[n]).unwrap();
+    let found = d.infer().unwrap();
+    for det in &found {
+        assert_eq!(det.tile as usize, n);
+        assert!((636.0..=764.0).contains(&det.cx) && (236.0..=364.0).contains(&det.cy));
+    }
+    let msg = d.message(found, 40_000_000, 1, std::time::Instant::now());
+    assert_eq!(msg.region, Some([636, 236, 128, 128]));
+    assert_eq!(d.analysed_tiles(), &[n]);
+    // Nothing found there: the next frame is every tile again, and the square is gone.
+    d.observe(40_000_000, &[]);
+    assert_eq!(d.plan_tiles(80_000_000).len(), n);
+    assert!(d.prepare_tiles(&pano.as_ref(), &[n]).is_err());
+}
+
 // ---- A real Ultralytics export ----
 
 /// YOLO11n built from Ultralytics' own model definition, trained briefly and exported by

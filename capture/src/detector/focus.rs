@@ -4,10 +4,13 @@
 //! ball detections put the ball now, so that the ball is looked at several times more often
 //! for the same CPU. A miss, a sighting too old or a full-sweep period reached gives a full
 //! sweep again, which also finds a ball that went elsewhere and everything else (players).
+//! With a crop side set (`detector.focus_tile_size`), a focused frame looks at one square of
+//! that side centred on the prediction instead of the grid's tiles: smaller than a grid tile,
+//! it is magnified to the model input, so a far ball is seen larger for the cost of one tile.
 //!
 //! Pure logic: the caller passes each frame's time and what the detector found.
 
-use super::tiling::Tiling;
+use super::tiling::{Tile, Tiling};
 use shared::messages::Detection;
 
 /// How the focus behaves (`[detector]` keys `focus_*`).
@@ -26,6 +29,9 @@ pub struct FocusSettings {
     /// Fastest believable ball speed, panorama widths per second (a faster step between two
     /// sightings is taken as two different objects: no velocity).
     pub max_speed: f64,
+    /// Side of the square looked at around the prediction, panorama pixels (0: the grid's
+    /// tiles). Used when the prediction's room fits inside it; else the grid's tiles.
+    pub crop_px: u32,
 }
 
 impl Default for FocusSettings {
@@ -36,6 +42,7 @@ impl Default for FocusSettings {
             margin_px: 48.0,
             growth: 0.08,
             max_speed: 0.5,
+            crop_px: 0,
         }
     }
 }
@@ -47,6 +54,16 @@ pub enum Plan {
     Full,
     /// These tile indices only (ascending).
     Tiles(Vec<usize>),
+    /// One square around the prediction, outside the grid (its `id` is the grid's tile
+    /// count).
+    Crop(Tile),
+}
+
+impl Plan {
+    /// Whether the plan looks at part of the panorama only.
+    pub fn is_focused(&self) -> bool {
+        !matches!(self, Plan::Full)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,6 +124,10 @@ impl Focus {
             self.predicted = None;
             return Plan::Full;
         };
+        if let Some(crop) = self.crop_around(x, y, m, tiling) {
+            self.predicted = Some((x, y));
+            return Plan::Crop(crop);
+        }
         // One tile that holds the whole box, the one whose centre is nearest; else every
         // tile the box touches.
         let (x0, y0, x1, y1) = (x - m, y - m, x + m, y + m);
@@ -143,13 +164,35 @@ impl Focus {
         Plan::Tiles(tiles)
     }
 
+    /// The square of `crop_px` centred on `(x, y)`, moved inside the panorama, when the room
+    /// `m` around the prediction fits in it.
+    fn crop_around(&self, x: f64, y: f64, m: f64, tiling: &Tiling) -> Option<Tile> {
+        let side = self.settings.crop_px.min(tiling.width).min(tiling.height);
+        if side == 0 || 2.0 * m > side as f64 {
+            return None;
+        }
+        let start = |c: f64, extent: u32| {
+            let s = (c - side as f64 / 2.0).round().max(0.0) as u32;
+            s.min(extent - side)
+        };
+        Some(Tile {
+            id: tiling.tiles.len().min(u16::MAX as usize) as u16,
+            x: start(x, tiling.width),
+            y: start(y, tiling.height),
+            w: side,
+            h: side,
+            col: 0,
+            row: 0,
+        })
+    }
+
     /// What the frame planned with `plan` found. A focused frame takes the ball detection
     /// nearest the prediction; a full sweep the best-scoring one. No ball: the next frame is
     /// a full sweep.
     pub fn observe(&mut self, pts_ns: u64, plan: &Plan, detections: &[Detection], width: u32) {
         let balls = detections.iter().filter(|d| d.class_id == self.ball_class);
         let found = match (plan, self.predicted) {
-            (Plan::Tiles(_), Some((px, py))) => balls.min_by(|a, b| {
+            (Plan::Tiles(_) | Plan::Crop(_), Some((px, py))) => balls.min_by(|a, b| {
                 let da = (a.cx as f64 - px).hypot(a.cy as f64 - py);
                 let db = (b.cx as f64 - px).hypot(b.cy as f64 - py);
                 da.total_cmp(&db)
@@ -158,7 +201,7 @@ impl Focus {
         };
         self.since_full = match plan {
             Plan::Full => 0,
-            Plan::Tiles(_) => self.since_full + 1,
+            Plan::Tiles(_) | Plan::Crop(_) => self.since_full + 1,
         };
         let Some(d) = found else {
             self.last = None;
@@ -320,6 +363,41 @@ mod tests {
         let p = Plan::Full;
         f.observe(40 * MS, &p, &[ball(1620.0, 300.0, 0.9)], 1920);
         assert_eq!(f.velocity, None);
+    }
+
+    #[test]
+    fn with_a_crop_side_the_ball_is_looked_at_in_a_square_around_it() {
+        let t = tiling();
+        let mut f = Focus::new(
+            FocusSettings {
+                full_every: 100,
+                crop_px: 320,
+                ..Default::default()
+            },
+            0,
+        );
+        // 400 px/s to the right from x = 100, seen every 200 ms; the last near the right edge.
+        for k in 0..5u64 {
+            let pts = k * 200 * MS;
+            let x = 100.0 + 80.0 * k as f64;
+            let plan = f.plan(pts, &t);
+            if k > 0 {
+                let Plan::Crop(c) = &plan else {
+                    panic!("frame {k}: {plan:?}")
+                };
+                assert_eq!((c.w, c.h, c.id), (320, 320, 4));
+                assert!(c.contains(x, 600.0), "frame {k}: ball at {x} outside {c:?}");
+                // Moved inside the panorama: the ball is at the bottom edge. Centred on the
+                // prediction: the last sighting, then (with a velocity) the ball itself.
+                assert_eq!(c.y, 320);
+                let predicted = if k == 1 { 100 } else { x as u32 };
+                assert_eq!(c.x, predicted.saturating_sub(160), "frame {k}");
+            }
+            f.observe(pts, &plan, &[ball(x as f32, 600.0, 0.8)], 1920);
+        }
+        // Unseen for a second and a half: the room (48 + 0.08 * 1920 * 1.5 px each way) no
+        // longer fits in the square, so the grid's tiles are looked at.
+        assert!(matches!(f.plan(2_300 * MS, &t), Plan::Tiles(_)));
     }
 
     #[test]

@@ -180,6 +180,9 @@ pub struct Detector {
     /// Looking where the ball is (host-memory tiles only), and the current frame's plan.
     focus: Option<focus::Focus>,
     plan: focus::Plan,
+    /// The current frame's focus crop and its letterbox (index `tiling.tiles.len()` in
+    /// `active`), when the plan is one.
+    crop: Option<(Tile, Letterbox)>,
     pub counts: DetectCounts,
     /// Time of the last engine run(s) of a frame, microseconds (inference alone).
     pub last_engine_us: u32,
@@ -242,6 +245,7 @@ impl Detector {
             active: Vec::new(),
             focus: None,
             plan: focus::Plan::Full,
+            crop: None,
             counts: DetectCounts::default(),
             last_engine_us: 0,
         })
@@ -281,6 +285,7 @@ impl Detector {
             d.focus = Some(focus::Focus::new(
                 focus::FocusSettings {
                     full_every: cfg.focus_full_every,
+                    crop_px: cfg.focus_tile_size,
                     ..Default::default()
                 },
                 ball as u16,
@@ -296,20 +301,34 @@ impl Detector {
             Some(f) => f.plan(pts_ns, &self.tiling),
             None => focus::Plan::Full,
         };
+        self.crop = None;
         match &self.plan {
             focus::Plan::Full => (0..self.tiling.tiles.len()).collect(),
             focus::Plan::Tiles(t) => t.clone(),
+            focus::Plan::Crop(tile) => {
+                let info = self.engine.info();
+                let lb = Letterbox::new(tile.w, tile.h, info.in_w, info.in_h);
+                self.crop = Some((*tile, lb));
+                vec![self.tiling.tiles.len()]
+            }
+        }
+    }
+
+    /// Tile `i` of the current frame and its letterbox: a grid tile, or past the grid the
+    /// focus crop.
+    fn tile_at(&self, i: usize) -> Option<(&Tile, &Letterbox)> {
+        match self.tiling.tiles.get(i) {
+            Some(t) => Some((t, &self.letterboxes[i])),
+            None if i == self.tiling.tiles.len() => self.crop.as_ref().map(|(t, l)| (t, l)),
+            None => None,
         }
     }
 
     /// Tells the focus what the frame at `pts_ns` found (after [`Detector::infer`]).
     pub fn observe(&mut self, pts_ns: u64, detections: &[Detection]) {
+        let full = self.analysed_region().is_none();
         if let Some(f) = self.focus.as_mut() {
-            let plan = if self.active.len() >= self.tiling.tiles.len() {
-                &focus::Plan::Full
-            } else {
-                &self.plan
-            };
+            let plan = if full { &focus::Plan::Full } else { &self.plan };
             f.observe(pts_ns, plan, detections, self.tiling.width);
         }
     }
@@ -358,9 +377,9 @@ impl Detector {
         pano: &Nv12Ref<'_>,
         tiles: &[usize],
     ) -> Result<(), DetectorError> {
-        if let Some(&bad) = tiles.iter().find(|&&i| i >= self.tiling.tiles.len()) {
+        if let Some(&bad) = tiles.iter().find(|&&i| self.tile_at(i).is_none()) {
             return Err(DetectorError::Config(format!(
-                "tile {bad} asked for, the tiling has {}",
+                "tile {bad} asked for, the tiling has {} (and no focus crop is planned)",
                 self.tiling.tiles.len()
             )));
         }
@@ -375,18 +394,23 @@ impl Detector {
             });
         }
         let per = self.rgb.len();
+        let crops: Vec<(Tile, Letterbox)> = tiles
+            .iter()
+            .filter_map(|&i| self.tile_at(i).map(|(t, l)| (*t, *l)))
+            .collect();
+        if self.input.len() < per * crops.len() {
+            self.input.resize(per * crops.len(), 0.0);
+        }
         let Detector {
             pool,
             preparer,
-            tiling,
-            letterboxes,
             rgb,
             input,
             ..
         } = self;
         pool.install(|| {
-            for (slot, &i) in tiles.iter().enumerate() {
-                preparer.tile_rgb(pano, &tiling.tiles[i], &letterboxes[i], rgb);
+            for (slot, (tile, lb)) in crops.iter().enumerate() {
+                preparer.tile_rgb(pano, tile, lb, rgb);
                 rgb_to_planes(rgb, &mut input[slot * per..(slot + 1) * per]);
             }
         });
@@ -487,11 +511,14 @@ impl Detector {
             engine_time += t.elapsed();
             for k in 0..b {
                 let i = self.active[start + k];
+                let Some((tile, lb)) = self.tile_at(i) else {
+                    continue;
+                };
                 let c = decode::decode_tile(
                     out.item(k),
                     out.anchors,
-                    &self.tiling.tiles[i],
-                    &self.letterboxes[i],
+                    tile,
+                    lb,
                     &self.params,
                     &mut dets,
                 );
@@ -550,10 +577,14 @@ impl Detector {
     /// `None` when the last frame's tiles were every tile; else the bounding box of the ones
     /// analysed, `[x, y, w, h]` in panorama pixels.
     pub fn analysed_region(&self) -> Option<[u32; 4]> {
-        if self.active.len() >= self.tiling.tiles.len() {
+        let n = self.tiling.tiles.len();
+        if self.active.len() >= n && self.active.iter().all(|&i| i < n) {
             return None;
         }
-        let tiles = self.active.iter().map(|&i| &self.tiling.tiles[i]);
+        let tiles = self
+            .active
+            .iter()
+            .filter_map(|&i| self.tile_at(i).map(|(t, _)| t));
         let x0 = tiles.clone().map(|t| t.x).min()?;
         let y0 = tiles.clone().map(|t| t.y).min()?;
         let x1 = tiles.clone().map(|t| t.x + t.w).max()?;

@@ -63,6 +63,10 @@ pub struct DetectorConfig {
     /// last ball detections put the ball, which is several times cheaper. A frame after a
     /// miss is always a full sweep. 1 analyses every tile of every frame.
     pub focus_full_every: u32,
+    /// Side of the square a focused frame looks at around the predicted ball, panorama
+    /// pixels, magnified to the model input (0: the grid's tiles). Needs a model trained at
+    /// that magnification (see docs/detector.md).
+    pub focus_tile_size: u32,
     /// The motion cue (CPU frames): every panorama is also looked at for a ball that moves
     /// against the fixed background, which is cheap (about half a millisecond at 1920x640),
     /// and its sightings are published between the detector's frames, marked as such. Off:
@@ -101,6 +105,7 @@ impl Default for DetectorConfig {
             mask_height_m: 3.0,
             max_rate_hz: 5.0,
             focus_full_every: 4,
+            focus_tile_size: 0,
             motion_cue: true,
             threads: 2,
             nice: 19,
@@ -169,6 +174,14 @@ impl DetectorConfig {
         check_range("detector.max_detections", self.max_detections, 1, 1000)?;
         check_range("detector.tile_size", self.tile_size, 32, 8192)?;
         check_range("detector.focus_full_every", self.focus_full_every, 1, 100)?;
+        if self.focus_tile_size != 0 {
+            check_range(
+                "detector.focus_tile_size",
+                self.focus_tile_size,
+                32,
+                self.tile_size,
+            )?;
+        }
         check_range(
             "detector.tile_overlap",
             self.tile_overlap,
@@ -288,5 +301,17 @@ mod tests {
             e.contains("detector.tile_overlap") && e.contains("between 0 and 320"),
             "{e}"
         );
+        // A focus square larger than a grid tile would shrink the ball, not magnify it.
+        let mut c = DetectorConfig {
+            focus_tile_size: 800,
+            ..Default::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("detector.focus_tile_size") && e.contains("between 32 and 640"),
+            "{e}"
+        );
+        c.focus_tile_size = 320;
+        c.validate().unwrap();
     }
 }

@@ -29,7 +29,8 @@ pub struct Detection {
     pub class_id: u16,
     /// Class score in [0, 1].
     pub score: f32,
-    /// Index of the tile the detection came from.
+    /// Index of the tile the detection came from (the tiling's tile count for a focused
+    /// frame's square, `detector.focus_tile_size`).
     pub tile: u16,
 }
 
