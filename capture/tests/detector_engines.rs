@@ -248,6 +248,57 @@ fn a_focused_frame_with_a_square_looks_around_the_ball_magnified() {
     assert!(d.prepare_tiles(&pano.as_ref(), &[n]).is_err());
 }
 
+#[test]
+fn with_focus_on_cue_a_lost_ball_is_looked_for_where_the_motion_cue_saw_it() {
+    let (cal, pano) = panorama();
+    let cfg = DetectorConfig {
+        focus_on_cue: true,
+        ..tiny_cfg()
+    };
+    let mut d = Detector::from_config(&cfg, &cal).unwrap();
+    let n = d.tiling().tiles.len();
+    assert!(n > 1, "the test needs a panorama of several tiles");
+    // A full sweep that finds no ball; then the cue sees one.
+    assert_eq!(d.plan_tiles(0).len(), n);
+    d.observe(0, &[]);
+    let (x, y) = (700.0, 300.0);
+    d.cue_hint(20_000_000, x, y);
+    let tiles = d.plan_tiles(40_000_000);
+    assert!(d.on_cue());
+    assert!(!tiles.is_empty() && tiles.len() < n, "{tiles:?} of {n}");
+    assert!(tiles
+        .iter()
+        .all(|&i| d.tiling().tiles[i].contains(x as f64, y as f64)));
+    d.prepare_tiles(&pano.as_ref(), &tiles).unwrap();
+    let found = d.infer().unwrap();
+    let msg = d.message(found, 40_000_000, 1, std::time::Instant::now());
+    assert!(
+        msg.region.is_some(),
+        "a look at the cue's sighting is a focused pass"
+    );
+    // Nothing there: the sighting is dropped, and the next frame is every tile.
+    d.observe(40_000_000, &[]);
+    assert_eq!(d.plan_tiles(80_000_000).len(), n);
+    assert!(!d.on_cue());
+
+    // Off (the default), or without the motion cue: the cue's sightings are not used.
+    for cfg in [
+        tiny_cfg(),
+        DetectorConfig {
+            focus_on_cue: true,
+            motion_cue: false,
+            ..tiny_cfg()
+        },
+    ] {
+        let mut d = Detector::from_config(&cfg, &cal).unwrap();
+        d.plan_tiles(0);
+        d.observe(0, &[]);
+        d.cue_hint(20_000_000, x, y);
+        assert_eq!(d.plan_tiles(40_000_000).len(), n);
+        assert!(!d.on_cue());
+    }
+}
+
 // ---- A real Ultralytics export ----
 
 /// YOLO11n built from Ultralytics' own model definition, trained briefly and exported by

@@ -7,6 +7,10 @@
 //! With a crop side set (`detector.focus_tile_size`), a focused frame looks at one square of
 //! that side centred on the prediction instead of the grid's tiles: smaller than a grid tile,
 //! it is magnified to the model input, so a far ball is seen larger for the cost of one tile.
+//! With no ball of its own to follow, the focus can take the motion cue's newest sighting as
+//! the place to look ([`Focus::cue`]): a lost ball that moves is looked at there, at the cost
+//! of a tile, between the full sweeps that would otherwise be all the detector does until it
+//! finds the ball again. A look there that finds nothing drops the cue's sighting.
 //!
 //! Pure logic: the caller passes each frame's time and what the detector found.
 
@@ -32,6 +36,9 @@ pub struct FocusSettings {
     /// Side of the square looked at around the prediction, panorama pixels (0: the grid's
     /// tiles). Used when the prediction's room fits inside it; else the grid's tiles.
     pub crop_px: u32,
+    /// A motion cue sighting older (or newer) than this does not say where to look when the
+    /// detector has no ball of its own, nanoseconds (0: the cue's sightings are not used).
+    pub cue_hold_ns: u64,
 }
 
 impl Default for FocusSettings {
@@ -43,6 +50,7 @@ impl Default for FocusSettings {
             growth: 0.08,
             max_speed: 0.5,
             crop_px: 0,
+            cue_hold_ns: 400_000_000,
         }
     }
 }
@@ -84,6 +92,9 @@ pub struct Focus {
     since_full: u32,
     /// The position the current plan looked around.
     predicted: Option<(f64, f64)>,
+    /// The motion cue's newest sighting, and whether the current plan looks around it.
+    cue: Option<Sighting>,
+    on_cue: bool,
 }
 
 impl Focus {
@@ -93,9 +104,36 @@ impl Focus {
             ball_class,
             last: None,
             velocity: None,
-            since_full: 0,
+            // The first frame is a full sweep.
+            since_full: settings.full_every,
             predicted: None,
+            cue: None,
+            on_cue: false,
         }
+    }
+
+    /// The motion cue saw a ball at `(x, y)` in the frame at `pts_ns`: where to look when the
+    /// detector has no ball of its own (the newest sighting replaces the one before).
+    pub fn cue(&mut self, pts_ns: u64, x: f64, y: f64) {
+        if self.settings.cue_hold_ns > 0 {
+            self.cue = Some(Sighting { pts_ns, x, y });
+        }
+    }
+
+    /// Whether the current plan looks around a motion cue sighting.
+    pub fn on_cue(&self) -> bool {
+        self.on_cue
+    }
+
+    /// Where the cue's sighting says to look at `pts_ns`, and the room around it.
+    fn cue_prediction(&self, pts_ns: u64, width: f64) -> Option<((f64, f64), f64)> {
+        let c = self.cue?;
+        let dt_ns = pts_ns.abs_diff(c.pts_ns);
+        if dt_ns > self.settings.cue_hold_ns {
+            return None;
+        }
+        let margin = self.settings.margin_px + self.settings.growth * width * dt_ns as f64 * 1e-9;
+        Some(((c.x, c.y), margin))
     }
 
     /// Where the ball should be at `pts_ns`, and how far off that may be, pixels.
@@ -115,12 +153,16 @@ impl Focus {
     pub fn plan(&mut self, pts_ns: u64, tiling: &Tiling) -> Plan {
         let n = tiling.tiles.len();
         let full = self.settings.full_every <= 1 || self.since_full + 1 >= self.settings.full_every;
-        let prediction = if full {
-            None
-        } else {
-            self.predict(pts_ns, tiling.width as f64)
-        };
+        let width = tiling.width as f64;
+        let own = (!full).then(|| self.predict(pts_ns, width)).flatten();
+        self.on_cue = own.is_none() && !full;
+        let prediction = own.or_else(|| {
+            (!full)
+                .then(|| self.cue_prediction(pts_ns, width))
+                .flatten()
+        });
         let Some(((x, y), m)) = prediction else {
+            self.on_cue = false;
             self.predicted = None;
             return Plan::Full;
         };
@@ -158,6 +200,7 @@ impl Focus {
         };
         if tiles.is_empty() || tiles.len() >= n {
             self.predicted = None;
+            self.on_cue = false;
             return Plan::Full;
         }
         self.predicted = Some((x, y));
@@ -188,7 +231,8 @@ impl Focus {
 
     /// What the frame planned with `plan` found. A focused frame takes the ball detection
     /// nearest the prediction; a full sweep the best-scoring one. No ball: the next frame is
-    /// a full sweep.
+    /// a full sweep, except after a full sweep or a look at the cue's sighting (which is
+    /// dropped), when the cue's next sighting may be looked at first.
     pub fn observe(&mut self, pts_ns: u64, plan: &Plan, detections: &[Detection], width: u32) {
         let balls = detections.iter().filter(|d| d.class_id == self.ball_class);
         let found = match (plan, self.predicted) {
@@ -203,11 +247,16 @@ impl Focus {
             Plan::Full => 0,
             Plan::Tiles(_) | Plan::Crop(_) => self.since_full + 1,
         };
+        let on_cue = self.on_cue && plan.is_focused();
         let Some(d) = found else {
             self.last = None;
             self.velocity = None;
-            // Look everywhere next.
-            self.since_full = self.settings.full_every;
+            if on_cue {
+                self.cue = None;
+            } else if plan.is_focused() {
+                // Lost where it was followed: look everywhere next.
+                self.since_full = self.settings.full_every;
+            }
             return;
         };
         let now = Sighting {
@@ -398,6 +447,79 @@ mod tests {
         // Unseen for a second and a half: the room (48 + 0.08 * 1920 * 1.5 px each way) no
         // longer fits in the square, so the grid's tiles are looked at.
         assert!(matches!(f.plan(2_300 * MS, &t), Plan::Tiles(_)));
+    }
+
+    #[test]
+    fn a_lost_ball_is_looked_for_where_the_motion_cue_saw_it_between_full_sweeps() {
+        let t = tiling();
+        let mut f = Focus::new(FocusSettings::default(), 0);
+        // Nothing found in a full sweep; the cue sees something at x = 1500.
+        let p = f.plan(0, &t);
+        assert_eq!(p, Plan::Full);
+        f.observe(0, &p, &[player(300.0, 300.0)], 1920);
+        f.cue(40 * MS, 1500.0, 400.0);
+        let p = f.plan(80 * MS, &t);
+        let Plan::Tiles(tiles) = &p else {
+            panic!("{p:?}")
+        };
+        assert_eq!(tiles.len(), 1);
+        assert!(t.tiles[tiles[0]].contains(1500.0, 400.0));
+        assert!(f.on_cue());
+        // Not there: the sighting is dropped, and without another the next frame is a full
+        // sweep.
+        f.observe(80 * MS, &p, &[], 1920);
+        assert_eq!(f.plan(120 * MS, &t), Plan::Full);
+        assert!(!f.on_cue());
+        // A fresh sighting, and the ball is there: it is followed as the detector's own.
+        f.observe(120 * MS, &Plan::Full, &[], 1920);
+        f.cue(150 * MS, 700.0, 300.0);
+        let p = f.plan(160 * MS, &t);
+        assert!(f.on_cue(), "{p:?}");
+        f.observe(160 * MS, &p, &[ball(705.0, 302.0, 0.8)], 1920);
+        f.cue(190 * MS, 1500.0, 400.0);
+        let p = f.plan(200 * MS, &t);
+        assert!(!f.on_cue());
+        let Plan::Tiles(tiles) = &p else {
+            panic!("{p:?}")
+        };
+        assert!(t.tiles[tiles[0]].contains(705.0, 302.0));
+    }
+
+    #[test]
+    fn the_cue_never_delays_the_full_sweep_and_old_or_unused_sightings_say_nothing() {
+        let t = tiling();
+        let mut f = Focus::new(FocusSettings::default(), 0);
+        // A sighting before every frame, never the ball: one full sweep in four frames.
+        let mut plans = Vec::new();
+        for k in 0..8u64 {
+            let pts = k * 100 * MS;
+            f.cue(pts, 1000.0 + k as f64, 300.0);
+            let p = f.plan(pts, &t);
+            f.observe(pts, &p, &[], 1920);
+            plans.push(p);
+        }
+        let full: Vec<u64> = (0..8)
+            .filter(|&k| plans[k as usize] == Plan::Full)
+            .collect();
+        assert_eq!(full, vec![0, 4], "{plans:?}");
+        // A sighting older than `cue_hold_ns`: a full sweep.
+        let mut f = Focus::new(FocusSettings::default(), 0);
+        let p = f.plan(0, &t);
+        f.observe(0, &p, &[], 1920);
+        f.cue(0, 1000.0, 300.0);
+        assert_eq!(f.plan(500 * MS, &t), Plan::Full);
+        // With the cue off (`cue_hold_ns` 0), sightings are not kept.
+        let mut f = Focus::new(
+            FocusSettings {
+                cue_hold_ns: 0,
+                ..Default::default()
+            },
+            0,
+        );
+        let p = f.plan(0, &t);
+        f.observe(0, &p, &[], 1920);
+        f.cue(40 * MS, 1000.0, 300.0);
+        assert_eq!(f.plan(80 * MS, &t), Plan::Full);
     }
 
     #[test]

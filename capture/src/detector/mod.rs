@@ -286,6 +286,11 @@ impl Detector {
                 focus::FocusSettings {
                     full_every: cfg.focus_full_every,
                     crop_px: cfg.focus_tile_size,
+                    cue_hold_ns: if cfg.focus_on_cue && cfg.motion_cue {
+                        focus::FocusSettings::default().cue_hold_ns
+                    } else {
+                        0
+                    },
                     ..Default::default()
                 },
                 ball as u16,
@@ -322,6 +327,25 @@ impl Detector {
             None if i == self.tiling.tiles.len() => self.crop.as_ref().map(|(t, l)| (t, l)),
             None => None,
         }
+    }
+
+    /// The motion cue's newest ball sighting, for the focus to look at when it has no ball of
+    /// its own (before [`Detector::plan_tiles`]).
+    pub fn cue_hint(&mut self, pts_ns: u64, x: f32, y: f32) {
+        if let Some(f) = self.focus.as_mut() {
+            f.cue(pts_ns, x as f64, y as f64);
+        }
+    }
+
+    /// Whether `detections` hold a ball.
+    pub fn ball_found(&self, detections: &[Detection]) -> bool {
+        let ball = self.classes.iter().position(|c| c == "ball");
+        ball.is_some_and(|b| detections.iter().any(|d| d.class_id as usize == b))
+    }
+
+    /// Whether the current frame's plan looks around a motion cue sighting.
+    pub fn on_cue(&self) -> bool {
+        self.plan.is_focused() && self.focus.as_ref().is_some_and(|f| f.on_cue())
     }
 
     /// Tells the focus what the frame at `pts_ns` found (after [`Detector::infer`]).

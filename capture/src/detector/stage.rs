@@ -56,6 +56,9 @@ struct Shared {
     /// Frame order of what is published, and where it goes (closed by the worker when it
     /// exits, after everything held is published).
     order: Mutex<(InOrder, Option<Box<dyn DetectionsOut>>)>,
+    /// The motion cue's newest sighting (pts, x, y), taken by the worker before it plans a
+    /// frame (the detector's focus may look there).
+    cue_hint: Mutex<Option<(u64, f32, f32)>>,
 }
 
 impl Shared {
@@ -131,6 +134,7 @@ impl DetectorSink {
             stop: AtomicBool::new(false),
             stats: Mutex::new(DetectorStats::default()),
             order: Mutex::new((InOrder::new(MAX_HOLD_NS), Some(out))),
+            cue_hint: Mutex::new(None),
         });
         let classes = detector.classes().to_vec();
         let s = shared.clone();
@@ -243,6 +247,11 @@ impl PanoramaSink for DetectorSink {
     fn frame(&mut self, f: &PanoramaFrame) {
         let admitted = self.gate.admit(f.pts_ns);
         let cue = self.look(f);
+        if let Some(best) = cue.as_ref().and_then(|c| c.detections.first()) {
+            if let Ok(mut h) = self.shared.cue_hint.lock() {
+                *h = Some((f.pts_ns, best.cx, best.cy));
+            }
+        }
         // Announced before the worker can have it, so that its result finds its place.
         self.shared.publish(|o| o.frame(f.pts_ns, cue, admitted));
         let replaced = if admitted {
@@ -373,12 +382,17 @@ fn worker(mut det: Detector, shared: &Shared) {
         let (frame, handed_over) = frame;
         let started = Instant::now();
         let (pts_ns, seq) = (frame.pts_ns, frame.seq);
+        if let Some((pts, x, y)) = shared.cue_hint.lock().ok().and_then(|mut h| h.take()) {
+            det.cue_hint(pts, x, y);
+        }
         let result =
             prepare_frame(&mut det, frame).and_then(|()| det.infer().map_err(|e| e.to_string()));
         match result {
             Ok(dets) => {
                 det.observe(pts_ns, &dets);
                 let focused = det.analysed_region().is_some();
+                let on_cue = det.on_cue();
+                let found_on_cue = on_cue && det.ball_found(&dets);
                 let msg = det.message(dets, pts_ns, seq, started);
                 meter.record(pts_ns);
                 let (n, us) = (msg.detections.len() as u64, msg.inference_us);
@@ -390,6 +404,8 @@ fn worker(mut det: Detector, shared: &Shared) {
                 shared.bump(|s| {
                     s.analysed += 1;
                     s.focused += u64::from(focused);
+                    s.focused_on_cue += u64::from(on_cue);
+                    s.found_on_cue += u64::from(found_on_cue);
                     s.detections += n;
                     s.truncated = truncated;
                     s.last_inference_us = us;

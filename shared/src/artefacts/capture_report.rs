@@ -124,6 +124,10 @@ pub struct DetectorStats {
     pub analysed: u64,
     /// Of which only the tile(s) around the ball were analysed (`detector.focus_full_every`).
     pub focused: u64,
+    /// Of the focused frames, those that looked around a motion cue sighting for a ball the
+    /// detector had lost (`detector.focus_on_cue`), and those of them that found a ball.
+    pub focused_on_cue: u64,
+    pub found_on_cue: u64,
     /// Frames that failed (unreadable frame, inference error).
     pub errors: u64,
     /// Detections published in total.

@@ -61,8 +61,15 @@ pub struct DetectorConfig {
     /// Looking where the ball is (CPU engines): at most every this many analysed frames one
     /// is a full sweep of every tile; the others analyse only the tile(s) around where the
     /// last ball detections put the ball, which is several times cheaper. A frame after a
-    /// miss is always a full sweep. 1 analyses every tile of every frame.
+    /// miss is a full sweep, or with `focus_on_cue` a look at the motion cue's sighting. 1
+    /// analyses every tile of every frame.
     pub focus_full_every: u32,
+    /// With no ball of its own to follow, a focused frame looks around the motion cue's
+    /// newest sighting (within 0.4 s), between full sweeps; a look there that finds nothing
+    /// drops the sighting. Needs `motion_cue` and `focus_full_every` > 1. Off by default:
+    /// measured on the demo, it loses the ball less often but does not keep it in frame more
+    /// (bench/README.md, "Looking where the motion cue sees the ball").
+    pub focus_on_cue: bool,
     /// Side of the square a focused frame looks at around the predicted ball, panorama
     /// pixels, magnified to the model input (0: the grid's tiles). Needs a model trained at
     /// that magnification (see docs/detector.md).
@@ -105,6 +112,7 @@ impl Default for DetectorConfig {
             mask_height_m: 3.0,
             max_rate_hz: 5.0,
             focus_full_every: 4,
+            focus_on_cue: false,
             focus_tile_size: 0,
             motion_cue: true,
             threads: 2,
