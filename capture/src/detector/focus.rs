@@ -154,13 +154,15 @@ impl Focus {
         let n = tiling.tiles.len();
         let full = self.settings.full_every <= 1 || self.since_full + 1 >= self.settings.full_every;
         let width = tiling.width as f64;
-        let own = (!full).then(|| self.predict(pts_ns, width)).flatten();
-        self.on_cue = own.is_none() && !full;
-        let prediction = own.or_else(|| {
-            (!full)
-                .then(|| self.cue_prediction(pts_ns, width))
-                .flatten()
-        });
+        // The detector's own ball first; without one, the cue's sighting.
+        let (prediction, on_cue) = match full {
+            true => (None, false),
+            false => match self.predict(pts_ns, width) {
+                Some(own) => (Some(own), false),
+                None => (self.cue_prediction(pts_ns, width), true),
+            },
+        };
+        self.on_cue = on_cue;
         let Some(((x, y), m)) = prediction else {
             self.on_cue = false;
             self.predicted = None;
