@@ -1,8 +1,8 @@
 //! What capture throws away, in the shared vocabulary (`shared::discard`): camera frames the
 //! engine was too far behind for or could not use, pairs without a free pool buffer, frames
 //! pushed out of a full delay ring, camera keyframes that came after their frame was shown,
-//! and the detector's frames superseded by newer ones, detections over the cap and results
-//! that came too late. The node adds its sockets' losses.
+//! and the detector's frames superseded by newer ones, detections over the cap, balls the
+//! ball verifier turned down and results that came too late. The node adds its sockets' losses.
 
 use shared::artefacts::{DetectorStats, EngineStats};
 use shared::discard::{Discards, Reason};
@@ -28,6 +28,7 @@ pub fn capture_discards(
         d.add("detector", Reason::Superseded, s.skipped_busy)
             .add("detector", Reason::OverCap, s.truncated)
             .add("detector", Reason::OutOfOrder, s.late)
+            .add("ball_verifier", Reason::Rejected, s.verifier_rejected)
             .add("motion", Reason::TooLate, s.motion_dropped);
     }
     d
@@ -50,6 +51,7 @@ mod tests {
             truncated: 7,
             late: 8,
             motion_dropped: 9,
+            verifier_rejected: 12,
             ..DetectorStats::default()
         };
         let playout = PlayoutStatus {
@@ -61,11 +63,11 @@ mod tests {
         assert_eq!(d.get("ingest", Reason::QueueFull), 5);
         assert_eq!(d.get("ring", Reason::QueueFull), 10);
         assert_eq!(d.get("poses", Reason::TooLate), 11);
-        assert_eq!(d.total(), 5 + 1 + 4 + 10 + 11 + 6 + 7 + 8 + 9);
+        assert_eq!(d.total(), 5 + 1 + 4 + 10 + 11 + 6 + 7 + 8 + 9 + 12);
         assert_eq!(
             d.lost(),
             5 + 1 + 4 + 10 + 11 + 8 + 9,
-            "superseded detector frames and capped detections are rules"
+            "superseded detector frames, capped detections and balls the verifier turned down are rules"
         );
         let without = capture_discards(&engine, None, &playout);
         assert_eq!(without.get("detector", Reason::Superseded), 0);

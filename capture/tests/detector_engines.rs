@@ -11,6 +11,7 @@ use capture::detector::decode::decode_tile;
 use capture::detector::engine::{inspect_model, resolve_model_path, DEFAULT_MODEL};
 use capture::detector::prepare::Letterbox;
 use capture::detector::tract_engine::TractEngine;
+use capture::detector::verifier::crop_planes;
 use capture::detector::{
     load_engine, DecodeParams, Detector, DetectorError, InferenceEngine, Tile,
 };
@@ -206,6 +207,91 @@ fn a_frame_analysed_in_part_finds_what_the_whole_frame_finds_in_those_tiles() {
     let again = d.detect(&pano.as_ref(), 80, 2).unwrap();
     assert_eq!((again.detections, again.region), (whole.detections, None));
     assert!(d.prepare_tiles(&pano.as_ref(), &[n]).is_err());
+}
+
+#[test]
+fn the_ball_verifier_keeps_the_balls_it_believes_and_counts_the_rest() {
+    let (cal, pano) = panorama();
+    // The test model's third class is frequent enough here to stand for the ball.
+    // No per-frame cap: it would cut other detections with the balls there and not without.
+    let base = DetectorConfig {
+        classes: vec!["player".into(), "referee".into(), "ball".into()],
+        max_detections: 1_000_000,
+        ..tiny_cfg()
+    };
+    let mut plain = Detector::from_config(&base, &cal).unwrap();
+    let all = plain.detect(&pano.as_ref(), 0, 0).unwrap().detections;
+    assert_eq!(plain.counts.truncated, 0);
+    // The test verifier's "probability" is the mean of its 16 px crop: predict it per ball.
+    let mut balls: Vec<(shared::messages::Detection, f32)> = all
+        .iter()
+        .filter(|d| d.class_id == 2)
+        .map(|d| {
+            let i = d.tile as usize;
+            let t = plain.tiling().tiles[i];
+            let mut crop = vec![0.0; 3 * 16 * 16];
+            let at = (d.cx as f64 - t.x as f64, d.cy as f64 - t.y as f64);
+            crop_planes(plain.input_of(i), plain.letterbox(i), at, 16, &mut crop);
+            (d.clone(), crop.iter().sum::<f32>() / crop.len() as f32)
+        })
+        .collect();
+    assert!(balls.len() >= 4, "{} balls to verify", balls.len());
+    balls.sort_by(|a, b| a.1.total_cmp(&b.1));
+    // A threshold in the widest gap of the middle half: about half the balls go.
+    let n = balls.len();
+    let k = (n / 4..3 * n / 4)
+        .max_by(|&a, &b| (balls[a + 1].1 - balls[a].1).total_cmp(&(balls[b + 1].1 - balls[b].1)))
+        .unwrap();
+    assert!(balls[k + 1].1 - balls[k].1 > 1e-4, "{balls:?}");
+    let threshold = (balls[k].1 + balls[k + 1].1) / 2.0;
+    let cfg = DetectorConfig {
+        ball_verifier: data("mean_verifier.onnx").display().to_string(),
+        ball_verifier_threshold: threshold,
+        ..base
+    };
+    let mut d = Detector::from_config(&cfg, &cal).unwrap();
+    let kept = d.detect(&pano.as_ref(), 0, 0).unwrap().detections;
+    // Compared as sets of boxes: the order of equal scores is not part of the contract.
+    let key =
+        |x: &shared::messages::Detection| (x.class_id, x.tile, x.cx.to_bits(), x.cy.to_bits());
+    let mut got: Vec<_> = kept.iter().map(key).collect();
+    let mut want: Vec<_> = all
+        .iter()
+        .filter(|x| x.class_id != 2 || balls.iter().any(|(b, p)| b == *x && *p >= threshold))
+        .map(key)
+        .collect();
+    got.sort();
+    want.sort();
+    let balls_of = |v: &[(u16, u16, u32, u32)]| v.iter().filter(|k| k.0 == 2).count();
+    assert_eq!(balls_of(&got), balls_of(&want), "the bright balls kept");
+    assert!(got == want, "players untouched, the bright balls kept");
+    assert_eq!(d.counts.verified, n as u64);
+    assert_eq!(d.counts.verifier_rejected, (k + 1) as u64);
+    assert_eq!(d.counts.unverified, 0);
+}
+
+#[test]
+fn a_ball_verifier_that_is_missing_or_not_one_is_refused_at_start_up() {
+    let (cal, _) = panorama();
+    let cfg = DetectorConfig {
+        ball_verifier: "models/no-such-verifier.onnx".into(),
+        ..tiny_cfg()
+    };
+    let e = Detector::from_config(&cfg, &cal).err().unwrap().to_string();
+    assert!(
+        e.contains("no-such-verifier.onnx") && e.contains("looked in"),
+        "{e}"
+    );
+    // A detector is not a verifier: its output is not one probability per crop.
+    let cfg = DetectorConfig {
+        ball_verifier: data("tiny_yolo.onnx").display().to_string(),
+        ..tiny_cfg()
+    };
+    let e = Detector::from_config(&cfg, &cal).err().unwrap().to_string();
+    assert!(
+        e.contains("ball verifier") && e.contains("tiny_yolo.onnx"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -18,7 +18,9 @@ use crate::grass::grass_mask;
 use crate::render_eval::{iou_box, merge};
 use capture::detector::decode::DecodeParams;
 use capture::detector::mask::PanoramaMask;
-use capture::detector::{decode_params, load_engine, Detector, DetectorError, Tiling};
+use capture::detector::{
+    decode_params, load_engine, load_verifier, Detector, DetectorError, Tiling,
+};
 use shared::config::DetectorConfig;
 use shared::image::{rgb_to_yuv, Nv12Image};
 use shared::messages::Detection;
@@ -154,6 +156,12 @@ pub struct ImageEvalReport {
     /// Images in which no pitch was found (`grass`): the whole picture counted there.
     pub no_pitch_images: usize,
     pub mean_image_ms: f64,
+    /// The ball verifier (`detector.ball_verifier`, empty: none), its threshold, and the
+    /// balls it looked at and turned down (before the report's ball threshold).
+    pub ball_verifier: String,
+    pub ball_verifier_threshold: f32,
+    pub verified: u64,
+    pub verifier_rejected: u64,
 }
 
 /// Reads YOLO label lines (`class cx cy w h`, normalised) into boxes of a `w` x `h` image.
@@ -429,6 +437,9 @@ pub fn evaluate_images(
     }
     r.tiles_per_image = runner.tiles as f64 / r.images.max(1) as f64;
     r.mean_image_ms = runner.ms / r.images.max(1) as f64;
+    (r.verified, r.verifier_rejected) = runner.verifier_counts();
+    r.ball_verifier = cfg.ball_verifier.clone();
+    r.ball_verifier_threshold = cfg.ball_verifier_threshold;
     Ok(tally.finish(r, cfg))
 }
 
@@ -533,6 +544,8 @@ struct ImageDetector<'a> {
     det: Option<(Detector, (u32, u32))>,
     tiles: usize,
     ms: f64,
+    /// The verifier counts of detectors replaced by one for another image size.
+    earlier: (u64, u64),
 }
 
 impl<'a> ImageDetector<'a> {
@@ -547,6 +560,7 @@ impl<'a> ImageDetector<'a> {
             det: None,
             tiles: 0,
             ms: 0.0,
+            earlier: (0, 0),
         })
     }
 
@@ -557,7 +571,10 @@ impl<'a> ImageDetector<'a> {
                 Some(e) => e,
                 None => load_engine(cfg)?,
             };
-            self.det = None;
+            if let Some((old, _)) = self.det.take() {
+                self.earlier.0 += old.counts.verified;
+                self.earlier.1 += old.counts.verifier_rejected;
+            }
             let tiling = Tiling::new(
                 w,
                 h,
@@ -565,7 +582,7 @@ impl<'a> ImageDetector<'a> {
                 cfg.tile_overlap,
                 &PanoramaMask::whole(w, h),
             );
-            let d = Detector::new(
+            let mut d = Detector::new(
                 engine,
                 tiling,
                 self.params.clone(),
@@ -573,6 +590,9 @@ impl<'a> ImageDetector<'a> {
                 usize::MAX,
                 cfg.threads as usize,
             )?;
+            if let Some(v) = load_verifier(cfg)? {
+                d.set_verifier(v, cfg.classes.iter().position(|c| c == "ball"))?;
+            }
             self.det = Some((d, (w, h)));
         }
         let Some((d, _)) = self.det.as_mut() else {
@@ -585,6 +605,14 @@ impl<'a> ImageDetector<'a> {
         self.ms += t.elapsed().as_secs_f64() * 1e3;
         self.tiles += d.tiling().tiles.len();
         Ok(dets)
+    }
+
+    /// Balls the verifier looked at and turned down, over every image so far.
+    fn verifier_counts(&self) -> (u64, u64) {
+        let now = self.det.as_ref().map_or((0, 0), |(d, _)| {
+            (d.counts.verified, d.counts.verifier_rejected)
+        });
+        (self.earlier.0 + now.0, self.earlier.1 + now.1)
     }
 }
 

@@ -140,7 +140,8 @@ fn dims_of(v: &pb::ValueInfoProto) -> Option<Vec<Dim>> {
     )
 }
 
-fn show(d: &[Dim]) -> String {
+/// Declared dimensions as text, `?` for a dynamic one.
+pub(crate) fn show(d: &[Dim]) -> String {
     let parts: Vec<String> = d
         .iter()
         .map(|x| x.map_or("?".to_string(), |n| n.to_string()))
@@ -148,13 +149,8 @@ fn show(d: &[Dim]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-/// Reads the declared input and output shapes from the file and checks the YOLO layout.
-/// `input_size` is used for a dynamic input side.
-pub fn inspect_model(
-    path: &Path,
-    classes: usize,
-    input_size: u32,
-) -> Result<ModelInfo, DetectorError> {
+/// The declared shapes of a model's one input and first output, read from the file.
+pub(crate) fn declared_shapes(path: &Path) -> Result<(Vec<Dim>, Vec<Dim>), DetectorError> {
     let proto =
         tract_onnx::onnx()
             .proto_model_for_path(path)
@@ -176,6 +172,28 @@ pub fn inspect_model(
         .iter()
         .filter(|i| !inits.contains(i.name.as_str()))
         .collect();
+    if inputs.len() != 1 || graph.output.is_empty() {
+        return Err(DetectorError::ModelShape {
+            path: path.to_path_buf(),
+            what: "number of inputs/outputs",
+            expected: "1 input and at least 1 output".into(),
+            found: format!("{} inputs, {} outputs", inputs.len(), graph.output.len()),
+        });
+    }
+    Ok((
+        dims_of(inputs[0]).unwrap_or_default(),
+        dims_of(&graph.output[0]).unwrap_or_default(),
+    ))
+}
+
+/// Reads the declared input and output shapes from the file and checks the YOLO layout.
+/// `input_size` is used for a dynamic input side.
+pub fn inspect_model(
+    path: &Path,
+    classes: usize,
+    input_size: u32,
+) -> Result<ModelInfo, DetectorError> {
+    let (din, dout) = declared_shapes(path)?;
     let shape_err =
         |what: &'static str, expected: String, found: String| DetectorError::ModelShape {
             path: path.to_path_buf(),
@@ -183,14 +201,6 @@ pub fn inspect_model(
             expected,
             found,
         };
-    if inputs.len() != 1 || graph.output.is_empty() {
-        return Err(shape_err(
-            "number of inputs/outputs",
-            "1 input and at least 1 output".into(),
-            format!("{} inputs, {} outputs", inputs.len(), graph.output.len()),
-        ));
-    }
-    let din = dims_of(inputs[0]).unwrap_or_default();
     if din.len() != 4 || din[1].is_some_and(|c| c != 3) {
         return Err(shape_err(
             "input shape",
@@ -198,7 +208,6 @@ pub fn inspect_model(
             show(&din),
         ));
     }
-    let dout = dims_of(&graph.output[0]).unwrap_or_default();
     let channels = 4 + classes as i64;
     if dout.len() != 3 || dout[1].is_some_and(|c| c != channels) {
         return Err(shape_err(

@@ -8,6 +8,7 @@
 //!   [`cuda_engine`] (tract's CUDA runtime, tiles straight from GPU memory) and `ort_engine`
 //!   (cargo feature `ort`);
 //! - [`decode`]: the Ultralytics output layout back to panorama pixels;
+//! - [`verifier`]: the optional second look at each proposed ball (`detector.ball_verifier`);
 //! - [`handoff`] and [`stage`]: the leaky hand-off from the engine thread to the worker thread
 //!   ([`DetectorSink`]), which never blocks the panorama;
 //! - [`scenes`]: varied synthetic scenes (the motion cue's tests and the `touchline-eval`
@@ -31,6 +32,7 @@ pub mod scenes;
 pub mod stage;
 pub mod tiling;
 pub mod tract_engine;
+pub mod verifier;
 
 pub use decode::{DecodeCounts, DecodeParams};
 pub use engine::{InferenceEngine, ModelInfo, ModelOutput};
@@ -82,6 +84,17 @@ pub fn load_engine(cfg: &DetectorConfig) -> Result<Box<dyn InferenceEngine>, Det
             "detector.engine {other:?} is not an engine"
         ))),
     }
+}
+
+/// The configured ball verifier (`detector.ball_verifier`), `None` when the key is empty.
+pub fn load_verifier(
+    cfg: &DetectorConfig,
+) -> Result<Option<verifier::BallVerifier>, DetectorError> {
+    if cfg.ball_verifier.trim().is_empty() {
+        return Ok(None);
+    }
+    let path = engine::resolve_model_path(&cfg.ball_verifier)?;
+    verifier::BallVerifier::load(&path, cfg.ball_verifier_threshold).map(Some)
 }
 
 /// The field mask of the config for this rig.
@@ -151,6 +164,11 @@ pub struct DetectCounts {
     pub suppressed: u64,
     /// Detections beyond `max_detections` in a frame.
     pub truncated: u64,
+    /// Balls the verifier looked at, and of them those it turned down.
+    pub verified: u64,
+    pub verifier_rejected: u64,
+    /// Balls the verifier could not look at: their tiles were on the GPU.
+    pub unverified: u64,
 }
 
 /// Tiling + preparation + engine + decoding: one panorama in, detections out.
@@ -183,6 +201,10 @@ pub struct Detector {
     /// The current frame's focus crop and its letterbox (index `tiling.tiles.len()` in
     /// `active`), when the plan is one.
     crop: Option<(Tile, Letterbox)>,
+    /// The second look at each proposed ball, and the ball's class.
+    verifier: Option<(verifier::BallVerifier, u16)>,
+    /// One tile's model input, for the rows around balls on tiles that stay on the GPU.
+    band: Vec<f32>,
     pub counts: DetectCounts,
     /// Time of the last engine run(s) of a frame, microseconds (inference alone).
     pub last_engine_us: u32,
@@ -246,6 +268,8 @@ impl Detector {
             focus: None,
             plan: focus::Plan::Full,
             crop: None,
+            verifier: None,
+            band: Vec::new(),
             counts: DetectCounts::default(),
             last_engine_us: 0,
         })
@@ -281,6 +305,9 @@ impl Detector {
         )?;
         d.set_nice(cfg.nice)?;
         let ball = cfg.classes.iter().position(|c| c == "ball");
+        if let Some(v) = load_verifier(cfg)? {
+            d.set_verifier(v, ball)?;
+        }
         if let (true, Some(ball)) = (cfg.focus_full_every > 1, ball) {
             d.focus = Some(focus::Focus::new(
                 focus::FocusSettings {
@@ -385,6 +412,22 @@ impl Detector {
 
     pub fn letterbox(&self, tile: usize) -> &Letterbox {
         &self.letterboxes[tile]
+    }
+
+    /// Looks again at each ball (class `ball`) with `v` from now on; a ball it turns down is
+    /// not published (and counted).
+    pub fn set_verifier(
+        &mut self,
+        v: verifier::BallVerifier,
+        ball: Option<usize>,
+    ) -> Result<(), DetectorError> {
+        let Some(ball) = ball else {
+            return Err(DetectorError::Config(
+                "detector.ball_verifier is set but detector.classes has no \"ball\"".into(),
+            ));
+        };
+        self.verifier = Some((v, ball as u16));
+        Ok(())
     }
 
     /// Copies every tile of the panorama into the model input. The panorama can be released
@@ -535,20 +578,55 @@ impl Detector {
             engine_time += t.elapsed();
             for k in 0..b {
                 let i = self.active[start + k];
-                let Some((tile, lb)) = self.tile_at(i) else {
+                let Some((tile, lb)) = self.tile_at(i).map(|(t, l)| (*t, *l)) else {
                     continue;
                 };
+                let first = dets.len();
                 let c = decode::decode_tile(
                     out.item(k),
                     out.anchors,
-                    tile,
-                    lb,
+                    &tile,
+                    &lb,
                     &self.params,
                     &mut dets,
                 );
                 self.counts.size_rejected += c.size_rejected;
                 self.counts.outside_crop += c.outside_crop;
                 self.counts.suppressed += c.suppressed;
+                let planes = match (prepared, &self.verifier, &self.gpu) {
+                    (Prepared::Host, ..) => {
+                        self.input.get((start + k) * per..(start + k + 1) * per)
+                    }
+                    // Tiles on the GPU: the rows around this tile's balls come down.
+                    (Prepared::Device, Some((v, ball)), Some((prep, _)))
+                        if dets[first..].iter().any(|d| d.class_id == *ball) =>
+                    {
+                        let device = self.engine.device_input(n)?.ok_or_else(|| {
+                            DetectorError::Config("the engine's device input went away".into())
+                        })?;
+                        self.band.resize(per, 0.0);
+                        let centres = dets[first..]
+                            .iter()
+                            .filter(|d| d.class_id == *ball)
+                            .map(|d| (d.cx as f64 - tile.x as f64, d.cy as f64 - tile.y as f64));
+                        verifier::fetch_rows(
+                            prep.gpu(),
+                            device + ((start + k) * per * 4) as u64,
+                            &lb,
+                            v.side(),
+                            centres,
+                            &mut self.band,
+                        )?;
+                        Some(&self.band[..])
+                    }
+                    _ => None,
+                };
+                if let Some((v, ball)) = self.verifier.as_mut() {
+                    let c = v.verify(&mut dets, first, *ball, planes, &tile, &lb)?;
+                    self.counts.verified += c.verified;
+                    self.counts.verifier_rejected += c.rejected;
+                    self.counts.unverified += c.unverified;
+                }
             }
             start += b;
         }

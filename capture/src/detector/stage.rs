@@ -397,7 +397,7 @@ fn worker(mut det: Detector, shared: &Shared) {
                 meter.record(pts_ns);
                 let (n, us) = (msg.detections.len() as u64, msg.inference_us);
                 shared.publish(|o| o.detected(msg));
-                let truncated = det.counts.truncated;
+                let counts = det.counts;
                 let (engine_us, tiles) = (det.last_engine_us, det.analysed_tiles().len() as u32);
                 let transfers = det.engine().transfers();
                 let latency_us = handed_over.elapsed().as_micros().min(u32::MAX as u128) as u32;
@@ -407,7 +407,10 @@ fn worker(mut det: Detector, shared: &Shared) {
                     s.focused_on_cue += u64::from(on_cue);
                     s.found_on_cue += u64::from(found_on_cue);
                     s.detections += n;
-                    s.truncated = truncated;
+                    s.truncated = counts.truncated;
+                    s.verified = counts.verified;
+                    s.verifier_rejected = counts.verifier_rejected;
+                    s.unverified = counts.unverified;
                     s.last_inference_us = us;
                     s.last_engine_us = engine_us;
                     s.inference_us_total += u64::from(us);

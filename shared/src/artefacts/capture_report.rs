@@ -134,6 +134,11 @@ pub struct DetectorStats {
     pub detections: u64,
     /// Detections dropped by the per-frame cap.
     pub truncated: u64,
+    /// Balls the ball verifier looked at, those it turned down, and those it could not look
+    /// at (tiles on the GPU) (`detector.ball_verifier`).
+    pub verified: u64,
+    pub verifier_rejected: u64,
+    pub unverified: u64,
     /// Time of the last analysed frame (tile preparation, inference, decoding), microseconds.
     pub last_inference_us: u32,
     /// Of which the engine's run(s) alone, microseconds.

@@ -79,6 +79,14 @@ pub struct DetectorConfig {
     /// and its sightings are published between the detector's frames, marked as such. Off:
     /// only the detector's frames are published. Frames on the GPU never have it.
     pub motion_cue: bool,
+    /// Ball verifier: a small ONNX model that looks again at each ball the detector proposes
+    /// (a crop around it) and turns down the ones it does not believe (counted as
+    /// `verifier_rejected`). Empty: off. Trained on real frames for real pitches
+    /// (`models/touchline-ball-verifier.onnx`, models/README.md); it runs on the CPU (tiles
+    /// on the GPU: the few rows around each ball come down).
+    pub ball_verifier: String,
+    /// Least verifier probability for a ball to be kept.
+    pub ball_verifier_threshold: f32,
     /// Threads for inference and tile preparation.
     pub threads: u32,
     /// Niceness of the detector's threads (Linux, 0-19): above 0 the stitcher, playout and
@@ -115,6 +123,8 @@ impl Default for DetectorConfig {
             focus_on_cue: false,
             focus_tile_size: 0,
             motion_cue: true,
+            ball_verifier: String::new(),
+            ball_verifier_threshold: 0.9,
             threads: 2,
             nice: 19,
             ort_library: String::new(),
@@ -179,6 +189,18 @@ impl DetectorConfig {
             check_range(&format!("detector.max_size_px[{i}]"), hi, lo, 100_000.0)?;
         }
         check_range("detector.nms_iou", self.nms_iou, 0.05, 1.0)?;
+        check_range(
+            "detector.ball_verifier_threshold",
+            self.ball_verifier_threshold,
+            0.0,
+            1.0,
+        )?;
+        if !self.ball_verifier.trim().is_empty() && !self.classes.iter().any(|c| c == "ball") {
+            return Err(ConfigError::invalid(
+                "detector.ball_verifier",
+                "is set but detector.classes has no \"ball\" for it to look at",
+            ));
+        }
         check_range("detector.max_detections", self.max_detections, 1, 1000)?;
         check_range("detector.tile_size", self.tile_size, 32, 8192)?;
         check_range("detector.focus_full_every", self.focus_full_every, 1, 100)?;
@@ -321,5 +343,25 @@ mod tests {
         );
         c.focus_tile_size = 320;
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn the_ball_verifier_needs_a_ball_class_and_a_probability() {
+        let mut c = DetectorConfig {
+            ball_verifier: "models/touchline-ball-verifier.onnx".into(),
+            ..Default::default()
+        };
+        c.validate().unwrap();
+        c.ball_verifier_threshold = 1.5;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("detector.ball_verifier_threshold"), "{e}");
+        c.ball_verifier_threshold = 0.5;
+        c.classes = vec!["player".into()];
+        (c.thresholds, c.min_size_px, c.max_size_px) = (vec![0.4], vec![4.0], vec![600.0]);
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("detector.ball_verifier") && e.contains("no \"ball\""),
+            "{e}"
+        );
     }
 }
