@@ -155,13 +155,29 @@ def to_tensor(crops):
     return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float() / 255.0
 
 
-def augment(x):
+def rescale(x, s):
+    """The crops magnified by `s` about their centre, same size (edges repeated)."""
+    side = x.shape[-1]
+    m = max(8, int(round(side * s)))
+    if m == side:
+        return x
+    y = F.interpolate(x, size=(m, m), mode="bilinear", align_corners=False)
+    if m > side:
+        o = (m - side) // 2
+        return y[..., o : o + side, o : o + side]
+    a = (side - m) // 2
+    return F.pad(y, (a, side - m - a, a, side - m - a), mode="replicate")
+
+
+def augment(x, scale):
     if random.random() < 0.5:
         x = x.flip(3)
     n = x.shape[0]
-    gain = torch.empty(n, 1, 1, 1).uniform_(0.75, 1.25)
+    gain = torch.empty(n, 1, 1, 1).uniform_(0.75, 1.25) * torch.empty(n, 3, 1, 1).uniform_(0.92, 1.08)
     bias = torch.empty(n, 1, 1, 1).uniform_(-0.08, 0.08)
     x = (x * gain + bias).clamp(0, 1)
+    if scale > 1:  # balls nearer or farther than in the training frames
+        x = rescale(x, float(np.exp(random.uniform(-np.log(scale), np.log(scale)))))
     dx, dy = random.randint(-2, 2), random.randint(-2, 2)
     return torch.roll(x, (dy, dx), (2, 3))
 
@@ -212,6 +228,7 @@ def main():
     ap.add_argument("--min-score", type=float, default=0.15, help="candidates from this detector score")
     ap.add_argument("--width", default="16,32,64,96", help="channels of the four stages")
     ap.add_argument("--crop", type=int, default=CROP, help="crop side, image pixels (the model's input side)")
+    ap.add_argument("--scale-jitter", type=float, default=1.3, help="crops magnified by up to this factor or its inverse (1: none)")
     ap.add_argument("--det-threshold", type=float, default=0.7, choices=(0.3, 0.5, 0.7), help="the detector's ball threshold the verifier's is chosen at")
     ap.add_argument("--precision", type=float, default=0.90, help="validation precision the chosen verifier threshold reaches")
     args = ap.parse_args()
@@ -247,7 +264,7 @@ def main():
     while progress() < 1.0:
         net.train()
         batch = random.sample(pos, min(64, len(pos))) + random.sample(neg, min(64, len(neg)))
-        x = augment(to_tensor([c[0] for c in batch]))
+        x = augment(to_tensor([c[0] for c in batch]), args.scale_jitter)
         y = torch.tensor([float(c[1]) for c in batch]).unsqueeze(1)
         for g in opt.param_groups:
             g["lr"] = 2e-3 * 0.5 * (1 + np.cos(np.pi * min(1.0, progress())))

@@ -11,7 +11,7 @@ use capture::detector::decode::decode_tile;
 use capture::detector::engine::{inspect_model, resolve_model_path, DEFAULT_MODEL};
 use capture::detector::prepare::Letterbox;
 use capture::detector::tract_engine::TractEngine;
-use capture::detector::verifier::crop_planes;
+use capture::detector::verifier::{crop_planes, BallVerifier};
 use capture::detector::{
     load_engine, DecodeParams, Detector, DetectorError, InferenceEngine, Tile,
 };
@@ -268,6 +268,53 @@ fn the_ball_verifier_keeps_the_balls_it_believes_and_counts_the_rest() {
     assert_eq!(d.counts.verified, n as u64);
     assert_eq!(d.counts.verifier_rejected, (k + 1) as u64);
     assert_eq!(d.counts.unverified, 0);
+}
+
+#[test]
+fn balls_the_verifier_cannot_look_at_go_out_unverified_and_counted() {
+    let mut v = BallVerifier::load(&data("mean_verifier.onnx"), 0.5).unwrap();
+    assert_eq!(v.side(), 16);
+    let ball = |cx: f32| shared::messages::Detection {
+        cx,
+        cy: 10.0,
+        w: 4.0,
+        h: 4.0,
+        class_id: 0,
+        score: 0.9,
+        tile: 0,
+    };
+    let player = shared::messages::Detection {
+        class_id: 1,
+        ..ball(30.0)
+    };
+    let tile = Tile {
+        id: 0,
+        x: 0,
+        y: 0,
+        w: 64,
+        h: 64,
+        col: 0,
+        row: 0,
+    };
+    let lb = Letterbox::new(64, 64, 64, 64);
+    // No pixels to read (a GPU tile that could not be fetched): everything kept, counted.
+    let mut dets = vec![ball(10.0), player.clone(), ball(50.0)];
+    let c = v.verify(&mut dets, 0, 0, None, &tile, &lb);
+    assert_eq!((c.verified, c.rejected, c.unverified), (0, 0, 2));
+    assert_eq!(dets.len(), 3);
+    // Dark pixels: both balls turned down (mean 0 < 0.5), the player kept; only balls from
+    // `first` on are looked at.
+    let planes = vec![0.0f32; 3 * 64 * 64];
+    let mut dets = vec![ball(10.0), player.clone(), ball(50.0)];
+    let c = v.verify(&mut dets, 1, 0, Some(&planes), &tile, &lb);
+    assert_eq!((c.verified, c.rejected, c.unverified), (1, 1, 0));
+    assert_eq!(dets, vec![ball(10.0), player.clone()]);
+    // Bright pixels: kept.
+    let planes = vec![1.0f32; 3 * 64 * 64];
+    let mut dets = vec![ball(10.0), player, ball(50.0)];
+    let c = v.verify(&mut dets, 0, 0, Some(&planes), &tile, &lb);
+    assert_eq!((c.verified, c.rejected, c.error), (2, 0, None));
+    assert_eq!(dets.len(), 3);
 }
 
 #[test]

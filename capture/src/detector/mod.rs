@@ -205,6 +205,8 @@ pub struct Detector {
     verifier: Option<(verifier::BallVerifier, u16)>,
     /// One tile's model input, for the rows around balls on tiles that stay on the GPU.
     band: Vec<f32>,
+    /// The verifier's first failure was logged.
+    verifier_warned: bool,
     pub counts: DetectCounts,
     /// Time of the last engine run(s) of a frame, microseconds (inference alone).
     pub last_engine_us: u32,
@@ -270,6 +272,7 @@ impl Detector {
             crop: None,
             verifier: None,
             band: Vec::new(),
+            verifier_warned: false,
             counts: DetectCounts::default(),
             last_engine_us: 0,
         })
@@ -593,39 +596,57 @@ impl Detector {
                 self.counts.size_rejected += c.size_rejected;
                 self.counts.outside_crop += c.outside_crop;
                 self.counts.suppressed += c.suppressed;
-                let planes = match (prepared, &self.verifier, &self.gpu) {
-                    (Prepared::Host, ..) => {
-                        self.input.get((start + k) * per..(start + k + 1) * per)
-                    }
+                let Some((v, ball)) = self.verifier.as_mut() else {
+                    continue;
+                };
+                let ball = *ball;
+                let mut trouble = None;
+                let planes = match (prepared, &self.gpu) {
+                    (Prepared::Host, _) => self.input.get((start + k) * per..(start + k + 1) * per),
                     // Tiles on the GPU: the rows around this tile's balls come down.
-                    (Prepared::Device, Some((v, ball)), Some((prep, _)))
-                        if dets[first..].iter().any(|d| d.class_id == *ball) =>
+                    (Prepared::Device, Some((prep, _)))
+                        if dets[first..].iter().any(|d| d.class_id == ball) =>
                     {
-                        let device = self.engine.device_input(n)?.ok_or_else(|| {
-                            DetectorError::Config("the engine's device input went away".into())
-                        })?;
-                        self.band.resize(per, 0.0);
                         let centres = dets[first..]
                             .iter()
-                            .filter(|d| d.class_id == *ball)
+                            .filter(|d| d.class_id == ball)
                             .map(|d| (d.cx as f64 - tile.x as f64, d.cy as f64 - tile.y as f64));
-                        verifier::fetch_rows(
-                            prep.gpu(),
-                            device + ((start + k) * per * 4) as u64,
-                            &lb,
-                            v.side(),
-                            centres,
-                            &mut self.band,
-                        )?;
-                        Some(&self.band[..])
+                        self.band.resize(per, 0.0);
+                        let fetched = match self.engine.device_input(n) {
+                            Ok(Some(device)) => verifier::fetch_rows(
+                                prep.gpu(),
+                                device + ((start + k) * per * 4) as u64,
+                                &lb,
+                                v.side(),
+                                centres,
+                                &mut self.band,
+                            ),
+                            Ok(None) => Err(DetectorError::Config(
+                                "the engine gave no device input to read the tiles from".into(),
+                            )),
+                            Err(e) => Err(e),
+                        };
+                        match fetched {
+                            Ok(()) => Some(&self.band[..]),
+                            Err(e) => {
+                                trouble = Some(e.to_string());
+                                None
+                            }
+                        }
                     }
                     _ => None,
                 };
-                if let Some((v, ball)) = self.verifier.as_mut() {
-                    let c = v.verify(&mut dets, first, *ball, planes, &tile, &lb)?;
-                    self.counts.verified += c.verified;
-                    self.counts.verifier_rejected += c.rejected;
-                    self.counts.unverified += c.unverified;
+                // The verifier never costs a frame: balls it cannot look at go out as they
+                // are, counted.
+                let c = v.verify(&mut dets, first, ball, planes, &tile, &lb);
+                self.counts.verified += c.verified;
+                self.counts.verifier_rejected += c.rejected;
+                self.counts.unverified += c.unverified;
+                if let Some(e) = trouble.or(c.error) {
+                    if !self.verifier_warned {
+                        self.verifier_warned = true;
+                        tracing::warn!(message = "The ball verifier could not look at some balls; they are published unverified (counted as unverified).", error = %e);
+                    }
                 }
             }
             start += b;

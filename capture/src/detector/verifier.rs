@@ -20,11 +20,13 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 
 /// What one [`BallVerifier::verify`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyCounts {
     pub verified: u64,
     pub rejected: u64,
     pub unverified: u64,
+    /// The last failure, when a ball could not be looked at.
+    pub error: Option<String>,
 }
 
 /// The loaded verifier and its threshold.
@@ -117,8 +119,9 @@ impl BallVerifier {
     }
 
     /// The second look at the balls (class `ball`) among `dets[first..]`, all found in `tile`
-    /// whose model input is `planes` (`None`: on the GPU, not looked at); the balls turned
-    /// down are removed (the order of `dets[first..]` changes).
+    /// whose model input is `planes` (`None`: not readable, not looked at); the balls turned
+    /// down are removed (the order of `dets[first..]` changes). A ball the model fails on is
+    /// kept, unverified, with the error.
     pub fn verify(
         &mut self,
         dets: &mut Vec<Detection>,
@@ -127,11 +130,11 @@ impl BallVerifier {
         planes: Option<&[f32]>,
         tile: &Tile,
         lb: &Letterbox,
-    ) -> Result<VerifyCounts, DetectorError> {
+    ) -> VerifyCounts {
         let mut c = VerifyCounts::default();
         let Some(planes) = planes else {
             c.unverified = dets[first..].iter().filter(|d| d.class_id == ball).count() as u64;
-            return Ok(c);
+            return c;
         };
         let mut k = first;
         while k < dets.len() {
@@ -140,16 +143,24 @@ impl BallVerifier {
                 k += 1;
                 continue;
             }
-            let p = self.score(planes, tile, lb, d.cx, d.cy)?;
-            c.verified += 1;
-            if self.keeps(p) {
-                k += 1;
-            } else {
-                c.rejected += 1;
-                dets.swap_remove(k);
+            match self.score(planes, tile, lb, d.cx, d.cy) {
+                Ok(p) if self.keeps(p) => {
+                    c.verified += 1;
+                    k += 1;
+                }
+                Ok(_) => {
+                    c.verified += 1;
+                    c.rejected += 1;
+                    dets.swap_remove(k);
+                }
+                Err(e) => {
+                    c.unverified += 1;
+                    c.error = Some(e.to_string());
+                    k += 1;
+                }
             }
         }
-        Ok(c)
+        c
     }
 
     fn run(&mut self) -> Result<f32, DetectorError> {
