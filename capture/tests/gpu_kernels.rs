@@ -444,6 +444,27 @@ fn cuda_engine_without_a_gpu_is_a_clear_start_error() {
     }
 }
 
+/// `cfg` on the `cuda` engine with tiles prepared on `gpu` (they never leave it), and the
+/// panorama uploaded there.
+fn gpu_detector(
+    gpu: &Arc<Gpu>,
+    cfg: &shared::config::DetectorConfig,
+    cal: &Calibration,
+    pano: &Nv12Image,
+) -> (capture::detector::Detector, shared::gpu::DeviceBuffer) {
+    let gcfg = shared::config::DetectorConfig {
+        engine: "cuda".into(),
+        ..cfg.clone()
+    };
+    let mut g = capture::detector::Detector::from_config(&gcfg, cal).unwrap();
+    g.use_gpu(gpu.clone()).unwrap();
+    assert!(g.tiles_stay_on_gpu(), "the cuda engine takes device tiles");
+    let dev = gpu.alloc(pano.data.len()).unwrap();
+    gpu.upload_nv12(&pano.as_ref(), &dev.nv12(pano.width, pano.height))
+        .unwrap();
+    (g, dev)
+}
+
 /// The shipped model through the GPU engine, its tiles prepared on the GPU and never
 /// downloaded, against tract on the CPU with tiles prepared on the CPU, on one synthetic
 /// demo-size panorama; then the GPU engine's time per frame.
@@ -460,16 +481,8 @@ fn cuda_engine_on_gpu_tiles_matches_tract_on_the_cpu() {
     };
     let mut cpu = capture::detector::Detector::from_config(&cfg, &cal).unwrap();
     let want = cpu.detect(&pano.as_ref(), 0, 0).unwrap().detections;
-    let gcfg = shared::config::DetectorConfig {
-        engine: "cuda".into(),
-        ..cfg.clone()
-    };
-    let mut g = capture::detector::Detector::from_config(&gcfg, &cal).unwrap();
-    g.use_gpu(gpu.clone()).unwrap();
-    assert!(g.tiles_stay_on_gpu(), "the cuda engine takes device tiles");
+    let (mut g, dev) = gpu_detector(&gpu, &cfg, &cal, &pano);
     let (w, h) = (pano.width, pano.height);
-    let dev = gpu.alloc(pano.data.len()).unwrap();
-    gpu.upload_nv12(&pano.as_ref(), &dev.nv12(w, h)).unwrap();
     let before = gpu.transfers();
     g.prepare_device(&dev.nv12(w, h)).unwrap();
     let got = g.infer().unwrap();
@@ -537,17 +550,9 @@ fn ball_verifier_on_gpu_tiles_looks_as_on_the_cpu() {
     };
     let mut cpu = capture::detector::Detector::from_config(&cfg, &cal).unwrap();
     let want = cpu.detect(&pano.as_ref(), 0, 0).unwrap().detections;
-    let gcfg = shared::config::DetectorConfig {
-        engine: "cuda".into(),
-        ..cfg.clone()
-    };
-    let mut g = capture::detector::Detector::from_config(&gcfg, &cal).unwrap();
-    g.use_gpu(gpu.clone()).unwrap();
-    assert!(g.tiles_stay_on_gpu());
-    let (w, h) = (pano.width, pano.height);
-    let dev = gpu.alloc(pano.data.len()).unwrap();
-    gpu.upload_nv12(&pano.as_ref(), &dev.nv12(w, h)).unwrap();
-    g.prepare_device(&dev.nv12(w, h)).unwrap();
+    let (mut g, dev) = gpu_detector(&gpu, &cfg, &cal, &pano);
+    g.prepare_device(&dev.nv12(pano.width, pano.height))
+        .unwrap();
     let got = g.infer().unwrap();
     let (c, gc) = (cpu.counts, g.counts);
     eprintln!("cpu {c:?}, gpu {gc:?}");
