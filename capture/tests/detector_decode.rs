@@ -17,6 +17,7 @@ fn params() -> DecodeParams {
         min_size: vec![1.0, 10.0, 10.0],
         max_size: vec![50.0, 400.0, 400.0],
         nms_iou: 0.5,
+        seam_merge: 0.0,
         max_candidates: 100,
     }
 }
@@ -212,4 +213,90 @@ fn a_panorama_of_another_size_is_refused() {
         .detect(&Nv12Image::new(200, 100).as_ref(), 0, 0)
         .unwrap_err();
     assert!(e.to_string().contains("400x200"), "{e}");
+}
+
+/// An engine that sees one person at a fixed panorama rectangle: each tile's output holds the
+/// part of the person inside that tile (tiles in the tiling's order, one batch).
+struct PersonEngine {
+    info: ModelInfo,
+    tiles: Vec<Tile>,
+    person: [f32; 4],
+}
+
+impl InferenceEngine for PersonEngine {
+    fn name(&self) -> &'static str {
+        "person"
+    }
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+    fn infer(&mut self, _input: &[f32], batch: usize) -> Result<ModelOutput, DetectorError> {
+        assert_eq!(batch, self.tiles.len());
+        let s = self.info.in_w as f32 / 128.0;
+        let [x0, y0, x1, y1] = self.person;
+        let mut data = Vec::new();
+        for t in &self.tiles {
+            let (tx, ty) = (t.x as f32, t.y as f32);
+            let (a, b) = (x0.max(tx) - tx, x1.min(tx + t.w as f32) - tx);
+            let (c, d) = (y0.max(ty) - ty, y1.min(ty + t.h as f32) - ty);
+            let score = if b > a && d > c { 0.9 } else { 0.0 };
+            data.extend_from_slice(&[
+                (a + b) / 2.0 * s,
+                (c + d) / 2.0 * s,
+                (b - a).max(1.0) * s,
+                (d - c).max(1.0) * s,
+                0.0,
+                score,
+                0.0,
+            ]);
+        }
+        Ok(ModelOutput {
+            data,
+            batch,
+            channels: 7,
+            anchors: 1,
+        })
+    }
+}
+
+#[test]
+fn a_person_cut_at_a_tile_seam_is_published_once_whole() {
+    let tiling = Tiling::new(400, 200, 128, 16, &PanoramaMask::whole(400, 200));
+    // Columns start at 0 and 90: the person (x 110-135) is cut by the first tile's right
+    // edge and whole in the second.
+    assert_eq!((tiling.tiles[0].x, tiling.tiles[1].x), (0, 90));
+    let person = [110.0, 20.0, 135.0, 60.0];
+    for (seam_merge, expect) in [(0.0, 2), (0.5, 1)] {
+        let engine = PersonEngine {
+            info: ModelInfo {
+                path: PathBuf::from("person"),
+                batch: None,
+                in_w: 64,
+                in_h: 64,
+                classes: 3,
+            },
+            tiles: tiling.tiles.clone(),
+            person,
+        };
+        let mut d = Detector::new(
+            Box::new(engine),
+            tiling.clone(),
+            DecodeParams {
+                seam_merge,
+                ..params()
+            },
+            vec!["ball".into(), "player".into(), "referee".into()],
+            100,
+            1,
+        )
+        .unwrap();
+        let msg = d.detect(&Nv12Image::new(400, 200).as_ref(), 0, 0).unwrap();
+        assert_eq!(msg.detections.len(), expect, "{:?}", msg.detections);
+        assert_eq!(d.counts.seam_merged, 2 - expect as u64);
+        if expect == 1 {
+            let p = &msg.detections[0];
+            assert_eq!(p.tile, 1);
+            close(p, 122.0, 39.5, 25.0, 40.0);
+        }
+    }
 }

@@ -468,6 +468,7 @@ fn decode_whole_tile(out: &[f32], threshold: f32) -> Vec<shared::messages::Detec
         min_size: vec![0.0; 3],
         max_size: vec![10_000.0; 3],
         nms_iou: 0.5,
+        seam_merge: 0.0,
         max_candidates: 1000,
     };
     let mut dets = Vec::new();

@@ -162,6 +162,9 @@ pub struct ImageEvalReport {
     pub ball_verifier_threshold: f32,
     pub verified: u64,
     pub verifier_rejected: u64,
+    /// People boxes cut at a tile seam and merged into a neighbouring tile's whole box
+    /// (`detector.seam_merge`).
+    pub seam_merged: u64,
 }
 
 /// Reads YOLO label lines (`class cx cy w h`, normalised) into boxes of a `w` x `h` image.
@@ -437,7 +440,7 @@ pub fn evaluate_images(
     }
     r.tiles_per_image = runner.tiles as f64 / r.images.max(1) as f64;
     r.mean_image_ms = runner.ms / r.images.max(1) as f64;
-    (r.verified, r.verifier_rejected) = runner.verifier_counts();
+    (r.verified, r.verifier_rejected, r.seam_merged) = runner.counts();
     r.ball_verifier = cfg.ball_verifier.clone();
     r.ball_verifier_threshold = cfg.ball_verifier_threshold;
     Ok(tally.finish(r, cfg))
@@ -544,8 +547,8 @@ struct ImageDetector<'a> {
     det: Option<(Detector, (u32, u32))>,
     tiles: usize,
     ms: f64,
-    /// The verifier counts of detectors replaced by one for another image size.
-    earlier: (u64, u64),
+    /// The verifier and seam counts of detectors replaced by one for another image size.
+    earlier: (u64, u64, u64),
 }
 
 impl<'a> ImageDetector<'a> {
@@ -560,7 +563,7 @@ impl<'a> ImageDetector<'a> {
             det: None,
             tiles: 0,
             ms: 0.0,
-            earlier: (0, 0),
+            earlier: (0, 0, 0),
         })
     }
 
@@ -574,6 +577,7 @@ impl<'a> ImageDetector<'a> {
             if let Some((old, _)) = self.det.take() {
                 self.earlier.0 += old.counts.verified;
                 self.earlier.1 += old.counts.verifier_rejected;
+                self.earlier.2 += old.counts.seam_merged;
             }
             let tiling = Tiling::new(
                 w,
@@ -607,12 +611,18 @@ impl<'a> ImageDetector<'a> {
         Ok(dets)
     }
 
-    /// Balls the verifier looked at and turned down, over every image so far.
-    fn verifier_counts(&self) -> (u64, u64) {
-        let now = self.det.as_ref().map_or((0, 0), |(d, _)| {
-            (d.counts.verified, d.counts.verifier_rejected)
+    /// Balls the verifier looked at and turned down, and people boxes merged at tile seams,
+    /// over every image so far.
+    fn counts(&self) -> (u64, u64, u64) {
+        let now = self.det.as_ref().map_or((0, 0, 0), |(d, _)| {
+            let c = &d.counts;
+            (c.verified, c.verifier_rejected, c.seam_merged)
         });
-        (self.earlier.0 + now.0, self.earlier.1 + now.1)
+        (
+            self.earlier.0 + now.0,
+            self.earlier.1 + now.1,
+            self.earlier.2 + now.2,
+        )
     }
 }
 

@@ -20,6 +20,9 @@ pub struct DecodeParams {
     pub nms_iou: f32,
     /// Candidates kept per tile before NMS (highest scores).
     pub max_candidates: usize,
+    /// A person's box cut at a tile's inner edge that lies at least this much inside a box
+    /// of another tile is merged into it (`detector.seam_merge`, [`super::seams`]); 0: off.
+    pub seam_merge: f32,
 }
 
 impl DecodeParams {

@@ -29,6 +29,7 @@ pub mod prepare;
 pub mod prepare_cuda;
 pub mod priority;
 pub mod scenes;
+pub mod seams;
 pub mod stage;
 pub mod tiling;
 pub mod tract_engine;
@@ -153,6 +154,7 @@ pub fn decode_params(cfg: &DetectorConfig) -> DecodeParams {
         max_size: (0..n).map(|i| cfg.size_limits(i).1).collect(),
         nms_iou: cfg.nms_iou,
         max_candidates: 1000,
+        seam_merge: cfg.seam_merge,
     }
 }
 
@@ -169,6 +171,9 @@ pub struct DetectCounts {
     pub verifier_rejected: u64,
     /// Balls the verifier could not look at: their tiles were on the GPU.
     pub unverified: u64,
+    /// People boxes cut at a tile's inner edge, merged into the whole box of a neighbouring
+    /// tile (`detector.seam_merge`).
+    pub seam_merged: u64,
 }
 
 /// Tiling + preparation + engine + decoding: one panorama in, detections out.
@@ -652,6 +657,19 @@ impl Detector {
             start += b;
         }
         self.last_engine_us = engine_time.as_micros().min(u32::MAX as u128) as u32;
+        let ball = self
+            .classes
+            .iter()
+            .position(|c| c == "ball")
+            .map(|b| b as u16);
+        self.counts.seam_merged += seams::merge_cut_boxes(
+            &mut dets,
+            |id| self.tile_at(id as usize),
+            self.tiling.width,
+            self.tiling.height,
+            ball,
+            self.params.seam_merge,
+        );
         dets.sort_by(|a, b| b.score.total_cmp(&a.score));
         if dets.len() > self.max_detections {
             self.counts.truncated += (dets.len() - self.max_detections) as u64;

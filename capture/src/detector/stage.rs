@@ -411,6 +411,7 @@ fn worker(mut det: Detector, shared: &Shared) {
                     s.verified = counts.verified;
                     s.verifier_rejected = counts.verifier_rejected;
                     s.unverified = counts.unverified;
+                    s.seam_merged = counts.seam_merged;
                     s.last_inference_us = us;
                     s.last_engine_us = engine_us;
                     s.inference_us_total += u64::from(us);

@@ -139,6 +139,9 @@ pub struct DetectorStats {
     pub verified: u64,
     pub verifier_rejected: u64,
     pub unverified: u64,
+    /// People boxes cut at a tile's inner edge and merged into the whole box a
+    /// neighbouring tile found (`detector.seam_merge`).
+    pub seam_merged: u64,
     /// Time of the last analysed frame (tile preparation, inference, decoding), microseconds.
     pub last_inference_us: u32,
     /// Of which the engine's run(s) alone, microseconds.

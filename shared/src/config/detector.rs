@@ -41,6 +41,11 @@ pub struct DetectorConfig {
     pub max_size_px: Vec<f32>,
     /// IoU above which a weaker box of the same class in the same tile is dropped.
     pub nms_iou: f32,
+    /// Tile seams: a person's box that reaches a tile's inner edge (cut there) and lies at
+    /// least this much (intersection over the cut box) inside a box that another tile found
+    /// is merged into that box, which takes the cut box's class when the cut box scored
+    /// higher (counted as `seam_merged`). 0: off. Balls are left to the analyzer.
+    pub seam_merge: f32,
     /// Most detections published per frame (the highest scores are kept; the rest counted).
     pub max_detections: u32,
     /// Side of a square tile in panorama pixels (scaled to the model input).
@@ -111,6 +116,7 @@ impl Default for DetectorConfig {
             min_size_px: vec![1.0, 4.0, 4.0],
             max_size_px: vec![80.0, 600.0, 600.0],
             nms_iou: 0.5,
+            seam_merge: 0.5,
             max_detections: 300,
             tile_size: 640,
             tile_overlap: 96,
@@ -189,6 +195,7 @@ impl DetectorConfig {
             check_range(&format!("detector.max_size_px[{i}]"), hi, lo, 100_000.0)?;
         }
         check_range("detector.nms_iou", self.nms_iou, 0.05, 1.0)?;
+        check_range("detector.seam_merge", self.seam_merge, 0.0, 1.0)?;
         check_range(
             "detector.ball_verifier_threshold",
             self.ball_verifier_threshold,
