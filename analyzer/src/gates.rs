@@ -66,15 +66,6 @@ fn well_formed(d: &Detection) -> bool {
     finite && d.w > 0.0 && d.h > 0.0 && d.w < 1e5 && d.h < 1e5 && (0.0..=1.0).contains(&d.score)
 }
 
-fn to_box(d: &Detection) -> BoxPx {
-    BoxPx {
-        cx: d.cx as f64,
-        cy: d.cy as f64,
-        w: d.w as f64,
-        h: d.h as f64,
-    }
-}
-
 impl Gates {
     pub fn new(cfg: &AnalyzerConfig, model: &PitchModel) -> Gates {
         Gates {
@@ -149,7 +140,7 @@ impl Gates {
         let iou = self.cfg.nms_iou as f64;
         // A ball cut at a tile edge lies inside the whole ball: merge by containment too.
         // Players stand in front of each other, so only IoU merges them.
-        let ball_items: Vec<_> = balls.iter().map(|d| (to_box(d), d.score)).collect();
+        let ball_items: Vec<_> = balls.iter().map(|d| (BoxPx::from(*d), d.score)).collect();
         let kept = nms(&ball_items, iou, Some(0.8));
         counters.nms_suppressed += (balls.len() - kept.len()) as u64;
         let mut out = FrameCandidates::default();
@@ -158,7 +149,7 @@ impl Gates {
                 out.balls.push(c);
             }
         }
-        let player_items: Vec<_> = players.iter().map(|d| (to_box(d), d.score)).collect();
+        let player_items: Vec<_> = players.iter().map(|d| (BoxPx::from(*d), d.score)).collect();
         let kept = nms(&player_items, iou, None);
         counters.nms_suppressed += (players.len() - kept.len()) as u64;
         for i in kept {

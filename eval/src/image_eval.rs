@@ -517,18 +517,7 @@ pub fn people_nms(dets: Vec<Detection>, ball: u16, iou: f32) -> Vec<Detection> {
     classes.dedup();
     for c in classes {
         let mine: Vec<&Detection> = people.iter().filter(|d| d.class_id == c).collect();
-        let items: Vec<(BoxPx, f32)> = mine
-            .iter()
-            .map(|d| {
-                let b = BoxPx {
-                    cx: d.cx as f64,
-                    cy: d.cy as f64,
-                    w: d.w as f64,
-                    h: d.h as f64,
-                };
-                (b, d.score)
-            })
-            .collect();
+        let items: Vec<(BoxPx, f32)> = mine.iter().map(|d| (BoxPx::from(*d), d.score)).collect();
         out.extend(
             nms(&items, iou as f64, None)
                 .into_iter()

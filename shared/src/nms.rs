@@ -12,12 +12,24 @@ pub struct BoxPx {
     pub h: f64,
 }
 
+impl From<&crate::messages::Detection> for BoxPx {
+    fn from(d: &crate::messages::Detection) -> BoxPx {
+        BoxPx {
+            cx: d.cx as f64,
+            cy: d.cy as f64,
+            w: d.w as f64,
+            h: d.h as f64,
+        }
+    }
+}
+
 impl BoxPx {
     fn area(&self) -> f64 {
         self.w * self.h
     }
 
-    fn intersection(&self, o: &BoxPx) -> f64 {
+    /// Area the two boxes share.
+    pub fn intersection(&self, o: &BoxPx) -> f64 {
         let ix = ((self.cx + self.w / 2.0).min(o.cx + o.w / 2.0)
             - (self.cx - self.w / 2.0).max(o.cx - o.w / 2.0))
         .max(0.0);

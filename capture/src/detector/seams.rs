@@ -14,6 +14,7 @@
 use super::prepare::Letterbox;
 use super::tiling::Tile;
 use shared::messages::Detection;
+use shared::nms::BoxPx;
 
 /// How near an inner tile edge (model-input pixels) a box must reach to count as cut.
 pub const CUT_MARGIN_INPUT_PX: f64 = 4.0;
@@ -30,14 +31,6 @@ pub fn is_cut(d: &Detection, tile: &Tile, lb: &Letterbox, width: u32, height: u3
         || (tile.y > 0 && y0 < ty0 + my)
         || (tile.x + tile.w < width && x1 > tx1 - mx)
         || (tile.y + tile.h < height && y1 > ty1 - my)
-}
-
-fn intersection(a: &Detection, b: &Detection) -> f32 {
-    let ix = ((a.cx + a.w / 2.0).min(b.cx + b.w / 2.0) - (a.cx - a.w / 2.0).max(b.cx - b.w / 2.0))
-        .max(0.0);
-    let iy = ((a.cy + a.h / 2.0).min(b.cy + b.h / 2.0) - (a.cy - a.h / 2.0).max(b.cy - b.h / 2.0))
-        .max(0.0);
-    ix * iy
 }
 
 /// Merges cut people boxes into whole ones of other tiles (see the module docs); returns how
@@ -78,7 +71,12 @@ pub fn merge_cut_boxes<'a>(
             kept.iter()
                 .copied()
                 .filter(|&k| Some(dets[k].class_id) != ball && dets[k].tile != d.tile)
-                .map(|k| (k, intersection(d, &dets[k])))
+                .map(|k| {
+                    (
+                        k,
+                        BoxPx::from(d).intersection(&BoxPx::from(&dets[k])) as f32,
+                    )
+                })
                 .filter(|&(_, inter)| area > 0.0 && inter / area >= containment)
                 .max_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(k, _)| k)
