@@ -23,6 +23,9 @@ pub struct FocusSettings {
     /// Every this many analysed frames at most, one is a full sweep (1: always full, which
     /// turns focusing off).
     pub full_every: u32,
+    /// Focused looks in a row that may miss the ball, each looking again around its
+    /// prediction, before a full sweep (0: the frame after a miss is a full sweep).
+    pub misses_allowed: u32,
     /// A sighting older than this no longer says where to look, nanoseconds.
     pub hold_ns: u64,
     /// Room around the predicted position, panorama pixels, plus `growth` panorama widths
@@ -45,6 +48,7 @@ impl Default for FocusSettings {
     fn default() -> Self {
         FocusSettings {
             full_every: 4,
+            misses_allowed: 0,
             hold_ns: 4_000_000_000,
             margin_px: 48.0,
             growth: 0.08,
@@ -95,6 +99,8 @@ pub struct Focus {
     /// The motion cue's newest sighting, and whether the current plan looks around it.
     cue: Option<Sighting>,
     on_cue: bool,
+    /// Focused looks in a row that missed the ball followed.
+    misses: u32,
 }
 
 impl Focus {
@@ -109,6 +115,7 @@ impl Focus {
             predicted: None,
             cue: None,
             on_cue: false,
+            misses: 0,
         }
     }
 
@@ -251,16 +258,23 @@ impl Focus {
         };
         let on_cue = self.on_cue && plan.is_focused();
         let Some(d) = found else {
-            self.last = None;
-            self.velocity = None;
             if on_cue {
                 self.cue = None;
             } else if plan.is_focused() {
+                if self.misses < self.settings.misses_allowed {
+                    // Look again around the prediction, with more room.
+                    self.misses += 1;
+                    return;
+                }
                 // Lost where it was followed: look everywhere next.
                 self.since_full = self.settings.full_every;
             }
+            self.last = None;
+            self.velocity = None;
+            self.misses = 0;
             return;
         };
+        self.misses = 0;
         let now = Sighting {
             pts_ns,
             x: d.cx as f64,
@@ -392,6 +406,57 @@ mod tests {
         f.observe(200 * MS, &Plan::Full, &[ball(1000.0, 300.0, 0.9)], 1920);
         assert!(matches!(f.plan(300 * MS, &t), Plan::Tiles(_)));
         assert_eq!(f.plan(4_300 * MS, &t), Plan::Full);
+    }
+
+    #[test]
+    fn allowed_misses_look_again_along_the_prediction_before_a_full_sweep() {
+        let t = tiling();
+        let mut f = Focus::new(
+            FocusSettings {
+                full_every: 100,
+                misses_allowed: 2,
+                crop_px: 160,
+                ..Default::default()
+            },
+            0,
+        );
+        // Seen at 1000 and 1010 px, 40 ms apart: 250 px/s to the right.
+        for (k, x) in [(0u64, 1000.0), (1, 1010.0)] {
+            let p = f.plan(k * 40 * MS, &t);
+            f.observe(k * 40 * MS, &p, &[ball(x, 300.0, 0.9)], 1920);
+        }
+        // Two misses: each next look is a square around the moving prediction.
+        for k in 2..4u64 {
+            let p = f.plan(k * 40 * MS, &t);
+            let Plan::Crop(c) = &p else {
+                panic!("frame {k}: {p:?}")
+            };
+            let x = 1000.0 + 10.0 * k as f64;
+            assert!((c.x as f64 + 80.0 - x).abs() <= 1.0, "frame {k}: {c:?}");
+            f.observe(k * 40 * MS, &p, &[player(x as f32, 300.0)], 1920);
+        }
+        // The third miss in a row gives up: a full sweep.
+        let p = f.plan(160 * MS, &t);
+        assert!(matches!(p, Plan::Crop(_)), "{p:?}");
+        f.observe(160 * MS, &p, &[], 1920);
+        assert_eq!(f.plan(200 * MS, &t), Plan::Full);
+        // A find in between starts the count again.
+        let mut f = Focus::new(
+            FocusSettings {
+                full_every: 100,
+                misses_allowed: 1,
+                crop_px: 160,
+                ..Default::default()
+            },
+            0,
+        );
+        let seen = [ball(1000.0, 300.0, 0.9)];
+        for (k, found) in [true, false, true, false, true].into_iter().enumerate() {
+            let pts = k as u64 * 40 * MS;
+            let p = f.plan(pts, &t);
+            assert!(k == 0 || matches!(p, Plan::Crop(_)), "frame {k}: {p:?}");
+            f.observe(pts, &p, if found { &seen } else { &[] }, 1920);
+        }
     }
 
     #[test]

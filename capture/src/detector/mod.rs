@@ -28,6 +28,7 @@ pub mod ort_engine;
 pub mod prepare;
 pub mod prepare_cuda;
 pub mod priority;
+pub mod resize;
 pub mod scenes;
 pub mod seams;
 pub mod stage;
@@ -206,6 +207,9 @@ pub struct Detector {
     /// The current frame's focus crop and its letterbox (index `tiling.tiles.len()` in
     /// `active`), when the plan is one.
     crop: Option<(Tile, Letterbox)>,
+    /// The network resized to the focus square's side, which then reaches it at panorama
+    /// scale (`detector.focus_magnify = false`), with the square's model input.
+    crop_engine: Option<CropEngine>,
     /// The second look at each proposed ball, and the ball's class.
     verifier: Option<(verifier::BallVerifier, u16)>,
     /// One tile's model input, for the rows around balls on tiles that stay on the GPU.
@@ -215,6 +219,13 @@ pub struct Detector {
     pub counts: DetectCounts,
     /// Time of the last engine run(s) of a frame, microseconds (inference alone).
     pub last_engine_us: u32,
+}
+
+/// The network at the focus square's side, and the square's prepared input.
+struct CropEngine {
+    engine: Box<dyn InferenceEngine>,
+    rgb: Vec<u8>,
+    input: Vec<f32>,
 }
 
 /// Where the prepared tiles of the current frame are.
@@ -275,6 +286,7 @@ impl Detector {
             focus: None,
             plan: focus::Plan::Full,
             crop: None,
+            crop_engine: None,
             verifier: None,
             band: Vec::new(),
             verifier_warned: false,
@@ -317,9 +329,19 @@ impl Detector {
             d.set_verifier(v, ball)?;
         }
         if let (true, Some(ball)) = (cfg.focus_full_every > 1, ball) {
+            if !cfg.focus_magnify && cfg.focus_tile_size > 0 {
+                d.set_crop_engine(Box::new(tract_engine::TractEngine::load_at_side(
+                    &engine::resolve_model_path(&cfg.model)?,
+                    cfg.classes.len(),
+                    cfg.focus_tile_size,
+                    cfg.threads as usize,
+                    cfg.nice,
+                )?))?;
+            }
             d.focus = Some(focus::Focus::new(
                 focus::FocusSettings {
                     full_every: cfg.focus_full_every,
+                    misses_allowed: cfg.focus_misses,
                     crop_px: cfg.focus_tile_size,
                     cue_hold_ns: if cfg.focus_on_cue && cfg.motion_cue {
                         focus::FocusSettings::default().cue_hold_ns
@@ -346,12 +368,43 @@ impl Detector {
             focus::Plan::Full => (0..self.tiling.tiles.len()).collect(),
             focus::Plan::Tiles(t) => t.clone(),
             focus::Plan::Crop(tile) => {
-                let info = self.engine.info();
+                let info = match &self.crop_engine {
+                    Some(c) => c.engine.info(),
+                    None => self.engine.info(),
+                };
                 let lb = Letterbox::new(tile.w, tile.h, info.in_w, info.in_h);
                 self.crop = Some((*tile, lb));
                 vec![self.tiling.tiles.len()]
             }
         }
+    }
+
+    /// Looks at focus squares with `engine` (the network at the square's side, so at panorama
+    /// scale) instead of magnifying them into the main model.
+    pub fn set_crop_engine(
+        &mut self,
+        engine: Box<dyn InferenceEngine>,
+    ) -> Result<(), DetectorError> {
+        let info = engine.info();
+        if info.classes != self.classes.len() {
+            return Err(DetectorError::Config(format!(
+                "the focus square's model has {} classes, the detector {}",
+                info.classes,
+                self.classes.len()
+            )));
+        }
+        let per = (info.in_w * info.in_h * 3) as usize;
+        self.crop_engine = Some(CropEngine {
+            engine,
+            rgb: vec![0; per],
+            input: vec![0.0; per],
+        });
+        Ok(())
+    }
+
+    /// Whether the current frame looks at the focus square alone, with the crop engine.
+    fn on_crop_engine(&self) -> bool {
+        self.crop_engine.is_some() && self.active == [self.tiling.tiles.len()]
     }
 
     /// Tile `i` of the current frame and its letterbox: a grid tile, or past the grid the
@@ -468,6 +521,18 @@ impl Detector {
                 ),
             });
         }
+        if let (Some(c), [i]) = (self.crop_engine.as_mut(), tiles) {
+            if let (true, Some((tile, lb))) = (*i == self.tiling.tiles.len(), self.crop.as_ref()) {
+                let CropEngine { rgb, input, .. } = c;
+                self.pool.install(|| {
+                    self.preparer.tile_rgb(pano, tile, lb, rgb);
+                    rgb_to_planes(rgb, input);
+                });
+                self.active = vec![*i];
+                self.prepared = Prepared::Host;
+                return Ok(());
+            }
+        }
         let per = self.rgb.len();
         let crops: Vec<(Tile, Letterbox)> = tiles
             .iter()
@@ -566,7 +631,11 @@ impl Detector {
             return Err(DetectorError::Config("infer() before prepare()".into()));
         }
         let n = self.active.len();
-        let per = self.rgb.len();
+        let on_crop = self.on_crop_engine();
+        let per = match &self.crop_engine {
+            Some(c) if on_crop => c.input.len(),
+            _ => self.rgb.len(),
+        };
         let chunk = match prepared {
             Prepared::Device => n,
             _ => self.engine.info().batch.unwrap_or(n).max(1),
@@ -577,8 +646,9 @@ impl Detector {
         while start < n {
             let b = chunk.min(n - start);
             let t = Instant::now();
-            let out = match prepared {
-                Prepared::Device => self.engine.infer_device(b)?,
+            let out = match (prepared, self.crop_engine.as_mut()) {
+                (Prepared::Device, _) => self.engine.infer_device(b)?,
+                (_, Some(c)) if on_crop => c.engine.infer(&c.input, 1)?,
                 _ => self
                     .engine
                     .infer(&self.input[start * per..(start + b) * per], b)?,
@@ -607,6 +677,9 @@ impl Detector {
                 let ball = *ball;
                 let mut trouble = None;
                 let planes = match (prepared, &self.gpu) {
+                    (Prepared::Host, _) if on_crop => {
+                        self.crop_engine.as_ref().map(|c| &c.input[..])
+                    }
                     (Prepared::Host, _) => self.input.get((start + k) * per..(start + k + 1) * per),
                     // Tiles on the GPU: the rows around this tile's balls come down.
                     (Prepared::Device, Some((prep, _)))

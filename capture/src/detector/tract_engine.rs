@@ -41,11 +41,38 @@ impl TractEngine {
         nice: i32,
     ) -> Result<TractEngine, DetectorError> {
         let info = inspect_model(path, classes, input_size)?;
-        let load_err = |e: TractError| DetectorError::ModelLoad {
-            path: path.to_path_buf(),
-            reason: format!("{e:#}"),
-        };
-        let mut model = tract_onnx::onnx().model_for_path(path).map_err(load_err)?;
+        let model = tract_onnx::onnx()
+            .model_for_path(path)
+            .map_err(load_err(path))?;
+        Self::build(model, info, threads, nice)
+    }
+
+    /// As [`TractEngine::load_niced`] with the network resized to take `side` x `side`
+    /// images ([`super::resize`]): a focus square looked at without magnifying it.
+    pub fn load_at_side(
+        path: &Path,
+        classes: usize,
+        side: u32,
+        threads: usize,
+        nice: i32,
+    ) -> Result<TractEngine, DetectorError> {
+        let mut info = inspect_model(path, classes, side)?;
+        let proto = super::resize::load_at_side(path, side)?;
+        let model = tract_onnx::onnx()
+            .model_for_proto_model(&proto)
+            .map_err(load_err(path))?;
+        (info.in_w, info.in_h) = (side, side);
+        Self::build(model, info, threads, nice)
+    }
+
+    fn build(
+        mut model: InferenceModel,
+        info: ModelInfo,
+        threads: usize,
+        nice: i32,
+    ) -> Result<TractEngine, DetectorError> {
+        let path = info.path.clone();
+        let load_err = load_err(&path);
         let batch = TDim::from(info.batch.unwrap_or(1) as i64);
         let fact = f32::fact([
             batch,
@@ -53,8 +80,8 @@ impl TractEngine {
             TDim::from(info.in_h as i64),
             TDim::from(info.in_w as i64),
         ]);
-        model.set_input_fact(0, fact.into()).map_err(load_err)?;
-        let typed = model.into_optimized().map_err(load_err)?;
+        model.set_input_fact(0, fact.into()).map_err(&load_err)?;
+        let typed = model.into_optimized().map_err(&load_err)?;
         let executor = if threads > 1 {
             let pool = super::priority::pool(threads, "detector-tract", nice)
                 .map_err(|e| DetectorError::Config(format!("detector threads: {e}")))?;
@@ -67,11 +94,18 @@ impl TractEngine {
                 executor: Some(executor),
                 ..Default::default()
             })
-            .map_err(load_err)?;
+            .map_err(&load_err)?;
         let mut e = TractEngine { info, plan };
         let probe = vec![0f32; (3 * e.info.in_w * e.info.in_h) as usize];
         e.infer(&probe, 1)?;
         Ok(e)
+    }
+}
+
+fn load_err(path: &Path) -> impl Fn(TractError) -> DetectorError + '_ {
+    move |e| DetectorError::ModelLoad {
+        path: path.to_path_buf(),
+        reason: format!("{e:#}"),
     }
 }
 

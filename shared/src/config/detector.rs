@@ -79,6 +79,17 @@ pub struct DetectorConfig {
     /// pixels, magnified to the model input (0: the grid's tiles). Needs a model trained at
     /// that magnification (see docs/detector.md).
     pub focus_tile_size: u32,
+    /// How the focus square (`focus_tile_size`) reaches the model. True: magnified to the
+    /// model input (the cost of a grid tile). False: at panorama scale, through the same
+    /// network resized to the square's side (docs/detector.md, "Looking where the ball
+    /// is"): a 160 px square costs a sixteenth of a 640 px tile, so the ball can be looked at
+    /// in most frames. Resizing needs a TinyDet export (the shipped models) and a side that is
+    /// a multiple of 16; the square runs in tract on the CPU whatever `engine` is.
+    pub focus_magnify: bool,
+    /// A focused look that misses the ball looks again around its prediction up to this many
+    /// times in a row (a ball hidden by a player for a moment, or too faint in one frame)
+    /// before a full sweep. 0: the frame after a miss is a full sweep.
+    pub focus_misses: u32,
     /// The motion cue (CPU frames): every panorama is also looked at for a ball that moves
     /// against the fixed background, which is cheap (about half a millisecond at 1920x640),
     /// and its sightings are published between the detector's frames, marked as such. Off:
@@ -128,6 +139,8 @@ impl Default for DetectorConfig {
             focus_full_every: 4,
             focus_on_cue: false,
             focus_tile_size: 0,
+            focus_magnify: true,
+            focus_misses: 0,
             motion_cue: true,
             ball_verifier: String::new(),
             ball_verifier_threshold: 0.9,
@@ -219,6 +232,18 @@ impl DetectorConfig {
                 self.tile_size,
             )?;
         }
+        if !self.focus_magnify && (self.focus_tile_size == 0 || self.focus_tile_size % 16 != 0) {
+            return Err(ConfigError::invalid(
+                "detector.focus_magnify",
+                format!(
+                    "is false, which looks at the focus square at panorama scale, but \
+                     detector.focus_tile_size is {}: set it to the square's side, a multiple \
+                     of 16 (160 suits a 1920 px panorama)",
+                    self.focus_tile_size
+                ),
+            ));
+        }
+        check_range("detector.focus_misses", self.focus_misses, 0, 50)?;
         check_range(
             "detector.tile_overlap",
             self.tile_overlap,
@@ -350,6 +375,21 @@ mod tests {
         );
         c.focus_tile_size = 320;
         c.validate().unwrap();
+        // At panorama scale the square must be a side the network can be resized to.
+        c.focus_magnify = false;
+        c.focus_tile_size = 150;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("detector.focus_magnify") && e.contains("multiple of 16"),
+            "{e}"
+        );
+        c.focus_tile_size = 0;
+        assert!(c.validate().is_err());
+        c.focus_tile_size = 160;
+        c.validate().unwrap();
+        c.focus_misses = 51;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("detector.focus_misses"), "{e}");
     }
 
     #[test]
