@@ -39,6 +39,15 @@ pub struct FocusSettings {
     /// Side of the square looked at around the prediction, panorama pixels (0: the grid's
     /// tiles). Used when the prediction's room fits inside it; else the grid's tiles.
     pub crop_px: u32,
+    /// Look at the square around the prediction even when the room around it does not fit
+    /// (instead of the grid's tiles): for a square that costs little next to a tile (seen
+    /// at panorama scale), where a miss costs less than a larger look.
+    pub crop_always: bool,
+    /// A motion cue sighting inside the room around the prediction of the ball being followed
+    /// (newer than its last sighting) moves the prediction there: after a slow look (a full
+    /// sweep takes about a second on a busy CPU) the square is placed where the ball is now,
+    /// not where it was.
+    pub cue_refresh: bool,
     /// A motion cue sighting older (or newer) than this does not say where to look when the
     /// detector has no ball of its own, nanoseconds (0: the cue's sightings are not used).
     pub cue_hold_ns: u64,
@@ -54,6 +63,8 @@ impl Default for FocusSettings {
             growth: 0.08,
             max_speed: 0.5,
             crop_px: 0,
+            crop_always: false,
+            cue_refresh: false,
             cue_hold_ns: 400_000_000,
         }
     }
@@ -121,7 +132,14 @@ impl Focus {
 
     /// The motion cue saw a ball at `(x, y)` in the frame at `pts_ns`: where to look when the
     /// detector has no ball of its own (the newest sighting replaces the one before).
-    pub fn cue(&mut self, pts_ns: u64, x: f64, y: f64) {
+    pub fn cue(&mut self, pts_ns: u64, x: f64, y: f64, width: u32) {
+        if self.settings.cue_refresh {
+            if let Some(((px, py), m)) = self.predict(pts_ns, width as f64) {
+                if (x - px).hypot(y - py) <= m && self.last.is_some_and(|l| pts_ns > l.pts_ns) {
+                    self.take_sighting(Sighting { pts_ns, x, y }, width);
+                }
+            }
+        }
         if self.settings.cue_hold_ns > 0 {
             self.cue = Some(Sighting { pts_ns, x, y });
         }
@@ -220,7 +238,7 @@ impl Focus {
     /// `m` around the prediction fits in it.
     fn crop_around(&self, x: f64, y: f64, m: f64, tiling: &Tiling) -> Option<Tile> {
         let side = self.settings.crop_px.min(tiling.width).min(tiling.height);
-        if side == 0 || 2.0 * m > side as f64 {
+        if side == 0 || (2.0 * m > side as f64 && !self.settings.crop_always) {
             return None;
         }
         let start = |c: f64, extent: u32| {
@@ -280,6 +298,24 @@ impl Focus {
             x: d.cx as f64,
             y: d.cy as f64,
         };
+        self.take_sighting(now, width);
+    }
+
+    /// The ball was seen at `now`: the velocity from the last sighting (when believable),
+    /// and the new last sighting.
+    fn take_sighting(&mut self, now: Sighting, width: u32) {
+        let pts_ns = now.pts_ns;
+        if let Some(l) = self.last.filter(|l| l.pts_ns > pts_ns) {
+            // The motion cue has seen the ball since this frame. Where they agree, its newer
+            // sighting stays; else the detector's is believed, without a velocity.
+            let dt = (l.pts_ns - pts_ns) as f64 * 1e-9;
+            let room = self.settings.margin_px + self.settings.growth * width as f64 * dt;
+            if (l.x - now.x).hypot(l.y - now.y) > room {
+                self.last = Some(now);
+                self.velocity = None;
+            }
+            return;
+        }
         self.velocity = self.last.and_then(|l| {
             let dt = pts_ns.checked_sub(l.pts_ns)? as f64 * 1e-9;
             if dt <= 0.0 || pts_ns - l.pts_ns > self.settings.hold_ns {
@@ -524,7 +560,7 @@ mod tests {
         let p = f.plan(0, &t);
         assert_eq!(p, Plan::Full);
         f.observe(0, &p, &[player(300.0, 300.0)], 1920);
-        f.cue(40 * MS, 1500.0, 400.0);
+        f.cue(40 * MS, 1500.0, 400.0, 1920);
         let p = f.plan(80 * MS, &t);
         let Plan::Tiles(tiles) = &p else {
             panic!("{p:?}")
@@ -539,11 +575,11 @@ mod tests {
         assert!(!f.on_cue());
         // A fresh sighting, and the ball is there: it is followed as the detector's own.
         f.observe(120 * MS, &Plan::Full, &[], 1920);
-        f.cue(150 * MS, 700.0, 300.0);
+        f.cue(150 * MS, 700.0, 300.0, 1920);
         let p = f.plan(160 * MS, &t);
         assert!(f.on_cue(), "{p:?}");
         f.observe(160 * MS, &p, &[ball(705.0, 302.0, 0.8)], 1920);
-        f.cue(190 * MS, 1500.0, 400.0);
+        f.cue(190 * MS, 1500.0, 400.0, 1920);
         let p = f.plan(200 * MS, &t);
         assert!(!f.on_cue());
         let Plan::Tiles(tiles) = &p else {
@@ -560,7 +596,7 @@ mod tests {
         let mut plans = Vec::new();
         for k in 0..8u64 {
             let pts = k * 100 * MS;
-            f.cue(pts, 1000.0 + k as f64, 300.0);
+            f.cue(pts, 1000.0 + k as f64, 300.0, 1920);
             let p = f.plan(pts, &t);
             f.observe(pts, &p, &[], 1920);
             plans.push(p);
@@ -573,7 +609,7 @@ mod tests {
         let mut f = Focus::new(FocusSettings::default(), 0);
         let p = f.plan(0, &t);
         f.observe(0, &p, &[], 1920);
-        f.cue(0, 1000.0, 300.0);
+        f.cue(0, 1000.0, 300.0, 1920);
         assert_eq!(f.plan(500 * MS, &t), Plan::Full);
         // With the cue off (`cue_hold_ns` 0), sightings are not kept.
         let mut f = Focus::new(
@@ -585,7 +621,7 @@ mod tests {
         );
         let p = f.plan(0, &t);
         f.observe(0, &p, &[], 1920);
-        f.cue(40 * MS, 1000.0, 300.0);
+        f.cue(40 * MS, 1000.0, 300.0, 1920);
         assert_eq!(f.plan(80 * MS, &t), Plan::Full);
     }
 

@@ -224,6 +224,8 @@ pub struct Detector {
 /// The network at the focus square's side, and the square's prepared input.
 struct CropEngine {
     engine: Box<dyn InferenceEngine>,
+    /// Decoding inside the square (its own ball threshold).
+    params: DecodeParams,
     rgb: Vec<u8>,
     input: Vec<f32>,
 }
@@ -330,19 +332,24 @@ impl Detector {
         }
         if let (true, Some(ball)) = (cfg.focus_full_every > 1, ball) {
             if !cfg.focus_magnify && cfg.focus_tile_size > 0 {
-                d.set_crop_engine(Box::new(tract_engine::TractEngine::load_at_side(
-                    &engine::resolve_model_path(&cfg.model)?,
-                    cfg.classes.len(),
-                    cfg.focus_tile_size,
-                    cfg.threads as usize,
-                    cfg.nice,
-                )?))?;
+                d.set_crop_engine(
+                    Box::new(tract_engine::TractEngine::load_at_side(
+                        &engine::resolve_model_path(&cfg.model)?,
+                        cfg.classes.len(),
+                        cfg.focus_tile_size,
+                        cfg.threads as usize,
+                        cfg.nice,
+                    )?),
+                    (cfg.focus_ball_threshold > 0.0).then_some(cfg.focus_ball_threshold),
+                )?;
             }
             d.focus = Some(focus::Focus::new(
                 focus::FocusSettings {
                     full_every: cfg.focus_full_every,
                     misses_allowed: cfg.focus_misses,
                     crop_px: cfg.focus_tile_size,
+                    crop_always: !cfg.focus_magnify,
+                    cue_refresh: !cfg.focus_magnify && cfg.motion_cue,
                     cue_hold_ns: if cfg.focus_on_cue && cfg.motion_cue {
                         focus::FocusSettings::default().cue_hold_ns
                     } else {
@@ -384,6 +391,7 @@ impl Detector {
     pub fn set_crop_engine(
         &mut self,
         engine: Box<dyn InferenceEngine>,
+        ball_threshold: Option<f32>,
     ) -> Result<(), DetectorError> {
         let info = engine.info();
         if info.classes != self.classes.len() {
@@ -394,8 +402,14 @@ impl Detector {
             )));
         }
         let per = (info.in_w * info.in_h * 3) as usize;
+        let mut params = self.params.clone();
+        let ball = self.classes.iter().position(|c| c == "ball");
+        if let (Some(b), Some(t)) = (ball, ball_threshold) {
+            params.thresholds[b] = t;
+        }
         self.crop_engine = Some(CropEngine {
             engine,
+            params,
             rgb: vec![0; per],
             input: vec![0.0; per],
         });
@@ -421,7 +435,7 @@ impl Detector {
     /// its own (before [`Detector::plan_tiles`]).
     pub fn cue_hint(&mut self, pts_ns: u64, x: f32, y: f32) {
         if let Some(f) = self.focus.as_mut() {
-            f.cue(pts_ns, x as f64, y as f64);
+            f.cue(pts_ns, x as f64, y as f64, self.tiling.width);
         }
     }
 
@@ -665,7 +679,10 @@ impl Detector {
                     out.anchors,
                     &tile,
                     &lb,
-                    &self.params,
+                    match &self.crop_engine {
+                        Some(c) if on_crop => &c.params,
+                        _ => &self.params,
+                    },
                     &mut dets,
                 );
                 self.counts.size_rejected += c.size_rejected;

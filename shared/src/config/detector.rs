@@ -90,6 +90,10 @@ pub struct DetectorConfig {
     /// times in a row (a ball hidden by a player for a moment, or too faint in one frame)
     /// before a full sweep. 0: the frame after a miss is a full sweep.
     pub focus_misses: u32,
+    /// Ball threshold inside the focus square at panorama scale (`focus_magnify = false`),
+    /// where the ball is expected and a square of 160 px holds few false balls (0: the
+    /// ball's entry of `thresholds`).
+    pub focus_ball_threshold: f32,
     /// The motion cue (CPU frames): every panorama is also looked at for a ball that moves
     /// against the fixed background, which is cheap (about half a millisecond at 1920x640),
     /// and its sightings are published between the detector's frames, marked as such. Off:
@@ -141,6 +145,7 @@ impl Default for DetectorConfig {
             focus_tile_size: 0,
             focus_magnify: true,
             focus_misses: 0,
+            focus_ball_threshold: 0.0,
             motion_cue: true,
             ball_verifier: String::new(),
             ball_verifier_threshold: 0.9,
@@ -244,6 +249,15 @@ impl DetectorConfig {
             ));
         }
         check_range("detector.focus_misses", self.focus_misses, 0, 50)?;
+        if !(0.0..1.0).contains(&self.focus_ball_threshold) {
+            return Err(ConfigError::invalid(
+                "detector.focus_ball_threshold",
+                format!(
+                    "must be within 0-1 (0: the ball's threshold), not {}",
+                    self.focus_ball_threshold
+                ),
+            ));
+        }
         check_range(
             "detector.tile_overlap",
             self.tile_overlap,
@@ -390,6 +404,12 @@ mod tests {
         c.focus_misses = 51;
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("detector.focus_misses"), "{e}");
+        c.focus_misses = 12;
+        c.focus_ball_threshold = 1.5;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("detector.focus_ball_threshold"), "{e}");
+        c.focus_ball_threshold = 0.35;
+        c.validate().unwrap();
     }
 
     #[test]
