@@ -200,3 +200,36 @@ fn a_focused_frame_looks_at_the_square_at_panorama_scale_and_finds_the_same_ball
         "the full sweep found the ball in {seen} of 6 panoramas"
     );
 }
+
+#[test]
+fn the_example_configuration_loads_the_square_engine_with_the_shipped_model() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo-focus.toml");
+    let cfg = shared::config::SystemConfig::load(&path).unwrap();
+    let d = &cfg.detector;
+    assert!(!d.focus_magnify && d.focus_tile_size == 160 && d.focus_misses > 0);
+    let cal = Calibration::synthetic(1920, 960, 540);
+    let (_, pano) = panorama(1, 50);
+    let mut det = Detector::from_config(d, &cal).unwrap();
+    let n = det.tiling().tiles.len();
+    assert_eq!(
+        det.plan_tiles(0).len(),
+        n,
+        "the first frame is a full sweep"
+    );
+    det.prepare(&pano.as_ref()).unwrap();
+    let swept = det.infer().unwrap();
+    assert!(det.ball_found(&swept), "{swept:?}");
+    det.observe(0, &swept);
+    // Then the 160 px square, at panorama scale, which finds the ball again.
+    for k in 1..4u64 {
+        assert_eq!(det.plan_tiles(k * 40_000_000), vec![n], "frame {k}");
+        det.prepare_tiles(&pano.as_ref(), &[n]).unwrap();
+        let found = det.infer().unwrap();
+        assert!(det.ball_found(&found), "frame {k}: {found:?}");
+        assert_eq!(
+            det.analysed_region().map(|r| (r[2], r[3])),
+            Some((160, 160))
+        );
+        det.observe(k * 40_000_000, &found);
+    }
+}

@@ -17,6 +17,9 @@
 use super::tiling::{Tile, Tiling};
 use shared::messages::Detection;
 
+/// Time constant of the smoothing of the ball's velocity between sightings, seconds.
+const VELOCITY_SMOOTH_S: f64 = 0.25;
+
 /// How the focus behaves (`[detector]` keys `focus_*`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FocusSettings {
@@ -316,14 +319,25 @@ impl Focus {
             }
             return;
         }
-        self.velocity = self.last.and_then(|l| {
+        let measured = self.last.and_then(|l| {
             let dt = pts_ns.checked_sub(l.pts_ns)? as f64 * 1e-9;
             if dt <= 0.0 || pts_ns - l.pts_ns > self.settings.hold_ns {
                 return None;
             }
             let v = ((now.x - l.x) / dt, (now.y - l.y) / dt);
-            (v.0.hypot(v.1) <= self.settings.max_speed * width as f64).then_some(v)
+            (v.0.hypot(v.1) <= self.settings.max_speed * width as f64).then_some((v, dt))
         });
+        // Sightings a frame apart give a noisy velocity (a pixel of error is 25 px/s, a false
+        // ball beside the ball hundreds): it is smoothed over `VELOCITY_SMOOTH_S`. Sightings
+        // that far apart or more replace it.
+        self.velocity = match (measured, self.velocity) {
+            (Some((v, dt)), Some(old)) => {
+                let a = (dt / VELOCITY_SMOOTH_S).min(1.0);
+                Some((old.0 + a * (v.0 - old.0), old.1 + a * (v.1 - old.1)))
+            }
+            (Some((v, _)), None) => Some(v),
+            (None, _) => None,
+        };
         self.last = Some(now);
     }
 }
@@ -493,6 +507,58 @@ mod tests {
             assert!(k == 0 || matches!(p, Plan::Crop(_)), "frame {k}: {p:?}");
             f.observe(pts, &p, if found { &seen } else { &[] }, 1920);
         }
+    }
+
+    #[test]
+    fn cue_sightings_near_the_followed_ball_move_the_square_there() {
+        let t = tiling();
+        let settings = FocusSettings {
+            full_every: 100,
+            crop_px: 160,
+            crop_always: true,
+            cue_refresh: true,
+            ..Default::default()
+        };
+        let mut f = Focus::new(settings, 0);
+        let p = f.plan(0, &t);
+        f.observe(0, &p, &[ball(1000.0, 300.0, 0.9)], 1920);
+        // A slow look later, the cue sees the ball 100 px on (inside the room of 0.8 s), and
+        // a bright spot far away (outside it).
+        f.cue(800 * MS, 1100.0, 300.0, 1920);
+        f.cue(820 * MS, 1500.0, 300.0, 1920);
+        let Plan::Crop(c) = f.plan(840 * MS, &t) else {
+            panic!("a square")
+        };
+        // 125 px/s from the two sightings: 1100 + 5.
+        assert!((c.x as f64 + 80.0 - 1105.0).abs() <= 1.0, "{c:?}");
+        // The slow look's own result (a frame before the cue's) agrees: the newer stays.
+        let p = Plan::Full;
+        f.observe(400 * MS, &p, &[ball(1050.0, 300.0, 0.9)], 1920);
+        let Plan::Crop(c) = f.plan(840 * MS, &t) else {
+            panic!("a square")
+        };
+        assert!((c.x as f64 + 80.0 - 1105.0).abs() <= 1.0, "{c:?}");
+        // It disagrees (a ball found elsewhere): the detector is believed, without velocity.
+        f.observe(400 * MS, &p, &[ball(400.0, 300.0, 0.9)], 1920);
+        let Plan::Crop(c) = f.plan(840 * MS, &t) else {
+            panic!("a square")
+        };
+        assert_eq!(c.x + 80, 400, "{c:?}");
+        // Without `cue_refresh` the cue moves nothing.
+        let mut f = Focus::new(
+            FocusSettings {
+                cue_refresh: false,
+                ..settings
+            },
+            0,
+        );
+        let p = f.plan(0, &t);
+        f.observe(0, &p, &[ball(1000.0, 300.0, 0.9)], 1920);
+        f.cue(800 * MS, 1100.0, 300.0, 1920);
+        let Plan::Crop(c) = f.plan(840 * MS, &t) else {
+            panic!("a square")
+        };
+        assert_eq!(c.x + 80, 1000, "{c:?}");
     }
 
     #[test]

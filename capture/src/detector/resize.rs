@@ -76,7 +76,7 @@ pub fn at_side(proto: &mut pb::ModelProto, side: u32, path: &Path) -> Result<(),
     let mut new_cells = BTreeMap::new();
     for (&cells, g) in &grids {
         let stride = old / g.side;
-        if old % g.side != 0 || side as usize % stride != 0 {
+        if !old.is_multiple_of(g.side) || !(side as usize).is_multiple_of(stride) {
             return Err(refuse(format!(
                 "a head of stride {stride} needs a side that is a multiple of {stride}"
             )));

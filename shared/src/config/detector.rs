@@ -76,8 +76,9 @@ pub struct DetectorConfig {
     /// (bench/README.md, "Looking where the motion cue sees the ball").
     pub focus_on_cue: bool,
     /// Side of the square a focused frame looks at around the predicted ball, panorama
-    /// pixels, magnified to the model input (0: the grid's tiles). Needs a model trained at
-    /// that magnification (see docs/detector.md).
+    /// pixels, magnified to the model input (0: the grid's tiles), which needs a model
+    /// trained at that magnification, or at panorama scale (`focus_magnify = false`; see
+    /// docs/detector.md).
     pub focus_tile_size: u32,
     /// How the focus square (`focus_tile_size`) reaches the model. True: magnified to the
     /// model input (the cost of a grid tile). False: at panorama scale, through the same
@@ -237,7 +238,9 @@ impl DetectorConfig {
                 self.tile_size,
             )?;
         }
-        if !self.focus_magnify && (self.focus_tile_size == 0 || self.focus_tile_size % 16 != 0) {
+        if !self.focus_magnify
+            && (self.focus_tile_size == 0 || !self.focus_tile_size.is_multiple_of(16))
+        {
             return Err(ConfigError::invalid(
                 "detector.focus_magnify",
                 format!(
