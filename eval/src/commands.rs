@@ -3,7 +3,9 @@
 //! `--images` on a folder of labelled real images).
 
 use anyhow::{Context, Result};
-use capture::detector::load_engine;
+use capture::detector::engine::resolve_model_path;
+use capture::detector::tract_engine::TractEngine;
+use capture::detector::{load_engine, InferenceEngine};
 use eval::dataset::{export, ExportSpec};
 use eval::render_eval::{evaluate, EvalSpec};
 use shared::config::SystemConfig;
@@ -64,6 +66,11 @@ pub struct EvalArgs {
     /// Model file (default: detector.model).
     #[arg(long)]
     model: Option<String>,
+    /// Run the model resized to take SIDE x SIDE images (tract), as the focus square at
+    /// panorama scale does (`detector.focus_magnify = false`); with `--tile-size SIDE` this
+    /// measures what that square sees. Synthetic scenes only.
+    #[arg(long, value_name = "SIDE")]
+    model_side: Option<u32>,
     /// Engine, tract or ort (default: detector.engine).
     #[arg(long)]
     engine: Option<String>,
@@ -215,6 +222,10 @@ pub async fn run_eval(cfg: SystemConfig, _shutdown: Shutdown, a: EvalArgs) -> Re
     }
     dc.validate().context("detector settings")?;
     if let Some(dir) = a.images.clone() {
+        anyhow::ensure!(
+            a.model_side.is_none(),
+            "--model-side works on the synthetic scenes only; leave out --images"
+        );
         let spec = image_spec(&dc, dir, &a, cfg.analyzer.nms_iou)?;
         return run_image_eval(dc, spec, a.json.clone()).await;
     }
@@ -222,7 +233,19 @@ pub async fn run_eval(cfg: SystemConfig, _shutdown: Shutdown, a: EvalArgs) -> Re
     anyhow::ensure!(width.is_multiple_of(6), "--width must be a multiple of 6");
     let spec = EvalSpec::new(a.frames, a.seed, width);
     let report = tokio::task::spawn_blocking(move || -> Result<_> {
-        let engine = load_engine(&dc).context("loading the detector")?;
+        let engine: Box<dyn InferenceEngine> = match a.model_side {
+            Some(side) => Box::new(
+                TractEngine::load_at_side(
+                    &resolve_model_path(&dc.model)?,
+                    dc.classes.len(),
+                    side,
+                    dc.threads as usize,
+                    0,
+                )
+                .context("loading the detector at --model-side")?,
+            ),
+            None => load_engine(&dc).context("loading the detector")?,
+        };
         let bar = frames_bar(spec.frames as u64, "frames");
         let r = evaluate(&dc, &spec, engine, &mut |n| bar.set_position(n as u64))?;
         bar.finish_and_clear();
