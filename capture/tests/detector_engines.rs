@@ -12,16 +12,14 @@ use capture::detector::engine::{inspect_model, resolve_model_path, DEFAULT_MODEL
 use capture::detector::prepare::Letterbox;
 use capture::detector::tract_engine::TractEngine;
 use capture::detector::verifier::{crop_planes, BallVerifier};
+mod synthetic_panorama;
+
 use capture::detector::{
     load_engine, DecodeParams, Detector, DetectorError, InferenceEngine, Tile,
 };
-use capture::stitch::{CpuStitcher, GainSettings};
-use capture::synthetic::{Exposure, SyntheticWorld};
 use shared::config::DetectorConfig;
-use shared::geometry::{Calibration, StitchLut};
+use shared::geometry::Calibration;
 use shared::image::Nv12Image;
-use shared::scene::{BallScript, BallSource, Scenario};
-use shared::time::FrameRate;
 use std::path::{Path, PathBuf};
 
 fn data(name: &str) -> PathBuf {
@@ -46,24 +44,7 @@ fn tiny_cfg() -> DetectorConfig {
 
 /// A stitched synthetic panorama (1920 x 640) with a ball in view.
 fn panorama() -> (Calibration, Nv12Image) {
-    let cal = Calibration::synthetic(1920, 960, 540);
-    let script = BallScript::generate(Scenario::Passes, 30.0, 3, &cal.pitch);
-    let mut world = SyntheticWorld::new(
-        &cal,
-        BallSource::Script(script),
-        3,
-        FrameRate::new(25, 1),
-        [Exposure::NEUTRAL; 2],
-    );
-    let mut l = Nv12Image::new(960, 540);
-    let mut r = Nv12Image::new(960, 540);
-    world.render_next(&mut l.as_mut(), &mut r.as_mut());
-    let lut = StitchLut::compute(&cal);
-    let mut st = CpuStitcher::new(&lut, [(960, 540); 2], GainSettings::default());
-    let mut pano = Nv12Image::new(1920, 640);
-    st.stitch([Some(&l.as_ref()), Some(&r.as_ref())], &mut pano.as_mut())
-        .unwrap();
-    (cal, pano)
+    synthetic_panorama::stitched(3, 0)
 }
 
 #[test]

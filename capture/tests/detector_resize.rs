@@ -4,16 +4,14 @@
 //! refused with the reason; a focused frame of the detector looks at the square at panorama
 //! scale and finds the ball the full sweep found.
 
+mod synthetic_panorama;
+
 use capture::detector::engine::resolve_model_path;
 use capture::detector::tract_engine::TractEngine;
 use capture::detector::{Detector, DetectorError, InferenceEngine};
-use capture::stitch::{CpuStitcher, GainSettings};
-use capture::synthetic::{Exposure, SyntheticWorld};
 use shared::config::DetectorConfig;
-use shared::geometry::{Calibration, StitchLut};
+use shared::geometry::Calibration;
 use shared::image::Nv12Image;
-use shared::scene::{BallScript, BallSource, Scenario};
-use shared::time::FrameRate;
 use std::path::{Path, PathBuf};
 
 const SHIPPED: [&str; 3] = [
@@ -124,27 +122,7 @@ fn a_side_the_heads_cannot_take_or_a_decode_that_is_not_tinydet_is_refused() {
 }
 
 fn panorama(seed: u64, skip: usize) -> (Calibration, Nv12Image) {
-    let cal = Calibration::synthetic(1920, 960, 540);
-    let script = BallScript::generate(Scenario::Passes, 30.0, seed, &cal.pitch);
-    let mut world = SyntheticWorld::new(
-        &cal,
-        BallSource::Script(script),
-        seed,
-        FrameRate::new(25, 1),
-        [Exposure::NEUTRAL; 2],
-    );
-    let mut l = Nv12Image::new(960, 540);
-    let mut r = Nv12Image::new(960, 540);
-    // Some way into the passes: the ball away from the centre spot.
-    for _ in 0..=skip {
-        world.render_next(&mut l.as_mut(), &mut r.as_mut());
-    }
-    let lut = StitchLut::compute(&cal);
-    let mut st = CpuStitcher::new(&lut, [(960, 540); 2], GainSettings::default());
-    let mut pano = Nv12Image::new(1920, 640);
-    st.stitch([Some(&l.as_ref()), Some(&r.as_ref())], &mut pano.as_mut())
-        .unwrap();
-    (cal, pano)
+    synthetic_panorama::stitched(seed, skip)
 }
 
 #[test]

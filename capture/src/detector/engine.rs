@@ -149,15 +149,19 @@ pub(crate) fn show(d: &[Dim]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
+/// The model file as ONNX protobuf.
+pub(crate) fn read_proto(path: &Path) -> Result<pb::ModelProto, DetectorError> {
+    tract_onnx::onnx()
+        .proto_model_for_path(path)
+        .map_err(|e| DetectorError::ModelLoad {
+            path: path.to_path_buf(),
+            reason: format!("not a readable ONNX file: {e}"),
+        })
+}
+
 /// The declared shapes of a model's one input and first output, read from the file.
 pub(crate) fn declared_shapes(path: &Path) -> Result<(Vec<Dim>, Vec<Dim>), DetectorError> {
-    let proto =
-        tract_onnx::onnx()
-            .proto_model_for_path(path)
-            .map_err(|e| DetectorError::ModelLoad {
-                path: path.to_path_buf(),
-                reason: format!("not a readable ONNX file: {e}"),
-            })?;
+    let proto = read_proto(path)?;
     let graph = proto
         .graph
         .as_ref()

@@ -134,14 +134,7 @@ pub fn at_side(proto: &mut pb::ModelProto, side: u32, path: &Path) -> Result<(),
 
 /// Reads the model at `path` and rewrites it for `side` ([`at_side`]).
 pub fn load_at_side(path: &Path, side: u32) -> Result<pb::ModelProto, DetectorError> {
-    use tract_onnx::prelude::Framework;
-    let mut proto =
-        tract_onnx::onnx()
-            .proto_model_for_path(path)
-            .map_err(|e| DetectorError::ModelLoad {
-                path: path.to_path_buf(),
-                reason: format!("not a readable ONNX file: {e}"),
-            })?;
+    let mut proto = super::engine::read_proto(path)?;
     at_side(&mut proto, side, path)?;
     Ok(proto)
 }
