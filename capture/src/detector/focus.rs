@@ -40,7 +40,8 @@ pub struct FocusSettings {
     /// sightings is taken as two different objects: no velocity).
     pub max_speed: f64,
     /// Side of the square looked at around the prediction, panorama pixels (0: the grid's
-    /// tiles). Used when the prediction's room fits inside it; else the grid's tiles.
+    /// tiles). Used when the prediction's room fits inside it (always with `crop_always`);
+    /// else the grid's tiles.
     pub crop_px: u32,
     /// Look at the square around the prediction even when the room around it does not fit
     /// (instead of the grid's tiles): for a square that costs little next to a tile (seen
@@ -160,8 +161,13 @@ impl Focus {
         if dt_ns > self.settings.cue_hold_ns {
             return None;
         }
-        let margin = self.settings.margin_px + self.settings.growth * width * dt_ns as f64 * 1e-9;
+        let margin = self.room(dt_ns as f64 * 1e-9, width);
         Some(((c.x, c.y), margin))
+    }
+
+    /// How far from a sighting `dt_s` seconds old the ball may be, pixels.
+    fn room(&self, dt_s: f64, width: f64) -> f64 {
+        self.settings.margin_px + self.settings.growth * width * dt_s
     }
 
     /// Where the ball should be at `pts_ns`, and how far off that may be, pixels.
@@ -173,7 +179,7 @@ impl Focus {
         }
         let dt = dt_ns as f64 * 1e-9;
         let (vx, vy) = self.velocity.unwrap_or((0.0, 0.0));
-        let margin = self.settings.margin_px + self.settings.growth * width * dt;
+        let margin = self.room(dt, width);
         Some(((last.x + vx * dt, last.y + vy * dt), margin))
     }
 
@@ -312,8 +318,7 @@ impl Focus {
             // The motion cue has seen the ball since this frame. Where they agree, its newer
             // sighting stays; else the detector's is believed, without a velocity.
             let dt = (l.pts_ns - pts_ns) as f64 * 1e-9;
-            let room = self.settings.margin_px + self.settings.growth * width as f64 * dt;
-            if (l.x - now.x).hypot(l.y - now.y) > room {
+            if (l.x - now.x).hypot(l.y - now.y) > self.room(dt, width as f64) {
                 self.last = Some(now);
                 self.velocity = None;
             }
