@@ -9,12 +9,11 @@ use analyzer::geom::PitchModel;
 use analyzer::metrics::{evaluate, Criteria};
 use analyzer::synth::{DetectorFaults, DetectorTruth, StreamSpec, SynthFrame, SynthStream};
 use analyzer::{Analyzer, Outcome};
-use common::cal;
+use common::{ball_at, ball_of, cal, frame};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use shared::config::AnalyzerConfig;
-use shared::geometry::Calibration;
-use shared::messages::{BallState, Detection, RawDetections, TrackStatus};
+use shared::messages::{BallState, TrackStatus};
 use shared::scene::{Scenario, BALL_RADIUS_M};
 
 const DURATION_S: f64 = 120.0;
@@ -227,42 +226,6 @@ fn low_rate_with_false_positives_stays_on_the_ball() {
             "seed {seed}: predicted {:.1} m off the pitch",
             f.predicted_outside_m
         );
-    }
-}
-
-// Hand-made frames: one ball detection where a pitch point is seen.
-
-fn ball_at(cal: &Calibration, x: f64, y: f64, z: f64, score: f32) -> Detection {
-    let m = PitchModel::new(cal.clone());
-    let (u, v) = m.to_pixel(x, y, z);
-    let d = m.diameter_px(0.22, m.range(x, y, z)).max(2.0);
-    Detection {
-        cx: u as f32,
-        cy: v as f32,
-        w: d as f32,
-        h: d as f32,
-        class_id: 1,
-        score,
-        tile: 0,
-    }
-}
-
-fn frame(pts_s: f64, dets: Vec<Detection>) -> RawDetections {
-    RawDetections {
-        pts_ns: (pts_s * 1e9).round() as u64,
-        seq: 0,
-        classes: vec!["player".into(), "ball".into()],
-        detections: dets,
-        inference_us: 0,
-        region: None,
-        motion: false,
-    }
-}
-
-fn ball_of(a: &mut Analyzer, f: &RawDetections) -> Option<BallState> {
-    match a.process(f) {
-        Outcome::Analysed(t) => t.ball,
-        Outcome::Dropped(d) => panic!("dropped: {d:?}"),
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Hit {
     pub now_ns: u64,
     /// Its score times its prior.
     pub score: f64,
+    /// Explained by a kick (the velocity changed at once), not by the motion model.
+    pub kick: bool,
 }
 
 /// One explanation of a lineage's measurements.
@@ -41,6 +43,9 @@ pub struct Hypothesis {
     pub hit_xy: (f64, f64),
     /// Candidate scores (times their prior) of the last two measurements, newest first.
     pub hit_scores: [f64; 2],
+    /// Measurements since the last kick, when its velocity rests on them alone (0: no kick
+    /// since the lineage was born; counts up to 2, a kick seen twice).
+    pub kick_hits: u8,
 }
 
 impl Hypothesis {
@@ -61,16 +66,28 @@ impl Hypothesis {
             Some(h) => ((filter.s[0], filter.s[1]), [h.score, self.hit_scores[0]]),
             None => (self.hit_xy, self.hit_scores),
         };
+        let kick_hits = match hit {
+            Some(h) if h.kick => 1,
+            Some(_) if self.kick_hits > 0 => (self.kick_hits + 1).min(2),
+            _ => self.kick_hits,
+        };
         Hypothesis {
             speed_at_hit,
             hit_xy,
             hit_scores,
+            kick_hits,
             filter,
             score: gamma * self.score + (1.0 - gamma) * delta,
             hits: (self.hits << 1) | hit.is_some() as u32,
             last_hit_ns: hit.map(|h| h.now_ns).unwrap_or(self.last_hit_ns),
             candidate: hit.map(|h| h.candidate),
         }
+    }
+
+    /// Its velocity rests on one measurement after a kick: a false candidate near the ball
+    /// taken for a kick predicts the ball flying off at tens of metres a second.
+    pub fn kick_unconfirmed(&self) -> bool {
+        self.kick_hits == 1
     }
 
     /// Hits among the last `window` frames.

@@ -49,6 +49,12 @@ const P_KICK: f64 = 0.02;
 const P_TAKE_OFF: f64 = 0.003;
 /// Velocity uncertainty added by a kick, m/s.
 const KICK_SIGMA: f64 = 14.0;
+/// How long a hypothesis whose velocity rests on one measurement after a kick may coast:
+/// a false candidate next to the ball taken for a kick sends it off at tens of metres a
+/// second, and a real kick is seen again within this in all but the longest gaps.
+const KICK_COAST_NS: u64 = 500_000_000;
+/// How far such a hypothesis is reported along its way before it is reported lost, metres.
+const KICK_REACH_M: f64 = 2.0;
 /// Score margin another travelled lineage needs over the reported one to replace it.
 const SWITCH_MARGIN: f64 = 3.0;
 /// Score of a new lineage: below a steadily detected ball (about 10), above one coasting
@@ -306,6 +312,7 @@ impl BallTracker {
         delta: f64,
         i: usize,
         f: &Frame,
+        kick: bool,
         out: &mut Vec<Hypothesis>,
     ) {
         let mut push = |filter: BallFilter, delta: f64| {
@@ -317,6 +324,7 @@ impl BallTracker {
                     candidate: i,
                     now_ns: f.now_ns,
                     score: f.scores[i],
+                    kick,
                 };
                 out.push(prior.child(filter, delta, f.gamma, Some(hit)));
             }
@@ -386,7 +394,7 @@ impl BallTracker {
             match BallFilter::innovation(&pred, c, &self.noise) {
                 Some(inn) if inn.d2 <= self.gate2 => {
                     let delta = self.hit_delta(&inn, scores[i]);
-                    self.hit_children(h, &h.filter, &pred, &inn, delta, i, f, out);
+                    self.hit_children(h, &h.filter, &pred, &inn, delta, i, f, false, out);
                 }
                 _ => unexplained.push(i),
             }
@@ -409,7 +417,7 @@ impl BallTracker {
                             P_KICK
                         };
                         let delta = self.hit_delta(&inn, scores[i]) + p_kick.ln();
-                        self.hit_children(prior, &k, &kp, &inn, delta, i, f, out);
+                        self.hit_children(prior, &k, &kp, &inn, delta, i, f, true, out);
                     }
                 }
             }
@@ -437,6 +445,7 @@ impl BallTracker {
                 speed_at_hit: 0.0,
                 hit_scores: [score, 0.0],
                 hit_xy: (filter.s[0], filter.s[1]),
+                kick_hits: 0,
                 filter,
             })
             .collect();
@@ -544,7 +553,9 @@ impl BallTracker {
     /// How long a hypothesis may coast: longer for a ball that was at rest when last seen
     /// (players gathered round a free kick hide it for seconds, and it does not move).
     fn coast_limit_ns(&self, h: &Hypothesis) -> u64 {
-        if h.speed_at_hit < STILL_MPS {
+        if h.kick_unconfirmed() {
+            self.predict_max_ns.min(KICK_COAST_NS)
+        } else if h.speed_at_hit < STILL_MPS {
             self.predict_max_ns.max(self.predict_still_max_ns)
         } else {
             self.predict_max_ns
@@ -627,6 +638,7 @@ impl BallTracker {
             for h in &l.hyps {
                 self.branch(h, moving(l, now_ns), frame, &mut children);
             }
+            children.retain(|h| now_ns.saturating_sub(h.last_hit_ns) <= self.coast_limit_ns(h));
             l.hyps = std::mem::take(&mut children);
             l.prune(PER_LINEAGE);
             let hit = l.hyps.first().is_some_and(|b| b.candidate.is_some());
@@ -781,7 +793,17 @@ impl BallTracker {
     /// this frame, else `predicted` with a confidence fading since its last measurement;
     /// without one, the last known place as `lost`.
     fn report(&mut self, model: &PitchModel, now_ns: u64) -> Option<BallState> {
-        match self.current_lineage() {
+        // A kick seen once and not since: its direction and speed rest on that one reading
+        // (often a boot or a sock next to the ball), so it is extrapolated only
+        // [`KICK_REACH_M`] from it; further, the ball is reported lost where it was last seen
+        // until the kick is seen again.
+        let unsure = |l: &&Lineage| {
+            let b = l.best();
+            b.kick_unconfirmed()
+                && b.candidate.is_none()
+                && dist2((b.filter.s[0], b.filter.s[1]), b.hit_xy) > KICK_REACH_M * KICK_REACH_M
+        };
+        match self.current_lineage().filter(|l| !unsure(l)) {
             Some(l) => {
                 let b = l.best();
                 let tracked = b.candidate.is_some();
@@ -810,7 +832,9 @@ impl BallTracker {
                 Some(state)
             }
             None => {
-                self.current = None;
+                if self.current_lineage().is_none() {
+                    self.current = None;
+                }
                 // Lost: the last known place, still, with no confidence.
                 self.last.as_ref().map(|s| BallState {
                     vx_mps: 0.0,
@@ -849,6 +873,7 @@ mod tests {
             speed_at_hit: 5.0,
             hit_xy: (50.0, 30.0),
             hit_scores: [0.9, 0.9],
+            kick_hits: 0,
         }
     }
 

@@ -11,7 +11,7 @@ use analyzer::synth::{
 use analyzer::{Analyzer, Outcome};
 use shared::config::AnalyzerConfig;
 use shared::geometry::Calibration;
-use shared::messages::BallState;
+use shared::messages::{BallState, Detection, RawDetections};
 use shared::scene::Scenario;
 
 pub fn cal() -> Calibration {
@@ -185,4 +185,40 @@ pub fn table(rows: &[(String, TrackingMetrics, TrackingMetrics)]) -> String {
         s.push_str(&format!("| | baseline | {} |\n", cells(base)));
     }
     s
+}
+
+// Hand-made frames: one ball detection where a pitch point is seen.
+
+pub fn ball_at(cal: &Calibration, x: f64, y: f64, z: f64, score: f32) -> Detection {
+    let m = PitchModel::new(cal.clone());
+    let (u, v) = m.to_pixel(x, y, z);
+    let d = m.diameter_px(0.22, m.range(x, y, z)).max(2.0);
+    Detection {
+        cx: u as f32,
+        cy: v as f32,
+        w: d as f32,
+        h: d as f32,
+        class_id: 1,
+        score,
+        tile: 0,
+    }
+}
+
+pub fn frame(pts_s: f64, dets: Vec<Detection>) -> RawDetections {
+    RawDetections {
+        pts_ns: (pts_s * 1e9).round() as u64,
+        seq: 0,
+        classes: vec!["player".into(), "ball".into()],
+        detections: dets,
+        inference_us: 0,
+        region: None,
+        motion: false,
+    }
+}
+
+pub fn ball_of(a: &mut Analyzer, f: &RawDetections) -> Option<BallState> {
+    match a.process(f) {
+        Outcome::Analysed(t) => t.ball,
+        Outcome::Dropped(d) => panic!("dropped: {d:?}"),
+    }
 }
