@@ -8,7 +8,7 @@ use crate::geom::{GeometryError, PitchModel};
 use crate::history::History;
 use crate::players;
 use crate::static_fp::StaticSuppressor;
-use crate::tracker::BallTracker;
+use crate::tracker::{BallTracker, Looked};
 use shared::config::AnalyzerConfig;
 use shared::messages::{PlayersSummary, RawDetections, Tracks};
 
@@ -119,11 +119,16 @@ impl Analyzer {
                 }
             }
         }
+        let looked = match frame.region {
+            _ if frame.motion => Looked::Motion,
+            Some([x, y, w, h]) => Looked::Region([x as f64, y as f64, w as f64, h as f64]),
+            None => Looked::Whole,
+        };
         let report = self.tracker.step_frame(
             pts,
             dt_s,
             &cands.balls,
-            !frame.motion,
+            looked,
             &self.model,
             &mut self.counters,
         );

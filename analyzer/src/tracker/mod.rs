@@ -99,6 +99,9 @@ const EDGE_PX_AT_1920: f64 = 12.0;
 /// white disc of about a ball's size), and how near counts, metres.
 const SPOT_PRIOR: f64 = 0.5;
 const SPOT_NEAR_M: f64 = 0.5;
+/// A ball expected this near the edge of the part of the panorama the detector looked at
+/// may have been cut by it: its miss is no evidence, pixels.
+const REGION_INSET_PX: f64 = 4.0;
 
 /// What the tracker reports for a frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +112,36 @@ pub struct BallReport {
     pub exempt: Vec<bool>,
 }
 
+/// Where the frame's candidates were looked for: what a missing ball says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Looked {
+    /// The detector looked at the whole panorama: a miss is evidence wherever the ball is
+    /// expected.
+    Whole,
+    /// The detector looked only at `[x, y, w, h]` (panorama pixels, around where it expected
+    /// the ball): a miss is evidence only for a ball expected inside it. A hypothesis
+    /// expected elsewhere was not looked at.
+    Region([f64; 4]),
+    /// The motion cue, which cannot see a ball lying still: a miss is no evidence, and does
+    /// not age a lineage.
+    Motion,
+}
+
+impl Looked {
+    /// Whether a ball expected at pixel `(u, v)` would have been looked at (a ball within
+    /// [`REGION_INSET_PX`] of a region's edge may have been cut by it).
+    fn covers(&self, (u, v): (f64, f64)) -> bool {
+        match *self {
+            Looked::Whole => true,
+            Looked::Region([x, y, w, h]) => {
+                let m = REGION_INSET_PX;
+                u >= x + m && u <= x + w - m && v >= y + m && v <= y + h - m
+            }
+            Looked::Motion => false,
+        }
+    }
+}
+
 /// What every hypothesis of a frame is branched against.
 #[derive(Clone, Copy)]
 struct Frame<'a> {
@@ -116,8 +149,10 @@ struct Frame<'a> {
     gamma: f64,
     now_ns: u64,
     cands: &'a [Candidate],
-    /// A miss in this frame is evidence (false for the motion cue's frames, which cannot
-    /// see a ball lying still: a miss there costs nothing and does not age a lineage).
+    /// Where the candidates were looked for.
+    looked: Looked,
+    /// The detector looked (its misses are evidence where it looked, it may start
+    /// lineages); false for the motion cue's frames.
     informative: bool,
     /// Per candidate: the detector score times its prior (edges, painted spots).
     scores: &'a [f64],
@@ -370,7 +405,7 @@ impl BallTracker {
         let h = &h;
         // Predicted off the pitch: that hypothesis ends (a measurement may still continue it).
         if self.in_bounds(&h.filter) {
-            if f.informative {
+            if f.looked.covers(h.filter.pixel(model)) {
                 out.push(h.child(h.filter.clone(), (1.0 - P_DETECT).ln(), gamma, None));
             } else {
                 let mut missed = h.child(h.filter.clone(), 0.0, gamma, None);
@@ -581,17 +616,16 @@ impl BallTracker {
         model: &PitchModel,
         counters: &mut Counters,
     ) -> BallReport {
-        self.step_frame(now_ns, dt_s, cands, true, model, counters)
+        self.step_frame(now_ns, dt_s, cands, Looked::Whole, model, counters)
     }
 
-    /// As [`Self::step`], saying whether a miss in this frame is evidence (`informative`;
-    /// false for the motion cue's frames).
+    /// As [`Self::step`], saying where the candidates were looked for (what a miss says).
     pub fn step_frame(
         &mut self,
         now_ns: u64,
         dt_s: f64,
         cands: &[Candidate],
-        informative: bool,
+        looked: Looked,
         model: &PitchModel,
         counters: &mut Counters,
     ) -> BallReport {
@@ -607,7 +641,8 @@ impl BallTracker {
             gamma,
             now_ns,
             cands,
-            informative,
+            looked,
+            informative: looked != Looked::Motion,
             scores: &scores,
             model,
         };
@@ -956,5 +991,60 @@ mod tests {
         t.choose(Some(1), now, &mut counters);
         assert_eq!(t.current, Some(1));
         assert_eq!(counters.track_switches, 0);
+    }
+}
+
+#[cfg(test)]
+mod looked_tests {
+    use super::*;
+    use shared::geometry::Calibration;
+
+    /// A tracker that has followed a still ball at (40, 30) for a second, and that ball's
+    /// pixel.
+    fn following() -> (BallTracker, PitchModel, (f64, f64)) {
+        let model = PitchModel::new(Calibration::synthetic(1920, 960, 540));
+        let mut t = BallTracker::new(&AnalyzerConfig::default(), &model);
+        let (x, y) = (40.0, 30.0);
+        let (u, v) = model.to_pixel(x, y, BALL_RADIUS_M);
+        let c = Candidate {
+            u,
+            v,
+            diameter_px: model.diameter_px(2.0 * BALL_RADIUS_M, model.range(x, y, BALL_RADIUS_M)),
+            score: 0.9,
+            ground: Some((x, y)),
+            suppressed: false,
+        };
+        let mut counters = Counters::default();
+        for k in 0..25u64 {
+            t.step(k * 40_000_000, 0.04, &[c.clone()], &model, &mut counters);
+        }
+        (t, model, (u, v))
+    }
+
+    /// The reported lineage's best score after `n` empty frames looked at as `looked`.
+    fn score_after_misses(looked: Looked, n: u64) -> f64 {
+        let (mut t, model, _) = following();
+        let mut counters = Counters::default();
+        for k in 25..25 + n {
+            t.step_frame(k * 40_000_000, 0.04, &[], looked, &model, &mut counters);
+        }
+        t.current_lineage().expect("still followed").best().score
+    }
+
+    #[test]
+    fn a_miss_counts_only_where_the_detector_looked() {
+        let (_, _, (u, v)) = following();
+        let whole = score_after_misses(Looked::Whole, 10);
+        let around = score_after_misses(Looked::Region([u - 80.0, v - 80.0, 160.0, 160.0]), 10);
+        let elsewhere = score_after_misses(Looked::Region([u + 300.0, v - 80.0, 160.0, 160.0]), 10);
+        let cut = score_after_misses(Looked::Region([u - 2.0, v - 80.0, 160.0, 160.0]), 10);
+        let motion = score_after_misses(Looked::Motion, 10);
+        assert!((around - whole).abs() < 1e-9, "{around} vs {whole}");
+        assert!(elsewhere > whole + 0.3, "{elsewhere} vs {whole}");
+        assert!(
+            (cut - elsewhere).abs() < 1e-9,
+            "a ball at the edge: {cut} vs {elsewhere}"
+        );
+        assert!((motion - elsewhere).abs() < 1e-9, "{motion} vs {elsewhere}");
     }
 }
