@@ -1016,7 +1016,13 @@ mod looked_tests {
         };
         let mut counters = Counters::default();
         for k in 0..25u64 {
-            t.step(k * 40_000_000, 0.04, &[c.clone()], &model, &mut counters);
+            t.step(
+                k * 40_000_000,
+                0.04,
+                std::slice::from_ref(&c),
+                &model,
+                &mut counters,
+            );
         }
         (t, model, (u, v))
     }
