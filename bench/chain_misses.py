@@ -21,8 +21,10 @@ over all folders:
 - false balls per analysed frame (ball detections further than 6 px from the ball);
 - motion cue: its sightings, and the share within 6 px of the ball;
 - tracks: of the in-play frames, the share whose reported ball (tracked or predicted, not
-  lost) lies within 12 px of the true ball in the panorama ("on the ball"), the share lost,
-  and the share of visible-ball frames `tracked` (as `launch demo` reports it).
+  lost) lies within 12 px of the true ball in the panorama ("on the ball"), the share whose
+  reported ball lies more than 50 px from it ("off the ball": what sends the camera
+  elsewhere), the share lost, and the share of visible-ball frames `tracked` (as `launch
+  demo` reports it).
 
 Needs the Python `msgpack` package (scripts/setup.sh installs it).
 """
@@ -43,6 +45,7 @@ except ImportError:
 
 HIT_PX = 6.0
 NEAR_PX = 12.0
+FAR_PX = 50.0
 SIZES = [("< 2.5 px", 0.0, 2.5), ("2.5-3.5 px", 2.5, 3.5), (">= 3.5 px", 3.5, math.inf)]
 
 
@@ -89,7 +92,7 @@ def truth_of(folder: Path) -> dict:
 def new_counts() -> dict:
     return {k: 0 for k in [
         "whole", "whole_hit", "focused", "focused_hit", "false_balls", "analysed",
-        "cue", "cue_on_ball", "in_play", "near", "lost", "visible", "tracked",
+        "cue", "cue_on_ball", "in_play", "near", "far", "lost", "visible", "tracked",
     ]} | {f"size {s}": 0 for s, _, _ in SIZES} | {f"size {s} hit": 0 for s, _, _ in SIZES}
 
 
@@ -137,7 +140,7 @@ def detector_counts(dets: dict, truth: dict) -> dict:
 
 
 def track_counts(tracks: dict, truth: dict) -> dict:
-    c = {"in_play": 0, "near": 0, "lost": 0, "visible": 0, "tracked": 0}
+    c = {"in_play": 0, "near": 0, "far": 0, "lost": 0, "visible": 0, "tracked": 0}
     for pts, t in tracks.items():
         tb = truth.get(pts)
         if not tb or not tb["in_play"]:
@@ -147,8 +150,10 @@ def track_counts(tracks: dict, truth: dict) -> dict:
         status = (b or {}).get("status", "lost").lower()
         if b is None or status == "lost":
             c["lost"] += 1
-        elif math.hypot(b["px"] - tb["px"], b["py"] - tb["py"]) <= NEAR_PX:
-            c["near"] += 1
+        else:
+            d = math.hypot(b["px"] - tb["px"], b["py"] - tb["py"])
+            c["near"] += d <= NEAR_PX
+            c["far"] += d > FAR_PX
         if tb["visible"]:
             c["visible"] += 1
             c["tracked"] += status == "tracked"
@@ -176,10 +181,11 @@ def row(name: str, c: dict, replay: dict | None) -> str:
     cells += [pct(c[f"size {s} hit"], c[f"size {s}"]) for s, _, _ in SIZES]
     cells += ["-" if c["analysed"] == 0 else f"{c['false_balls'] / c['analysed']:.2f}",
               f"{c['cue']} / {pct(c['cue_on_ball'], c['cue'])}",
-              pct(c["near"], c["in_play"]), pct(c["lost"], c["in_play"]), pct(c["tracked"], c["visible"])]
+              pct(c["near"], c["in_play"]), pct(c["far"], c["in_play"]), pct(c["lost"], c["in_play"]),
+              pct(c["tracked"], c["visible"])]
     if replay is not None:
-        cells += [pct(replay["near"], replay["in_play"]), pct(replay["lost"], replay["in_play"]),
-                  pct(replay["tracked"], replay["visible"])]
+        cells += [pct(replay["near"], replay["in_play"]), pct(replay["far"], replay["in_play"]),
+                  pct(replay["lost"], replay["in_play"]), pct(replay["tracked"], replay["visible"])]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -228,9 +234,10 @@ def main() -> int:
                 per_run[f.name]["replayed"] = r
     head = ["scenario", "detector recall %, whole passes (frames)", "focused passes (frames)"]
     head += [f"recall % {s}" for s, _, _ in SIZES]
-    head += ["false balls / frame", "cue sightings / % on ball", "on the ball %", "lost %", "tracked %"]
+    head += ["false balls / frame", "cue sightings / % on ball", "on the ball %", "off the ball %", "lost %",
+             "tracked %"]
     if a.analyzer:
-        head += ["replayed: on the ball %", "lost %", "tracked %"]
+        head += ["replayed: on the ball %", "off the ball %", "lost %", "tracked %"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for g, c in groups.items():

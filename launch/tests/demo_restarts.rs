@@ -232,7 +232,7 @@ fn sixty_seconds_with_the_director_killed_three_times_and_the_analyzer_once() {
     let total = &c["total"];
     let n = |k: &str| total[k].as_u64().unwrap();
     assert!(n("analysed") > 0 && n("in_play") > 0, "{c:#}");
-    assert!(n("near") + n("lost") <= n("in_play"), "{c:#}");
+    assert!(n("near") + n("far") + n("lost") <= n("in_play"), "{c:#}");
     // The visible-ball frames of the tracks, as the evaluation counts them (one per pts).
     let truth_frames = e["ball_truth_frames"].as_u64().unwrap();
     assert!(n("visible") > 0 && n("visible") <= truth_frames, "{c:#}");
