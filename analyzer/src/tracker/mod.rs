@@ -14,7 +14,10 @@
 //! forward only: the filter's current estimate.
 //!
 //! Predictions are bounded: an unseen ball slows down on the grass (friction), a lofted one
-//! lands and rolls on, and a hypothesis predicted off the pitch (beyond the field mask) ends.
+//! lands and rolls on, a hypothesis predicted off the pitch (beyond the field mask) ends, and
+//! one whose velocity rests on a single reading after a kick is reported only a little way
+//! along it and ends soon (a boot beside the ball is no shot). A miss counts only where the
+//! detector looked ([`Looked`]).
 //! A measurement of a hypothesis whose prediction has become very uncertain (coasting for
 //! long, or just kicked at a low detection rate) re-initialises the state at the measurement
 //! instead of being averaged with the prediction, and every measurement must be reachable
