@@ -9,6 +9,8 @@ recording (`messages.tlrec`: the detector's and the motion cue's `dets`, the ana
                                                  # also re-run the analyzer on each
                                                  # recording (`analyzer replay`) and score
                                                  # its tracks beside the recorded ones
+    bench/chain_misses.py DIR... --analyzer A --analyzer-set motion_seeds=true
+                                                 # the replay with an [analyzer] key set
     bench/chain_misses.py DIR... --json out.json # the numbers as JSON too
 
 Printed per scenario (the folder name up to its last `-`, e.g. `lofted-3` -> `lofted`) and
@@ -160,9 +162,29 @@ def track_counts(tracks: dict, truth: dict) -> dict:
     return c
 
 
-def replayed_tracks(analyzer: str, folder: Path, tmp: Path) -> dict:
+def with_analyzer_keys(cfg: Path, keys: list[str], tmp: Path) -> Path:
+    """A copy of the run's configuration with `key = value` lines set in its [analyzer]
+    table (added when it has none)."""
+    lines = cfg.read_text().splitlines() if cfg.is_file() else []
+    names = {k.split("=", 1)[0].strip() for k in keys}
+    if "[analyzer]" not in [l.strip() for l in lines]:
+        lines.append("[analyzer]")
+    i = [l.strip() for l in lines].index("[analyzer]")
+    j = i + 1
+    while j < len(lines) and not lines[j].strip().startswith("["):
+        j += 1
+    body = [l for l in lines[i + 1:j] if l.split("=", 1)[0].strip() not in names]
+    lines[i + 1:j] = body + keys
+    out = tmp / f"{cfg.parent.name}.toml"
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def replayed_tracks(analyzer: str, folder: Path, tmp: Path, keys: list[str]) -> dict:
     out = tmp / f"{folder.name}.tlrec"
     cfg = folder / "touchline.toml"
+    if keys:
+        cfg = with_analyzer_keys(cfg, keys, tmp)
     cmd = [analyzer] + (["-c", str(cfg)] if cfg.is_file() else []) + [
         "replay", "--input", str(folder / "messages.tlrec"), "--output", str(out), "--no-progress"]
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -207,6 +229,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dirs", nargs="+")
     ap.add_argument("--analyzer", help="analyzer binary: re-run it on each recording and score its tracks too")
+    ap.add_argument("--analyzer-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="with --analyzer: set this [analyzer] key (TOML) for the replay, on top of "
+                         "the run's configuration (repeatable)")
     ap.add_argument("--json", help="write the counts here")
     a = ap.parse_args()
     runs = folders(a.dirs)
@@ -228,7 +253,7 @@ def main() -> int:
             add(total, c)
             per_run[f.name] = {"recorded": c}
             if a.analyzer:
-                r = track_counts(replayed_tracks(a.analyzer, f, Path(tmp)), truth)
+                r = track_counts(replayed_tracks(a.analyzer, f, Path(tmp), a.analyzer_set), truth)
                 add(replays.setdefault(group, {}), r)
                 add(total_replay, r)
                 per_run[f.name]["replayed"] = r

@@ -55,6 +55,9 @@ pub struct Counters {
     pub track_switches: u64,
     /// New tracks started from unexplained candidates.
     pub tracks_started: u64,
+    /// Of those, started in the motion cue's frames by a ball seen moving fast on a line
+    /// (three sightings: `tracker::moving_seed`).
+    pub tracks_started_moving: u64,
     /// Tracks dropped (lost too long, never confirmed, or pruned for room).
     pub tracks_ended: u64,
     /// Tracks dropped from the snapshot history because they were too old.

@@ -119,6 +119,20 @@ impl BallFilter {
         }
     }
 
+    /// Sets the velocity of a ball on the grass, with an uncertainty of `sigma` (m/s) along
+    /// each axis and none shared with the position.
+    pub fn set_ground_velocity(&mut self, vx: f64, vy: f64, sigma: f64) {
+        self.s[3] = vx;
+        self.s[4] = vy;
+        for a in [3, 4] {
+            for j in 0..6 {
+                self.p[(a, j)] = 0.0;
+                self.p[(j, a)] = 0.0;
+            }
+            self.p[(a, a)] = sigma * sigma;
+        }
+    }
+
     fn pin_ground(&mut self) {
         self.s[2] = BALL_RADIUS_M;
         self.s[5] = 0.0;

@@ -25,9 +25,11 @@
 
 mod filter;
 mod hypotheses;
+mod moving_seed;
 
 pub use filter::{BallFilter, MotionModel, Noise};
 pub use hypotheses::{Hit, Hypothesis, Lineage, MOVE_M, SCORE_TAU_S, TRAVEL_M};
+pub use moving_seed::{MovingSeeds, SeedRule};
 
 use crate::counters::Counters;
 use crate::gates::{Candidate, BALL_DIAMETER_M};
@@ -58,6 +60,8 @@ const KICK_SIGMA: f64 = 14.0;
 const KICK_COAST_NS: u64 = 500_000_000;
 /// How far such a hypothesis is reported along its way before it is reported lost, metres.
 const KICK_REACH_M: f64 = 2.0;
+/// Velocity uncertainty of a lineage started by a ball seen moving by the motion cue, m/s.
+const MOVING_SEED_VEL_SIGMA: f64 = 3.0;
 /// Score margin another travelled lineage needs over the reported one to replace it.
 const SWITCH_MARGIN: f64 = 3.0;
 /// Score of a new lineage: below a steadily detected ball (about 10), above one coasting
@@ -189,6 +193,9 @@ pub struct BallTracker {
     current: Option<u64>,
     /// Last reported estimate (for the lost state).
     last: Option<BallState>,
+    /// The motion cue's recent sightings: a ball seen moving fast through three of them
+    /// starts a lineage while the reported ball goes unmeasured (`motion_seeds`).
+    moving: Option<MovingSeeds>,
 }
 
 /// How much a lineage deserves to be reported: its score, far ahead if it has travelled,
@@ -245,6 +252,9 @@ impl BallTracker {
             next_id: 1,
             current: None,
             last: None,
+            moving: cfg
+                .motion_seeds
+                .then(|| MovingSeeds::new(SeedRule::default(), pano.width as f64)),
         }
     }
 
@@ -253,6 +263,9 @@ impl BallTracker {
         self.lineages.clear();
         self.current = None;
         self.last = None;
+        if let Some(m) = self.moving.as_mut() {
+            m.clear();
+        }
     }
 
     /// Lineages alive (bounded by `max_hypotheses`).
@@ -767,7 +780,8 @@ impl BallTracker {
         let mut newborn = Vec::new();
         if !frame.informative {
             // The motion cue continues tracks; only the detector starts them (a moving white
-            // sock is a ball to the cue).
+            // sock is a ball to the cue), except a ball seen moving fast on a line.
+            self.seed_moving(frame, counters);
             return;
         }
         for (i, c) in frame.cands.iter().enumerate() {
@@ -791,6 +805,75 @@ impl BallTracker {
             frame.now_ns,
         );
         counters.tracks_ended += (n - self.lineages.len()) as u64;
+    }
+
+    /// In the motion cue's frames, while the reported ball has gone unmeasured for the seed
+    /// rule's window (or there is none): a candidate no lineage follows that continues two
+    /// earlier cue sightings on a line at ball speed ([`moving_seed`]) starts a lineage on
+    /// the grass with their velocity, confirmed at once. It continues the reported ball (same
+    /// identity: the ball is not in two places), which the detector lost or left behind, as
+    /// after a shot it did not follow. Every candidate of the frame is then kept for the
+    /// tests of later ones.
+    fn seed_moving(&mut self, frame: &Frame, counters: &mut Counters) {
+        let now_ns = frame.now_ns;
+        let Some(mut moving) = self.moving.take() else {
+            return;
+        };
+        moving.forget_before(now_ns);
+        let window = moving.rule().window_ns;
+        let quiet = self
+            .current_lineage()
+            .is_none_or(|l| now_ns.saturating_sub(l.best().last_hit_ns) > window);
+        // A candidate some lineage's best hypothesis took is followed already; one only a
+        // branch of a coasting lineage explains (its gate grown wide) is not.
+        let taken = |i: usize| self.lineages.iter().any(|l| l.best().candidate == Some(i));
+        let seed = quiet
+            .then(|| {
+                frame.cands.iter().enumerate().find_map(|(i, c)| {
+                    let g = c.ground.filter(|_| !taken(i) && !c.suppressed)?;
+                    moving.find(now_ns, c.u, c.v, g).map(|v| (i, v))
+                })
+            })
+            .flatten();
+        for c in frame.cands {
+            if let Some(g) = c.ground {
+                moving.push(now_ns, c.u, c.v, g);
+            }
+        }
+        self.moving = Some(moving);
+        let Some((i, (vx, vy))) = seed else {
+            return;
+        };
+        let mut l = self.birth(i, &frame.cands[i], frame.scores[i], frame.model, now_ns);
+        l.hyps.retain(|h| h.filter.mode == MotionModel::Ground);
+        let Some(h) = l.hyps.first_mut() else {
+            return;
+        };
+        h.filter.set_ground_velocity(vx, vy, MOVING_SEED_VEL_SIGMA);
+        h.speed_at_hit = vx.hypot(vy);
+        // Its velocity rests on the cue's sightings alone, as a kick's on one reading: it is
+        // reported only a little way along it and coasts briefly, until a second reading.
+        h.kick_hits = 1;
+        l.hyps.truncate(1);
+        l.confirmed = true;
+        l.travelled = true;
+        l.last_moved_ns = now_ns;
+        if let Some(k) = self
+            .current
+            .and_then(|id| self.lineages.iter().position(|o| o.id == id))
+        {
+            let old = self.lineages.remove(k);
+            l.id = old.id;
+            l.anchor = old.anchor;
+            let score = old.best().score;
+            for h in &mut l.hyps {
+                h.score = h.score.max(score);
+            }
+            counters.tracks_ended += 1;
+        }
+        counters.tracks_started += 1;
+        counters.tracks_started_moving += 1;
+        self.lineages.push(l);
     }
 
     /// At most `max_lineages`: the weakest go, never the reported one.
