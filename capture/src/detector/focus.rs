@@ -11,10 +11,6 @@
 //! the place to look ([`Focus::cue`]): a lost ball that moves is looked at there, at the cost
 //! of a tile, between the full sweeps that would otherwise be all the detector does until it
 //! finds the ball again. A look there that finds nothing drops the cue's sighting.
-//! With a search slice set (`detector.focus_sweep_tiles`), a lost ball is searched for a few
-//! grid tiles a frame, nearest first to where it was last seen, instead of in one full
-//! sweep: a full sweep of a busy CPU leaves the detector blind to everything else for a
-//! second or more (the cue's sightings of a shot included), a slice for a fraction of that.
 //!
 //! Pure logic: the caller passes each frame's time and what the detector found.
 
@@ -59,10 +55,6 @@ pub struct FocusSettings {
     /// A motion cue sighting older (or newer) than this does not say where to look when the
     /// detector has no ball of its own, nanoseconds (0: the cue's sightings are not used).
     pub cue_hold_ns: u64,
-    /// With nothing to look at, a frame searches this many grid tiles, nearest first to where
-    /// the ball was last seen, until every tile has been looked at, and again (0: a full
-    /// sweep). The periodic full sweep (`full_every`) stays whole.
-    pub sweep_tiles: u32,
 }
 
 impl Default for FocusSettings {
@@ -78,7 +70,6 @@ impl Default for FocusSettings {
             crop_always: false,
             cue_refresh: false,
             cue_hold_ns: 400_000_000,
-            sweep_tiles: 0,
         }
     }
 }
@@ -93,8 +84,6 @@ pub enum Plan {
     /// One square around the prediction, outside the grid (its `id` is the grid's tile
     /// count).
     Crop(Tile),
-    /// These tile indices (ascending): a slice of the search for a lost ball.
-    Slice(Vec<usize>),
 }
 
 impl Plan {
@@ -127,10 +116,6 @@ pub struct Focus {
     on_cue: bool,
     /// Focused looks in a row that missed the ball followed.
     misses: u32,
-    /// The tiles the search has still to look at, next first, and where the ball was last
-    /// seen (the search starts there).
-    sweep: Vec<usize>,
-    lost_at: Option<(f64, f64)>,
 }
 
 impl Focus {
@@ -146,8 +131,6 @@ impl Focus {
             cue: None,
             on_cue: false,
             misses: 0,
-            sweep: Vec::new(),
-            lost_at: None,
         }
     }
 
@@ -217,9 +200,6 @@ impl Focus {
         let Some(((x, y), m)) = prediction else {
             self.on_cue = false;
             self.predicted = None;
-            if !full && self.settings.sweep_tiles > 0 {
-                return Plan::Slice(self.next_slice(tiling));
-            }
             return Plan::Full;
         };
         if let Some(crop) = self.crop_around(x, y, m, tiling) {
@@ -263,26 +243,6 @@ impl Focus {
         Plan::Tiles(tiles)
     }
 
-    /// The next `sweep_tiles` tiles of the search, ascending; a new pass orders every tile
-    /// by the distance of its centre from where the ball was last seen.
-    fn next_slice(&mut self, tiling: &Tiling) -> Vec<usize> {
-        if self.sweep.is_empty() {
-            self.sweep = (0..tiling.tiles.len()).collect();
-            if let Some((x, y)) = self.lost_at {
-                let dist = |t: &Tile| {
-                    let (cx, cy) = (t.x as f64 + t.w as f64 / 2.0, t.y as f64 + t.h as f64 / 2.0);
-                    (cx - x).hypot(cy - y)
-                };
-                self.sweep
-                    .sort_by(|&a, &b| dist(&tiling.tiles[a]).total_cmp(&dist(&tiling.tiles[b])));
-            }
-        }
-        let n = (self.settings.sweep_tiles as usize).clamp(1, self.sweep.len());
-        let mut slice: Vec<usize> = self.sweep.drain(..n).collect();
-        slice.sort_unstable();
-        slice
-    }
-
     /// The square of `crop_px` centred on `(x, y)`, moved inside the panorama, when the room
     /// `m` around the prediction fits in it.
     fn crop_around(&self, x: f64, y: f64, m: f64, tiling: &Tiling) -> Option<Tile> {
@@ -306,10 +266,9 @@ impl Focus {
     }
 
     /// What the frame planned with `plan` found. A focused frame takes the ball detection
-    /// nearest the prediction; a full sweep or a search slice the best-scoring one. No ball:
-    /// the next frame is a full sweep (or the search's next slice), except after a full sweep,
-    /// a slice or a look at the cue's sighting (which is dropped), when the cue's next
-    /// sighting may be looked at first.
+    /// nearest the prediction; a full sweep the best-scoring one. No ball: the next frame is
+    /// a full sweep, except after a full sweep or a look at the cue's sighting (which is
+    /// dropped), when the cue's next sighting may be looked at first.
     pub fn observe(&mut self, pts_ns: u64, plan: &Plan, detections: &[Detection], width: u32) {
         let balls = detections.iter().filter(|d| d.class_id == self.ball_class);
         let found = match (plan, self.predicted) {
@@ -322,27 +281,20 @@ impl Focus {
         };
         self.since_full = match plan {
             Plan::Full => 0,
-            Plan::Tiles(_) | Plan::Crop(_) | Plan::Slice(_) => self.since_full + 1,
+            Plan::Tiles(_) | Plan::Crop(_) => self.since_full + 1,
         };
         let on_cue = self.on_cue && plan.is_focused();
         let Some(d) = found else {
             if on_cue {
                 self.cue = None;
-            } else if matches!(plan, Plan::Tiles(_) | Plan::Crop(_)) {
+            } else if plan.is_focused() {
                 if self.misses < self.settings.misses_allowed {
                     // Look again around the prediction, with more room.
                     self.misses += 1;
                     return;
                 }
-                // Lost where it was followed: search from there next (every tile at once
-                // without a search slice).
-                if let Some(p) = self.predicted {
-                    self.lost_at = Some(p);
-                }
-                self.sweep.clear();
-                if self.settings.sweep_tiles == 0 {
-                    self.since_full = self.settings.full_every;
-                }
+                // Lost where it was followed: look everywhere next.
+                self.since_full = self.settings.full_every;
             }
             self.last = None;
             self.velocity = None;
@@ -350,7 +302,6 @@ impl Focus {
             return;
         };
         self.misses = 0;
-        self.sweep.clear();
         let now = Sighting {
             pts_ns,
             x: d.cx as f64,
@@ -760,57 +711,5 @@ mod tests {
             assert_eq!(p, Plan::Full);
             f.observe(k * 40 * MS, &p, &[ball(900.0, 300.0, 0.9)], 1920);
         }
-    }
-
-    #[test]
-    fn a_lost_ball_is_searched_a_slice_a_frame_nearest_first() {
-        let t = tiling();
-        let settings = FocusSettings {
-            full_every: 100,
-            sweep_tiles: 1,
-            ..FocusSettings::default()
-        };
-        let mut f = Focus::new(settings, 0);
-        // The first frame is a full sweep; it finds the ball in the fourth tile.
-        let p = f.plan(0, &t);
-        assert_eq!(p, Plan::Full);
-        f.observe(0, &p, &[ball(1700.0, 300.0, 0.9)], 1920);
-        let p = f.plan(40 * MS, &t);
-        assert!(matches!(p, Plan::Tiles(_)), "{p:?}");
-        // It is gone: the search looks at one tile a frame, from the fourth tile leftwards,
-        // then again.
-        f.observe(40 * MS, &p, &[], 1920);
-        let mut slices = Vec::new();
-        for k in 2..8u64 {
-            let p = f.plan(k * 40 * MS, &t);
-            let Plan::Slice(s) = &p else {
-                panic!("frame {k}: {p:?}");
-            };
-            slices.push(s.clone());
-            f.observe(k * 40 * MS, &p, &[player(300.0, 300.0)], 1920);
-        }
-        assert_eq!(
-            slices,
-            vec![vec![3], vec![2], vec![1], vec![0], vec![3], vec![2]]
-        );
-        // A slice that finds the ball ends the search: the next frame looks around it.
-        let p = f.plan(320 * MS, &t);
-        f.observe(320 * MS, &p, &[ball(900.0, 300.0, 0.9)], 1920);
-        assert!(matches!(f.plan(360 * MS, &t), Plan::Tiles(_)));
-    }
-
-    #[test]
-    fn without_a_search_slice_a_lost_ball_gets_a_full_sweep() {
-        let t = tiling();
-        let settings = FocusSettings {
-            full_every: 100,
-            ..FocusSettings::default()
-        };
-        let mut f = Focus::new(settings, 0);
-        let p = f.plan(0, &t);
-        f.observe(0, &p, &[ball(1700.0, 300.0, 0.9)], 1920);
-        let p = f.plan(40 * MS, &t);
-        f.observe(40 * MS, &p, &[], 1920);
-        assert_eq!(f.plan(80 * MS, &t), Plan::Full);
     }
 }

@@ -355,7 +355,6 @@ impl Detector {
                     } else {
                         0
                     },
-                    sweep_tiles: cfg.focus_sweep_tiles,
                     ..Default::default()
                 },
                 ball as u16,
@@ -374,7 +373,7 @@ impl Detector {
         self.crop = None;
         match &self.plan {
             focus::Plan::Full => (0..self.tiling.tiles.len()).collect(),
-            focus::Plan::Tiles(t) | focus::Plan::Slice(t) => t.clone(),
+            focus::Plan::Tiles(t) => t.clone(),
             focus::Plan::Crop(tile) => {
                 let info = match &self.crop_engine {
                     Some(c) => c.engine.info(),

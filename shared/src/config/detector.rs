@@ -91,12 +91,6 @@ pub struct DetectorConfig {
     /// times in a row (a ball hidden by a player for a moment, or too faint in one frame)
     /// before a full sweep. 0: the frame after a miss is a full sweep.
     pub focus_misses: u32,
-    /// A lost ball is searched for this many grid tiles a frame, nearest first to where it
-    /// was last seen, rather than in one full sweep of every tile (0): between two slices
-    /// the focus can look where the motion cue sees a ball, where a full sweep leaves the
-    /// detector blind to it for a second or more on a busy CPU. The periodic full sweep
-    /// (`focus_full_every`) stays whole. Needs `focus_full_every` > 1.
-    pub focus_sweep_tiles: u32,
     /// Ball threshold inside the focus square at panorama scale (`focus_magnify = false`),
     /// where the ball is expected and a square of 160 px holds few false balls (0: the
     /// ball's entry of `thresholds`).
@@ -152,7 +146,6 @@ impl Default for DetectorConfig {
             focus_tile_size: 0,
             focus_magnify: true,
             focus_misses: 0,
-            focus_sweep_tiles: 0,
             focus_ball_threshold: 0.0,
             motion_cue: true,
             ball_verifier: String::new(),
@@ -259,7 +252,6 @@ impl DetectorConfig {
             ));
         }
         check_range("detector.focus_misses", self.focus_misses, 0, 50)?;
-        check_range("detector.focus_sweep_tiles", self.focus_sweep_tiles, 0, 64)?;
         if !(0.0..1.0).contains(&self.focus_ball_threshold) {
             return Err(ConfigError::invalid(
                 "detector.focus_ball_threshold",
