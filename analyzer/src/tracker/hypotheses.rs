@@ -143,6 +143,17 @@ pub const MOVE_M: f64 = 1.0;
 pub const OUT_M: f64 = 1.0;
 
 impl Lineage {
+    /// Takes over `old`'s identity (it is the same ball seen again): its id and anchor, and
+    /// at least its score on every hypothesis.
+    pub fn continue_from(&mut self, old: &Lineage) {
+        self.id = old.id;
+        self.anchor = old.anchor;
+        let score = old.best().score;
+        for h in &mut self.hyps {
+            h.score = h.score.max(score);
+        }
+    }
+
     /// The most likely hypothesis. A lineage always has one (lineages left without any are
     /// removed at once).
     pub fn best(&self) -> &Hypothesis {

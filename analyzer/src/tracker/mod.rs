@@ -7,7 +7,8 @@
 //! Candidates that no hypothesis explains start new lineages. A lineage is reported only once
 //! confirmed: M hits of N frames, two confident hits in successive frames, or one very
 //! confident candidate when nothing competes (which continues the coasting reported ball if
-//! it could have got there). The reported one changes only for a clearly better one, and a
+//! it could have got there). The motion cue's sightings start nothing, except, with
+//! `motion_seeds`, a ball seen moving fast on a line by three of them ([`moving_seed`]). The reported one changes only for a clearly better one, and a
 //! lineage that never moved (a fixed false positive, a spare ball) never replaces one that
 //! has travelled; beyond the pitch's lines nothing counts as travel or a move, so a lineage
 //! that jumps onto a spare ball by the bench does not become the travelled ball. Smoothing is
@@ -586,15 +587,10 @@ impl BallTracker {
         l.prune(PER_LINEAGE);
         if let Some(k) = continued {
             let old = &self.lineages[k];
-            l.id = old.id;
+            l.continue_from(old);
             l.travelled = old.travelled;
-            l.anchor = old.anchor;
             l.move_anchor = old.move_anchor;
             l.last_moved_ns = old.last_moved_ns;
-            let score = old.best().score;
-            for h in &mut l.hyps {
-                h.score = h.score.max(score);
-            }
             l.note_travel(now_ns, &self.pitch);
             self.lineages[n] = l;
             self.lineages.remove(k);
@@ -862,13 +858,7 @@ impl BallTracker {
             .current
             .and_then(|id| self.lineages.iter().position(|o| o.id == id))
         {
-            let old = self.lineages.remove(k);
-            l.id = old.id;
-            l.anchor = old.anchor;
-            let score = old.best().score;
-            for h in &mut l.hyps {
-                h.score = h.score.max(score);
-            }
+            l.continue_from(&self.lineages.remove(k));
             counters.tracks_ended += 1;
         }
         counters.tracks_started += 1;
