@@ -162,35 +162,42 @@ def track_counts(tracks: dict, truth: dict) -> dict:
     return c
 
 
-def with_analyzer_keys(cfg: Path, keys: list[str], tmp: Path) -> Path:
-    """A copy of the run's configuration with `key = value` lines set in its [analyzer]
-    table (added when it has none)."""
+def with_keys(cfg: Path, table: str, keys: list[str], tmp: Path) -> Path:
+    """A copy of the run's configuration with `key = value` lines set in its [table] table
+    (added when it has none)."""
     lines = cfg.read_text().splitlines() if cfg.is_file() else []
     names = {k.split("=", 1)[0].strip() for k in keys}
-    if "[analyzer]" not in [l.strip() for l in lines]:
-        lines.append("[analyzer]")
-    i = [l.strip() for l in lines].index("[analyzer]")
+    head = f"[{table}]"
+    if head not in [l.strip() for l in lines]:
+        lines.append(head)
+    i = [l.strip() for l in lines].index(head)
     j = i + 1
     while j < len(lines) and not lines[j].strip().startswith("["):
         j += 1
     body = [l for l in lines[i + 1:j] if l.split("=", 1)[0].strip() not in names]
     lines[i + 1:j] = body + keys
-    out = tmp / f"{cfg.parent.name}.toml"
+    out = tmp / f"{cfg.parent.name}-{table}.toml"
     out.write_text("\n".join(lines) + "\n")
     return out
 
 
-def replayed_tracks(analyzer: str, folder: Path, tmp: Path, keys: list[str]) -> dict:
+def replay_analyzer(analyzer: str, folder: Path, tmp: Path, keys: list[str]) -> Path:
+    """`analyzer replay` of a demo folder's recording (with [analyzer] keys set on top of the
+    run's configuration); the path of the recording it writes."""
     out = tmp / f"{folder.name}.tlrec"
     cfg = folder / "touchline.toml"
     if keys:
-        cfg = with_analyzer_keys(cfg, keys, tmp)
+        cfg = with_keys(cfg, "analyzer", keys, tmp)
     cmd = [analyzer] + (["-c", str(cfg)] if cfg.is_file() else []) + [
         "replay", "--input", str(folder / "messages.tlrec"), "--output", str(out), "--no-progress"]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {p.stderr.strip()}")
-    return by_pts(out, "tracks")[0]
+    return out
+
+
+def replayed_tracks(analyzer: str, folder: Path, tmp: Path, keys: list[str]) -> dict:
+    return by_pts(replay_analyzer(analyzer, folder, tmp, keys), "tracks")[0]
 
 
 def pct(n, d):
