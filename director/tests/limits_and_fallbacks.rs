@@ -170,3 +170,50 @@ fn no_tracks_at_all_plans_nothing_and_window_counts_garbage() {
     p.replan(1_000 * NS_PER_MS, 8_000 * NS_PER_MS);
     assert_eq!(p.counters().timeline_resets, 1);
 }
+
+/// A still ball measured until 4 s, then an analyzer prediction running away from it at
+/// 20 m/s with its confidence fading (`0.9 e^-t`, as the analyzer reports a coasting ball),
+/// and the ball measured again where it lay from 6 s.
+fn runaway_prediction(rig: &touchline_director::rig::Rig) -> Vec<shared::messages::Tracks> {
+    (0..300u64)
+        .map(|i| {
+            let t = i as f64 * 0.04;
+            let mut b = ball_at(rig, 30.0, 34.0);
+            if (4.0..6.0).contains(&t) {
+                let since = t - 4.0;
+                b = ball_at(rig, 30.0 + 20.0 * since, 34.0);
+                b.status = shared::messages::TrackStatus::Predicted;
+                b.confidence = (0.9 * (-since).exp()) as f32;
+            }
+            tracks(i * 40 * NS_PER_MS, Some(b), None)
+        })
+        .collect()
+}
+
+#[test]
+fn a_fading_prediction_is_bridged_over_not_followed() {
+    let rig = rig(&cfg());
+    let (still, _) = rig.lonlat(30.0, 34.0, 0.11);
+    let input = touchline_director::replay::ReplayInput {
+        tracks: runaway_prediction(&rig),
+        ..Default::default()
+    };
+    // How far the camera turns away from the still ball between 4 and 8 s.
+    let away = |min_confidence: f64| {
+        let mut cfg = cfg();
+        cfg.min_confidence = min_confidence;
+        let run = run_planner(&input, &cfg, &rig, |_, _| {});
+        assert_within_bounds(&run.frames, &cfg, "runaway prediction");
+        run.frames
+            .iter()
+            .filter(|f| (100..200).contains(&f.k))
+            .map(|f| (f.pose().yaw - still).abs())
+            .fold(0.0, f64::max)
+    };
+    let (followed, bridged) = (away(0.2), away(0.6));
+    // At 0.2 the prediction is used for 1.5 s (to 60 m); at 0.6 for 0.4 s (to 38 m).
+    assert!(
+        bridged < 0.5 * followed,
+        "turned {bridged:.1} deg away with min_confidence 0.6, {followed:.1} with 0.2"
+    );
+}

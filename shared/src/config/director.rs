@@ -72,7 +72,9 @@ pub struct DirectorConfig {
     /// changes), degrees.
     pub zoom_tolerance_deg: f64,
 
-    /// Ball observations below this confidence are ignored.
+    /// Ball states below this confidence are ignored. The analyzer's confidence of a
+    /// predicted ball fades with the time since its last measurement (docs/director.md,
+    /// framing step 1), so this also bounds how long a prediction is followed.
     pub min_confidence: f64,
     /// Gaps in the ball track up to this long are bridged between the observations on both
     /// sides (the director knows the future), seconds.
@@ -125,7 +127,7 @@ impl Default for DirectorConfig {
             zoom_uncertainty_gain: 0.1,
             zoom_hold_s: 3.0,
             zoom_tolerance_deg: 8.0,
-            min_confidence: 0.2,
+            min_confidence: 0.6,
             gap_fill_s: 2.0,
             ball_hold_s: 1.0,
             players_hold_s: 1.0,
