@@ -62,9 +62,7 @@ def judge(a, folder: Path, tmp: Path) -> dict:
     work.mkdir()
     cfg = folder / "touchline.toml"
     if a.analyzer:
-        cfg_a = with_keys(cfg, "analyzer", a.analyzer_set, tmp) if a.analyzer_set else cfg
-        rec = replay_analyzer(a.analyzer, folder, tmp, a.analyzer_set)
-        cfg = cfg_a
+        rec, cfg = replay_analyzer(a.analyzer, folder, tmp, a.analyzer_set)
     else:
         rec = folder / "messages.tlrec"
     if a.director_set:

@@ -181,9 +181,9 @@ def with_keys(cfg: Path, table: str, keys: list[str], tmp: Path) -> Path:
     return out
 
 
-def replay_analyzer(analyzer: str, folder: Path, tmp: Path, keys: list[str]) -> Path:
+def replay_analyzer(analyzer: str, folder: Path, tmp: Path, keys: list[str]) -> tuple[Path, Path]:
     """`analyzer replay` of a demo folder's recording (with [analyzer] keys set on top of the
-    run's configuration); the path of the recording it writes."""
+    run's configuration): the recording it writes and the configuration it ran with."""
     out = tmp / f"{folder.name}.tlrec"
     cfg = folder / "touchline.toml"
     if keys:
@@ -193,11 +193,11 @@ def replay_analyzer(analyzer: str, folder: Path, tmp: Path, keys: list[str]) -> 
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {p.stderr.strip()}")
-    return out
+    return out, cfg
 
 
 def replayed_tracks(analyzer: str, folder: Path, tmp: Path, keys: list[str]) -> dict:
-    return by_pts(replay_analyzer(analyzer, folder, tmp, keys), "tracks")[0]
+    return by_pts(replay_analyzer(analyzer, folder, tmp, keys)[0], "tracks")[0]
 
 
 def pct(n, d):

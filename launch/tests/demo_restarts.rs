@@ -26,6 +26,22 @@ fn bin(name: &str) -> PathBuf {
     p.join(name)
 }
 
+/// Runs `bench/<name>.py <out> <args> --json <out>/<name>.json` and reads that JSON.
+fn bench_script(out: &Path, name: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let json = out.join(format!("{name}.json"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../bench/{name}.py"));
+    let run = Command::new("python3")
+        .arg(&script)
+        .arg(out)
+        .args(args)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("python3 (scripts/setup.sh installs it and msgpack)");
+    assert!(run.status.success(), "{run:?}");
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+}
+
 /// xorshift64*: enough randomness for kill moments, reproducible from the seed.
 struct Rng(u64);
 
@@ -218,18 +234,7 @@ fn sixty_seconds_with_the_director_killed_three_times_and_the_analyzer_once() {
     let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(&again, e);
     // bench/chain_misses.py reads the recording and the truth of the same folder.
-    let counts = out.join("chain_misses.json");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/chain_misses.py");
-    let run = Command::new("python3")
-        .arg(&script)
-        .arg(&out)
-        .arg("--json")
-        .arg(&counts)
-        .output()
-        .expect("python3 (scripts/setup.sh installs it and msgpack)");
-    assert!(run.status.success(), "{run:?}");
-    let c: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&counts).unwrap()).unwrap();
+    let c = bench_script(&out, "chain_misses", &[]);
     let total = &c["total"];
     let n = |k: &str| total[k].as_u64().unwrap();
     assert!(n("analysed") > 0 && n("in_play") > 0, "{c:#}");
@@ -239,22 +244,17 @@ fn sixty_seconds_with_the_director_killed_three_times_and_the_analyzer_once() {
     assert!(n("visible") > 0 && n("visible") <= truth_frames, "{c:#}");
     // bench/chain_director.py replays the director over the same recording and judges its
     // path as the demo judged the broadcast.
-    let judged = out.join("chain_director.json");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/chain_director.py");
-    let run = Command::new("python3")
-        .arg(&script)
-        .arg(&out)
-        .arg("--director")
-        .arg(bin("director"))
-        .arg("--launch")
-        .arg(bin("launch"))
-        .arg("--json")
-        .arg(&judged)
-        .output()
-        .expect("python3");
-    assert!(run.status.success(), "{run:?}");
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&judged).unwrap()).unwrap();
+    let (director, launch) = (bin("director"), bin("launch"));
+    let j = bench_script(
+        &out,
+        "chain_director",
+        &[
+            "--director".as_ref(),
+            director.as_os_str(),
+            "--launch".as_ref(),
+            launch.as_os_str(),
+        ],
+    );
     let name = out.file_name().unwrap().to_str().unwrap();
     let r = &j[name];
     let replayed = r["in_frame"].as_f64().expect("in_frame");
