@@ -56,9 +56,7 @@ impl Checkpoint {
             source,
         };
         let text = serde_json::to_vec(self).map_err(|e| io(std::io::Error::other(e)))?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        shared::atomic_file::replace(path, &text).map_err(io)
     }
 
     /// Reads a checkpoint no older than `max_age_ns` at `now_unix_ns`.

@@ -746,7 +746,7 @@ impl Operator {
 
     fn save(&self) {
         if let Err(error) = shared::operator::save(&self.rt_dir, &self.desk.state()) {
-            tracing::warn!(message = "Cannot save the operator state; a restarted process waits for launch's next message instead.", %error);
+            tracing::warn!(message = "Cannot save the operator state; a restarted process waits for launch's next message instead.", path = %shared::operator::path_in(&self.rt_dir).display(), %error);
         }
     }
 

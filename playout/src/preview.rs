@@ -41,12 +41,12 @@ pub fn write_jpeg(img: &Nv12Ref<'_>, path: &Path) -> Result<(), String> {
     let (w, h) = (img.width, img.height);
     let mut rgba = vec![0u8; w * h * 4];
     nv12_to_rgba(img, &mut rgba);
-    let tmp = path.with_extension("jpg.tmp");
-    let enc = jpeg_encoder::Encoder::new_file(&tmp, QUALITY)
-        .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-    enc.encode(&rgba, w as u16, h as u16, jpeg_encoder::ColorType::Rgba)
-        .map_err(|e| format!("cannot encode {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+    shared::atomic_file::replace_with(path, |f| {
+        jpeg_encoder::Encoder::new(f, QUALITY)
+            .encode(&rgba, w as u16, h as u16, jpeg_encoder::ColorType::Rgba)
+            .map_err(std::io::Error::other)
+    })
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -68,6 +68,7 @@ mod tests {
         }
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(&bytes[..2], &[0xFF, 0xD8], "a JPEG");
-        assert!(!p.with_extension("jpg.tmp").exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "nothing left beside the picture");
     }
 }

@@ -8,9 +8,11 @@
 //! - [`telemetry`]: tracing setup; [`shutdown`]: SIGINT/SIGTERM handling;
 //! - [`backoff`]: restart pacing (exponential backoff, restart intensity) with time passed in;
 //! - [`cli`]: command-line arguments common to every binary;
+//! - [`atomic_file`]: replacing a file so that a reader never sees half of it;
 //! - [`gpu`]: the CUDA backend's context, run-time compiled kernels, device frames and pool.
 
 pub mod artefacts;
+pub mod atomic_file;
 pub mod backoff;
 pub mod cli;
 pub mod config;

@@ -20,10 +20,8 @@ pub fn path_in(runtime_dir: &Path) -> PathBuf {
 /// Writes the state atomically (a reader never sees half a file).
 pub fn save(runtime_dir: &Path, state: &OperatorState) -> std::io::Result<()> {
     let path = path_in(runtime_dir);
-    let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(state).map_err(std::io::Error::other)?;
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, &path)
+    crate::atomic_file::replace(&path, text.as_bytes())
 }
 
 /// The state launch saved, when this process runs under launch (`TOUCHLINE_SUPERVISOR` is

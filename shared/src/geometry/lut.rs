@@ -5,7 +5,6 @@
 
 use super::Calibration;
 use rayon::prelude::*;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -181,17 +180,16 @@ impl StitchLut {
             path: path.to_path_buf(),
             source,
         };
-        let tmp = path.with_extension("tmp");
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
-        f.write_all(&CACHE_MAGIC).map_err(io)?;
-        f.write_all(&self.width.to_le_bytes()).map_err(io)?;
-        f.write_all(&self.height.to_le_bytes()).map_err(io)?;
-        for a in self.arrays() {
-            f.write_all(&f32s_to_bytes(a)).map_err(io)?;
-        }
-        f.flush().map_err(io)?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(io)
+        crate::atomic_file::replace_with(path, |f| -> std::io::Result<()> {
+            f.write_all(&CACHE_MAGIC)?;
+            f.write_all(&self.width.to_le_bytes())?;
+            f.write_all(&self.height.to_le_bytes())?;
+            for a in self.arrays() {
+                f.write_all(&f32s_to_bytes(a))?;
+            }
+            Ok(())
+        })
+        .map_err(io)
     }
 
     fn read_cache(path: &Path, width: u32, height: u32) -> Result<StitchLut, LutError> {
