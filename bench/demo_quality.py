@@ -3,12 +3,15 @@
 analyzer -> director -> playout) over seeds and scenarios, on this machine.
 
     bench/demo_quality.py [--seeds 1,2,3,4,5] [--scenarios mixed,passes,...] [--seconds 60]
-                          [--launch target/release/launch] [--out out/quality] [--config base.toml]
+                          [--launch target/release/launch] [--out out/quality]
+                          [--config examples/demo.toml]
     bench/demo_quality.py --evaluate-again [--out out/quality]   # the runs in --out, evaluated
                                                                  # again; nothing runs
 
 Each run is `launch --config <cfg> demo --seconds S --out <out>/<scenario>-<seed>` with
-`capture.scenario` and `capture.seed` set (on top of `--config` when given). Nothing else
+`capture.scenario` and `capture.seed` set on top of `--config`: by default
+`examples/demo.toml`, the configuration `launch demo` runs without one; an empty file gives
+the built-in defaults with the detector on. Nothing else
 should run on the machine meanwhile: the CPU the benchmark itself takes is reported
 (`bench cpu %`) so that drops can be judged. Prints a Markdown table, one row per run, then the
 worst of every column; writes the rows to <out>/quality.json.
@@ -71,7 +74,7 @@ class CpuSampler(threading.Thread):
 
 def config(base: str | None, scenario: str, seed: int, path: Path) -> None:
     """The base configuration with the scenario and seed set and the detector on (as
-    `launch demo` has it without a configuration)."""
+    as in `examples/demo.toml`)."""
     lines = (Path(base).read_text() if base else "").splitlines()
 
     def put(table: str, keys: list[str]) -> None:
@@ -206,7 +209,9 @@ def main() -> int:
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--launch", default="target/release/launch")
-    ap.add_argument("--config", help="base configuration (TOML) the scenario and seed go on top of")
+    ap.add_argument("--config", default=str(Path(__file__).resolve().parents[1] / "examples" / "demo.toml"),
+                    help="base configuration (TOML) the scenario and seed go on top of "
+                         "(default: the demo's own, examples/demo.toml)")
     ap.add_argument("--out", default="out/quality")
     ap.add_argument("--evaluate-again", action="store_true",
                     help="run nothing: evaluate the runs already in --out again (`launch evaluate`) "

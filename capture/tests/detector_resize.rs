@@ -181,7 +181,7 @@ fn a_focused_frame_looks_at_the_square_at_panorama_scale_and_finds_the_same_ball
 
 #[test]
 fn the_example_configuration_loads_the_square_engine_with_the_shipped_model() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo-focus.toml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo.toml");
     let cfg = shared::config::SystemConfig::load(&path).unwrap();
     let d = &cfg.detector;
     assert!(!d.focus_magnify && d.focus_tile_size == 160 && d.focus_misses > 0);

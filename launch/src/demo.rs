@@ -107,7 +107,12 @@ fn remove_earlier(out: &Path, name: &str) {
 }
 
 pub fn run(common: &CommonArgs, shutdown: Shutdown, seconds: u64, out: &Path) -> Result<()> {
-    let mut cfg = common.load_config().context("loading the configuration")?;
+    // Without a configuration file, the demo's own (`examples/demo.toml`, built in).
+    let mut cfg = match &common.config {
+        Some(_) => common.load_config(),
+        None => SystemConfig::demo(),
+    }
+    .context("loading the configuration")?;
     shared::telemetry::init("launch", &cfg.logging, common.log_format);
     std::fs::create_dir_all(out)
         .with_context(|| format!("creating the output folder {}", out.display()))?;
@@ -136,10 +141,6 @@ pub fn run(common: &CommonArgs, shutdown: Shutdown, seconds: u64, out: &Path) ->
     set(&mut cfg.playout.pose_log, "poses.jsonl");
     set(&mut cfg.playout.report, "playout.json");
     set(&mut cfg.capture.truth_log, "truth.jsonl");
-    // The demo runs the whole chain: the detector feeds the analyzer.
-    if common.config.is_none() {
-        cfg.detector.enabled = true;
-    }
     cfg.validate().context("demo configuration")?;
     shared::transport::prepare_runtime_dir(&cfg.runtime.dir())?;
     let config_path = out.join("touchline.toml");

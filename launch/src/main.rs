@@ -105,7 +105,9 @@ enum Command {
         user: String,
     },
     /// Run the whole system on the synthetic pitch for a while and write the results to a
-    /// folder (a recording of all messages and report.json).
+    /// folder (a recording of all messages and report.json). Without --config it runs the
+    /// demo's configuration (examples/demo.toml, built in: the detector on, looking at a
+    /// square around the ball between full sweeps).
     Demo {
         /// How long to run, in seconds.
         #[arg(long, default_value_t = 20)]

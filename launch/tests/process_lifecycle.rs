@@ -260,6 +260,24 @@ fn demo_runs_all_processes_and_writes_report_and_recording() {
     let records: Vec<_> = rec.map(|r| r.unwrap()).collect();
     assert_eq!(records.len() as u64, n);
     assert!(records.iter().all(|r| r.message().is_ok()));
+    // Without --config the demo ran its own configuration (examples/demo.toml), and says so
+    // in the configuration it writes beside its results.
+    let ran = shared::config::SystemConfig::load(&out.join("touchline.toml")).unwrap();
+    let demo = shared::config::SystemConfig::demo().unwrap();
+    assert!(ran.detector.enabled);
+    assert_eq!(ran.detector.focus_tile_size, demo.detector.focus_tile_size);
+    assert_eq!(ran.detector.focus_on_cue, demo.detector.focus_on_cue);
+    assert_eq!(ran.detector.max_rate_hz, demo.detector.max_rate_hz);
+    // The detector looked at the square around the ball: focused frames were analysed.
+    let focused = records
+        .iter()
+        .filter_map(|r| match r.message() {
+            Ok(shared::messages::Message::RawDetections(d)) => Some(d),
+            _ => None,
+        })
+        .filter(|d| d.region.is_some())
+        .count();
+    assert!(focused > 0, "no focused frame in {n} messages");
 }
 
 #[test]

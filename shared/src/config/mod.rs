@@ -46,6 +46,9 @@ pub struct SystemConfig {
     pub operator: OperatorConfig,
 }
 
+/// `examples/demo.toml`: the demo's configuration ([`SystemConfig::demo`]).
+pub const DEMO_TOML: &str = include_str!("../../../examples/demo.toml");
+
 impl SystemConfig {
     /// Reads, parses and validates a config file.
     pub fn load(path: &Path) -> Result<SystemConfig, ConfigError> {
@@ -74,6 +77,12 @@ impl SystemConfig {
                 Ok(cfg)
             }
         }
+    }
+
+    /// The demo's configuration: `examples/demo.toml`, built in. What `launch demo` runs
+    /// without a configuration file.
+    pub fn demo() -> Result<SystemConfig, ConfigError> {
+        Self::from_toml_str(DEMO_TOML)
     }
 
     /// Parses and validates TOML text.
@@ -197,6 +206,18 @@ pub(crate) fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_demo_configuration_is_valid_and_differs_from_the_defaults_only_in_the_detector() {
+        let demo = super::SystemConfig::demo().unwrap();
+        let d = &demo.detector;
+        assert!(d.enabled, "the demo runs the detector");
+        assert!(d.focus_tile_size == 160 && !d.focus_magnify && d.focus_on_cue);
+        let mut defaults = super::SystemConfig::default();
+        defaults.share_delay();
+        defaults.detector = demo.detector.clone();
+        assert_eq!(defaults.to_toml_string(), demo.to_toml_string());
+    }
+
     #[test]
     fn an_old_key_name_is_read_with_a_notice_and_a_bad_value_still_names_its_line() {
         let cfg = SystemConfig::from_toml_str("[playout]\nmin_fov_deg = 15.0\n").unwrap();
