@@ -73,8 +73,8 @@ class CpuSampler(threading.Thread):
 
 
 def config(base: str | None, scenario: str, seed: int, path: Path) -> None:
-    """The base configuration with the scenario and seed set and the detector on (as
-    as in `examples/demo.toml`)."""
+    """The base configuration with the scenario and seed set and the detector on (as in
+    `examples/demo.toml`)."""
     lines = (Path(base).read_text() if base else "").splitlines()
 
     def put(table: str, keys: list[str]) -> None:

@@ -2,9 +2,11 @@
 //!
 //! The new contents go to a uniquely named temporary file in the same folder, which is renamed
 //! over the target once complete. A write that fails (a full disk, an encoder error) removes
-//! its temporary file and leaves the old file as it was.
+//! its temporary file and leaves the old file as it was. The new file gets the permissions
+//! `std::fs::write` would give it (0o666 less the umask), not a temporary file's 0o600.
 
 use std::io::{BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// Replaces `path` with what `fill` writes. Errors (`fill`'s own, or the I/O error of creating,
@@ -23,6 +25,7 @@ where
     let tmp = tempfile::Builder::new()
         .prefix(".touchline-")
         .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o666))
         .tempfile_in(dir)?;
     let mut w = BufWriter::new(tmp);
     fill(&mut w)?;
@@ -71,6 +74,17 @@ mod tests {
         assert_eq!(r.unwrap_err().to_string(), "encoder failed");
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
         assert_eq!(names_in(dir.path()), vec!["state.json"]);
+    }
+
+    #[test]
+    fn the_new_file_has_the_permissions_a_plain_write_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.json");
+        std::fs::write(&plain, b"x").unwrap();
+        let p = dir.path().join("state.json");
+        replace(&p, b"x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&p), mode(&plain));
     }
 
     #[test]
