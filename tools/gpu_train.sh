@@ -21,7 +21,9 @@ OUT=${OUT:-out/gpu-train}
 DATA=${DATA:-/tmp/touchline-data}
 LOGS=${LOGS:-/tmp/touchline-data-logs}
 mkdir -p "$OUT" "$DATA" "$LOGS" /tmp/tlbin
-source scripts/gpu-env.sh >/dev/null 2>&1
+# touchline-eval needs no GStreamer: the bundle may carry the binary alone (its packages are
+# unpacked when it has them).
+[ ! -d .gpu-bundle/debs ] || source scripts/gpu-env.sh >/dev/null 2>&1
 xz -dc .gpu-bundle/bin/touchline-eval.xz >/tmp/tlbin/touchline-eval && chmod +x /tmp/tlbin/touchline-eval
 C=/tmp/tlbin/touchline-eval
 shard() { # folder seed tiles [options]
