@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The ball verifier, from the shared real frames to models/-ready files, in one command:
 #   bash tools/train_ball_verifier.sh [OUT]          (default out/verifier)
+# DETECTOR=M proposes the candidates with model M (default models/touchline-detector-real.onnx):
+# the verifier learns the mistakes of the detector it will run behind.
 # 1. The real-frame detector's ball candidates on every shared real frame (detector-eval
 #    --detections-out at ball threshold 0.3, only on the grass), written once to $OUT/dumps
 #    (about 20 min on 2 cores; an existing dump is reused).
@@ -18,7 +20,7 @@ mkdir -p "$OUT/dumps"
 cargo build --release -q -p touchline-eval
 E=target/release/touchline-eval
 cfg="$OUT/dumps/candidates.toml"
-printf '[detector]\nmodel = "models/touchline-detector-real.onnx"\nthresholds = [0.3, 0.4, 0.4]\nnice = 0\n' >"$cfg"
+printf '[detector]\nmodel = "%s"\nthresholds = [0.3, 0.4, 0.4]\nnice = 0\n' "${DETECTOR:-models/touchline-detector-real.onnx}" >"$cfg"
 dump() { # name dir [options]
   local name=$1 dir=$2
   shift 2
