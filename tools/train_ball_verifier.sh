@@ -20,7 +20,12 @@ mkdir -p "$OUT/dumps"
 cargo build --release -q -p touchline-eval
 E=target/release/touchline-eval
 cfg="$OUT/dumps/candidates.toml"
-printf '[detector]\nmodel = "%s"\nthresholds = [0.3, 0.4, 0.4]\nnice = 0\n' "${DETECTOR:-models/touchline-detector-real.onnx}" >"$cfg"
+want=$(printf '[detector]\nmodel = "%s"\nthresholds = [0.3, 0.4, 0.4]\nnice = 0' "${DETECTOR:-models/touchline-detector-real.onnx}")
+if [ -f "$cfg" ] && [ "$(cat "$cfg")" != "$want" ] && compgen -G "$OUT/dumps/*.jsonl" >/dev/null; then
+  echo "$OUT/dumps holds another detector's candidates (see $cfg): give another OUT, or remove $OUT/dumps" >&2
+  exit 1
+fi
+printf '%s\n' "$want" >"$cfg"
 dump() { # name dir [options]
   local name=$1 dir=$2
   shift 2
