@@ -3,8 +3,8 @@
 //! must not lose a frame, its timestamps stay monotonic, nothing freezes longer than the
 //! fallback allows, the camera never jumps beyond the configured bounds, and the report
 //! counts the restarts. The folder evaluated again (`launch evaluate`) gives the report's
-//! evaluation, `bench/chain_misses.py` reads its recording and `bench/chain_director.py`
-//! replays the director over it.
+//! evaluation, `bench/chain_misses.py` reads its recording, `bench/detector_time.py` its
+//! detector counts, and `bench/chain_director.py` replays the director over it.
 //!
 //! The kill times come from a seed printed at the start; `TOUCHLINE_TEST_SEED=<n>` repeats a
 //! run.
@@ -242,6 +242,21 @@ fn sixty_seconds_with_the_director_killed_three_times_and_the_analyzer_once() {
     // The visible-ball frames of the tracks, as the evaluation counts them (one per pts).
     let truth_frames = e["ball_truth_frames"].as_u64().unwrap();
     assert!(n("visible") > 0 && n("visible") <= truth_frames, "{c:#}");
+    // bench/detector_time.py reads capture's detector counts and the evaluation of the
+    // same folder (one run: no cost fit).
+    let d = bench_script(&out, "detector_time", &[]);
+    let run = &d["runs"][0];
+    let k = |key: &str| run[key].as_u64().unwrap();
+    assert!(
+        k("analysed") > 0 && k("analysed") + k("skipped") <= k("offered"),
+        "{d:#}"
+    );
+    assert_eq!(
+        run["tracked_pct"].as_f64(),
+        e["ball_tracked_pct"].as_f64(),
+        "{d:#}"
+    );
+    assert!(d["sweep_s"].is_null(), "{d:#}");
     // bench/chain_director.py replays the director over the same recording and judges its
     // path as the demo judged the broadcast.
     let (director, launch) = (bin("director"), bin("launch"));
